@@ -1,0 +1,175 @@
+import ArgumentParser
+import Controller
+import ECSModel
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `fargate-local run`: start a task from a file or a registered family.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a task from a task definition file or a registered FAMILY[:REVISION].",
+        discussion: """
+            With --wait, streams every container's output as `NAME | line` and exits with the exit code \
+            of the essential container that stopped the task; 124 after --timeout; 125 when the task \
+            failed to start or could not be created. Without --wait, prints the task id and leaves the task \
+            running under a background supervisor (see ps, logs, stop).
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "A task definition JSON file, or FAMILY[:REVISION] of a registered one.")
+    var taskDefinition: String
+
+    @Flag(help: "Stay attached: stream output and exit with the task's exit code.")
+    var wait = false
+
+    @Option(help: "process (host subprocesses), docker, or auto.")
+    var runtime: String = "process"
+
+    @Option(name: .customLong("env"), help: ArgumentHelp("Override an environment variable in every container (NAME=VALUE) or one (CONTAINER:NAME=VALUE). Repeatable.", valueName: "[CONTAINER:]NAME=VALUE"))
+    var environment: [String] = []
+
+    @Option(help: ArgumentHelp("Stop the task when it has run this long (90s, 10m, 1h).", valueName: "DURATION"))
+    var timeout: String?
+
+    @Option(help: ArgumentHelp("Write a report when the task stops: JSON, or JUnit XML when FILE ends in .xml. Repeatable.", valueName: "FILE"))
+    var report: [String] = []
+
+    @Option(name: .customLong("image-map"), help: ArgumentHelp("In process mode, run this host executable as IMAGE's entrypoint. Repeatable.", valueName: "IMAGE=EXECUTABLE"))
+    var imageMap: [String] = []
+
+    @Option(name: .customLong("started-by"), help: "The startedBy value recorded on the task.")
+    var startedBy: String?
+
+    @Option(help: "The task group (default family:FAMILY).")
+    var group: String?
+
+    @Option(name: .customLong("launch-type"), help: "FARGATE or EC2 validation rules.")
+    var launchType: String = "FARGATE"
+
+    @Flag(name: .shortAndLong, help: "With --wait, print only container output (no lifecycle events).")
+    var quiet = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let controller = try global.makeController()
+            let (definition, overrides, options) = try await prepare(controller)
+            let runtimeImpl: any ContainerRuntime
+            do {
+                runtimeImpl = try TaskController.runtime(named: runtime)
+            } catch {
+                throw CLIError("\(error)", exitCode: 125)
+            }
+            let record: TaskRecord
+            do {
+                record = try await controller.createTask(definition: definition, overrides: overrides, options: options)
+            } catch {
+                throw CLIError("\(error)", exitCode: 125)
+            }
+            if !wait {
+                try SupervisorLauncher.spawnDetached(taskID: record.id, global: global)
+                Console.out(record.id)
+                return
+            }
+            if !quiet {
+                Console.error("fargate-local: task \(record.id) (\(definition.family):\(definition.revision ?? 0)) starting with the \(runtimeImpl.name) runtime")
+            }
+            let final = try await Supervision.run(record: record, controller: controller, runtime: runtimeImpl,
+                                                  console: ConsolePrinter(showEvents: !quiet))
+            try writeReports(final, logs: controller.logs)
+            if final.task.stopCode == .taskFailedToStart {
+                Console.error("fargate-local: task failed to start: \(final.task.stoppedReason ?? "unknown reason")")
+            } else if !quiet {
+                Console.error("fargate-local: task \(final.id) stopped: \(final.task.stoppedReason ?? "") (exit code \(final.waitExitCode))")
+            }
+            throw ExitCode(final.waitExitCode)
+        }
+    }
+
+    private func prepare(_ controller: TaskController) async throws -> (TaskDefinition, TaskOverride, RunOptions) {
+        guard let launch = LaunchType(rawValue: launchType.uppercased()) else {
+            throw CLIError("--launch-type must be FARGATE or EC2, not \"\(launchType)\"", exitCode: 125)
+        }
+        var definition: TaskDefinition
+        if FileManager.default.fileExists(atPath: taskDefinition) || taskDefinition.hasSuffix(".json") {
+            let loaded = TaskDefinitionFile.load(taskDefinition, launchType: launch)
+            for d in loaded.diagnostics { Console.error("\(taskDefinition): \(d)") }
+            guard loaded.isValid else {
+                throw CLIError("\(taskDefinition) is not a valid task definition (\(loaded.diagnostics.errors.count) error(s) above); nothing was run", exitCode: 125)
+            }
+            definition = try await controller.register(loaded, reuseIdentical: true)
+        } else {
+            guard let found = try await controller.store.taskDefinition(taskDefinition) else {
+                throw CLIError("no file and no registered task definition named \"\(taskDefinition)\" (register one with `fargate-local register FILE`)", exitCode: 125)
+            }
+            definition = found
+        }
+        let overrides = try EnvironmentOverrides.parse(environment, containers: definition.containerDefinitions.compactMap(\.name))
+        var map: [String: String] = SupervisorLauncher.defaultImageMap()
+        for entry in imageMap {
+            guard let eq = entry.firstIndex(of: "="), eq != entry.startIndex else {
+                throw CLIError("--image-map \"\(entry)\": expected IMAGE=EXECUTABLE", exitCode: 125)
+            }
+            map[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
+        }
+        var seconds: Double?
+        if let timeout {
+            guard let s = DurationParser.seconds(timeout), s > 0 else {
+                throw CLIError("--timeout \"\(timeout)\": expected a duration such as 90s, 10m or 1h", exitCode: 125)
+            }
+            seconds = s
+        }
+        let options = RunOptions(runtime: runtime, imageMap: map, timeoutSeconds: seconds, startedBy: startedBy, group: group)
+        return (definition, overrides, options)
+    }
+
+    private func writeReports(_ record: TaskRecord, logs: LogStore) throws {
+        let report = TaskReport(record: record, logs: logs)
+        for path in self.report {
+            let url = URL(fileURLWithPath: path)
+            let text = path.lowercased().hasSuffix(".xml") ? report.junitXML() : report.json()
+            do {
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Data(text.utf8).write(to: url)
+            } catch {
+                Console.error("fargate-local: cannot write report \(path): \(error.localizedDescription)")
+            }
+        }
+    }
+}
+
+/// Turns `--env NAME=VALUE` and `--env CONTAINER:NAME=VALUE` into RunTask container overrides.
+enum EnvironmentOverrides {
+    static func parse(_ entries: [String], containers: [String]) throws -> TaskOverride {
+        var perContainer: [String: [KeyValuePair]] = [:]
+        for entry in entries {
+            guard let eq = entry.firstIndex(of: "=") else {
+                throw CLIError("--env \"\(entry)\": expected NAME=VALUE or CONTAINER:NAME=VALUE", exitCode: 125)
+            }
+            let key = String(entry[..<eq])
+            let value = String(entry[entry.index(after: eq)...])
+            var targets = containers
+            var name = key
+            if let colon = key.firstIndex(of: ":") {
+                let container = String(key[..<colon])
+                name = String(key[key.index(after: colon)...])
+                guard containers.contains(container) else {
+                    throw CLIError("--env \"\(entry)\": the task has no container \"\(container)\" (containers: \(containers.joined(separator: ", ")))", exitCode: 125)
+                }
+                targets = [container]
+            }
+            guard !name.isEmpty else {
+                throw CLIError("--env \"\(entry)\": the variable name is empty", exitCode: 125)
+            }
+            for t in targets { perContainer[t, default: []].append(KeyValuePair(name: name, value: value)) }
+        }
+        let overrides = containers.compactMap { name -> ContainerOverride? in
+            guard let env = perContainer[name] else { return nil }
+            return ContainerOverride(name: name, environment: env)
+        }
+        return TaskOverride(containerOverrides: overrides.isEmpty ? nil : overrides)
+    }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import Controller
+import Foundation
+
+/// `fargate-local supervise TASK_ID` (internal): supervises a created task in the
+/// background for `run` without `--wait`.
+struct SuperviseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "supervise", abstract: "Supervise a created task (used by `run` without --wait).",
+        shouldDisplay: false)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument var taskID: String
+
+    func run() async throws {
+        try await reportingErrors {
+            let controller = try global.makeController()
+            guard var record = try await controller.store.task(id: taskID) else {
+                throw CLIError("task \(taskID) not found")
+            }
+            guard record.task.lastStatus == .provisioning else {
+                throw CLIError("task \(taskID) is already \(record.task.lastStatus.rawValue)")
+            }
+            let pid = getpid()
+            record = try await controller.store.update(taskID) { $0.supervisorPID = pid }
+            let runtime = try TaskController.runtime(named: record.options.runtime)
+            let final = try await Supervision.run(record: record, controller: controller, runtime: runtime, console: nil)
+            Console.error("task \(final.id) stopped: \(final.task.stoppedReason ?? "")")
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import Controller
+import ECSModel
+import Foundation
+
+/// Renders tasks as a `docker ps`-like table or as DescribeTasks-shaped JSON.
+enum TaskOutput {
+    /// `{"tasks": [...], "failures": [...]}`, with timestamps as epoch seconds as on ECS's wire.
+    static func json(tasks: [ECSTask], failures: [(arn: String, reason: String)] = []) -> String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        struct Failure: Encodable { let arn: String; let reason: String }
+        struct Body: Encodable { let tasks: [ECSTask]; let failures: [Failure] }
+        let body = Body(tasks: tasks, failures: failures.map { Failure(arn: $0.arn, reason: $0.reason) })
+        return (try? String(decoding: encoder.encode(body), as: UTF8.self)) ?? "{}"
+    }
+
+    static func table(_ records: [TaskRecord], now: Date = Date()) -> String {
+        var rows = [["TASK ID", "TASK DEFINITION", "STATUS", "CONTAINERS", "CREATED", "EXIT"]]
+        for r in records {
+            let t = r.task
+            let running = t.containers.filter { $0.lastStatus == .running }.count
+            let exit = t.lastStatus == .stopped ? String(r.waitExitCode) : ""
+            rows.append([
+                String(r.id.prefix(12)),
+                "\(r.definition.family):\(r.definition.revision ?? 0)",
+                t.lastStatus.rawValue,
+                "\(running)/\(t.containers.count)",
+                relative(t.createdAt, now: now),
+                exit,
+            ])
+        }
+        let widths = (0..<rows[0].count).map { col in rows.map { $0[col].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "   ").trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+
+    static func relative(_ date: Date?, now: Date) -> String {
+        guard let date else { return "" }
+        let s = Int(now.timeIntervalSince(date))
+        if s < 60 { return "\(max(s, 0)) seconds ago" }
+        if s < 3600 { return "\(s / 60) minutes ago" }
+        if s < 86400 { return "\(s / 3600) hours ago" }
+        return "\(s / 86400) days ago"
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import ECSModel
+import Foundation
+
+/// `fargate-local validate FILE…`: every problem of each task definition, with its JSON path.
+struct ValidateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check task definition files against ECS's and Fargate's rules.",
+        discussion: "Prints every problem with its JSON path. Exits 0 when all files are valid (warnings allowed), 1 otherwise.")
+
+    @Argument(help: "Task definition JSON files (register-task-definition input or describe-task-definition output).")
+    var files: [String]
+
+    @Option(name: .customLong("launch-type"), help: "Validate against FARGATE or EC2 rules.")
+    var launchType: String = "FARGATE"
+
+    @Option(help: "text or json.")
+    var output: String = "text"
+
+    func run() async throws {
+        guard let launch = LaunchType(rawValue: launchType.uppercased()) else {
+            Console.error("fargate-local: --launch-type must be FARGATE or EC2, not \"\(launchType)\"")
+            throw ExitCode(2)
+        }
+        var allValid = true
+        var results: [JSONValue] = []
+        for file in files {
+            let loaded = TaskDefinitionFile.load(file, launchType: launch)
+            allValid = allValid && loaded.isValid
+            if output == "json" {
+                results.append(.object([
+                    ("file", .string(file)),
+                    ("valid", .bool(loaded.isValid)),
+                    ("diagnostics", .array(loaded.diagnostics.map { d in
+                        .object([("severity", .string(d.severity.rawValue)), ("path", .string(d.path)), ("message", .string(d.message))])
+                    })),
+                ]))
+                continue
+            }
+            for d in loaded.diagnostics {
+                Console.out("\(file): \(d)")
+            }
+            let errors = loaded.diagnostics.errors.count
+            let warnings = loaded.diagnostics.warnings.count
+            if loaded.isValid {
+                Console.out("\(file): valid" + (warnings > 0 ? " (\(warnings) warning\(warnings == 1 ? "" : "s"))" : ""))
+            } else {
+                Console.out("\(file): invalid: \(errors) error\(errors == 1 ? "" : "s")" + (warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))
+            }
+        }
+        if output == "json" { Console.out(JSONValue.array(results).serialized(pretty: true)) }
+        if !allValid { throw ExitCode(1) }
+    }
+}
+
+/// Reads task definition files from disk.
+enum TaskDefinitionFile {
+    static func load(_ path: String, launchType: LaunchType) -> LoadedTaskDefinition {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file"
+            return LoadedTaskDefinition(definition: nil, document: nil, diagnostics: [Diagnostic(.error, "", "\(reason): \(path)")])
+        }
+        return TaskDefinitionLoader.load(bytes: Array(data), launchType: launchType)
+    }
+}

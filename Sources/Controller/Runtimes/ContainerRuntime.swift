@@ -1,0 +1,88 @@
+import Foundation
+
+/// Everything a runtime needs to start one container of a task.
+public struct ContainerLaunch: Sendable {
+    public var taskID: String
+    public var containerName: String
+    /// `entryPoint` + `command`, with argv[0] resolved to an executable.
+    public var arguments: [String]
+    public var environment: [(String, String)]
+    public var workingDirectory: String?
+    public var mounts: [BindMount]
+
+    public init(taskID: String, containerName: String, arguments: [String], environment: [(String, String)],
+                workingDirectory: String?, mounts: [BindMount]) {
+        self.taskID = taskID
+        self.containerName = containerName
+        self.arguments = arguments
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.mounts = mounts
+    }
+}
+
+/// A host directory made visible to a container at `containerPath`.
+public struct BindMount: Sendable, Equatable, Codable {
+    public var hostPath: String
+    public var containerPath: String
+    public var readOnly: Bool
+}
+
+/// How a container ended: the exit code (128+N for death by signal N) and, when ECS would give one, a reason.
+public struct ContainerExit: Sendable, Equatable {
+    public var exitCode: Int
+    public var reason: String?
+
+    public init(exitCode: Int, reason: String? = nil) {
+        self.exitCode = exitCode
+        self.reason = reason
+    }
+}
+
+/// Why a container could not start; the message becomes the task's stoppedReason.
+public struct ContainerStartError: Error, Sendable, CustomStringConvertible {
+    /// ECS's prefix: `CannotStartContainerError`, `ResourceInitializationError`, `CannotPullContainerError`.
+    public let kind: String
+    public let detail: String
+
+    public init(kind: String, detail: String) {
+        self.kind = kind
+        self.detail = detail
+    }
+
+    public var description: String { "\(kind): \(detail)" }
+}
+
+/// Output of a container: a batch of complete lines from one of its pipes.
+public struct OutputBatch: Sendable {
+    public enum Source: String, Sendable { case stdout, stderr }
+    public var source: Source
+    /// Milliseconds since the epoch at which each line was read.
+    public var timestamps: [Int64]
+    public var lines: [String]
+}
+
+/// Receives a container's output as it is produced.
+public protocol ContainerOutputSink: Sendable {
+    func receive(_ batch: OutputBatch) async
+}
+
+/// One way to run containers: host subprocesses, or (later) Docker containers.
+public protocol ContainerRuntime: Sendable {
+    /// `process` or `docker`.
+    var name: String { get }
+    /// Starts a container; returns once it runs, or throws why it could not start.
+    func start(_ launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError) -> any RunningContainer
+}
+
+/// A started container. Valid until `exit()` returns.
+public protocol RunningContainer: Sendable {
+    /// The runtime's id: a pid for processes, a container id for Docker.
+    var runtimeID: String { get }
+    /// Waits for the container to end.
+    func exit() async -> ContainerExit
+    /// SIGTERM, then SIGKILL if it is still running after `timeout`.
+    func stop(timeout: Duration) async
+    /// Runs a health check command inside the container's context; true when it exits 0 within `timeout`.
+    func runHealthCheck(_ command: [String], environment: [(String, String)], timeout: Duration) async -> Bool
+}

@@ -1,0 +1,191 @@
+import ECSModel
+import Foundation
+import GRDB
+
+/// The controller's durable state in SQLite: registered task definitions and tasks.
+/// Several processes (the CLI, supervisors, the server) share it through WAL.
+public final class StateStore: Sendable {
+    private let pool: DatabasePool
+    public let directory: URL
+
+    /// Opens (creating when new) the state database in `directory`.
+    public init(directory: URL) throws {
+        self.directory = directory
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            var config = Configuration()
+            config.busyMode = .timeout(10)
+            pool = try DatabasePool(path: directory.appendingPathComponent("state.sqlite").path, configuration: config)
+            var migrator = DatabaseMigrator()
+            migrator.registerMigration("v1") { db in
+                try db.execute(sql: """
+                    CREATE TABLE task_definitions (
+                        family TEXT NOT NULL, revision INTEGER NOT NULL, arn TEXT NOT NULL,
+                        status TEXT NOT NULL, registered_at REAL NOT NULL, document TEXT NOT NULL,
+                        definition TEXT NOT NULL, PRIMARY KEY (family, revision));
+                    CREATE TABLE tasks (
+                        id TEXT PRIMARY KEY, arn TEXT NOT NULL, cluster TEXT NOT NULL, family TEXT NOT NULL,
+                        last_status TEXT NOT NULL, desired_status TEXT NOT NULL, started_by TEXT,
+                        created_at REAL NOT NULL, record TEXT NOT NULL);
+                    CREATE INDEX tasks_by_status ON tasks (desired_status, created_at);
+                    """)
+            }
+            try migrator.migrate(pool)
+        } catch {
+            throw ControllerError(.io, "cannot open the state database in \(directory.path): \(error)")
+        }
+    }
+
+    // MARK: Task definitions
+
+    /// A registered revision.
+    public struct Registration: Sendable {
+        public var definition: TaskDefinition
+        public var document: JSONValue
+    }
+
+    /// Registers `definition` as the next revision of its family, unless `reuseIdentical`
+    /// and the latest revision has the same document, in which case that one is returned.
+    public func register(_ definition: TaskDefinition, document: JSONValue, arns: ARNFactory, reuseIdentical: Bool) async throws -> TaskDefinition {
+        let docText = document.serialized()
+        return try await write { db in
+            if reuseIdentical,
+               let row = try Row.fetchOne(db, sql: "SELECT document, definition FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1", arguments: [definition.family]),
+               (row["document"] as String) == docText {
+                return try Self.decode(TaskDefinition.self, row["definition"])
+            }
+            let last = try Int.fetchOne(db, sql: "SELECT MAX(revision) FROM task_definitions WHERE family = ?", arguments: [definition.family]) ?? 0
+            var registered = definition
+            registered.revision = last + 1
+            registered.taskDefinitionArn = arns.taskDefinition(family: definition.family, revision: last + 1)
+            registered.status = "ACTIVE"
+            registered.registeredAt = Date()
+            registered.compatibilities = ["EC2", "FARGATE"]
+            try db.execute(sql: "INSERT INTO task_definitions VALUES (?, ?, ?, 'ACTIVE', ?, ?, ?)", arguments: [
+                definition.family, last + 1, registered.taskDefinitionArn, registered.registeredAt?.timeIntervalSince1970,
+                docText, try Self.encode(registered),
+            ])
+            return registered
+        }
+    }
+
+    /// Looks a task definition up by `family`, `family:revision` or ARN (latest ACTIVE revision for a bare family).
+    public func taskDefinition(_ reference: String) async throws -> TaskDefinition? {
+        var ref = reference
+        if ref.hasPrefix("arn:"), let slash = ref.lastIndex(of: "/") { ref = String(ref[ref.index(after: slash)...]) }
+        let parts = ref.split(separator: ":", maxSplits: 1).map(String.init)
+        return try await read { db in
+            let row: Row?
+            if parts.count == 2, let rev = Int(parts[1]) {
+                row = try Row.fetchOne(db, sql: "SELECT definition FROM task_definitions WHERE family = ? AND revision = ?", arguments: [parts[0], rev])
+            } else {
+                row = try Row.fetchOne(db, sql: "SELECT definition FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1", arguments: [parts[0]])
+            }
+            return try row.map { try Self.decode(TaskDefinition.self, $0["definition"]) }
+        }
+    }
+
+    // MARK: Tasks
+
+    /// Inserts or replaces a task record. Called before the controller acts on a transition.
+    public func save(_ record: TaskRecord) async throws {
+        let text = try Self.encode(record)
+        try await write { db in
+            try db.execute(sql: """
+                INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET last_status = excluded.last_status,
+                  desired_status = excluded.desired_status, record = excluded.record
+                """, arguments: [
+                    record.id, record.task.taskArn, record.task.clusterArn, record.definition.family,
+                    record.task.lastStatus.rawValue, record.task.desiredStatus, record.task.startedBy,
+                    record.task.createdAt?.timeIntervalSince1970 ?? Date().timeIntervalSince1970, text,
+                ])
+        }
+    }
+
+    /// Applies `change` to the stored record atomically and returns the result.
+    public func update(_ id: String, _ change: @Sendable @escaping (inout TaskRecord) -> Void) async throws -> TaskRecord {
+        try await write { db in
+            guard let text = try String.fetchOne(db, sql: "SELECT record FROM tasks WHERE id = ?", arguments: [id]) else {
+                throw ControllerError(.notFound, "task \(id) not found")
+            }
+            var record = try Self.decode(TaskRecord.self, text)
+            change(&record)
+            try db.execute(sql: "UPDATE tasks SET last_status = ?, desired_status = ?, record = ? WHERE id = ?", arguments: [
+                record.task.lastStatus.rawValue, record.task.desiredStatus, try Self.encode(record), id,
+            ])
+            return record
+        }
+    }
+
+    /// The task with this id.
+    public func task(id: String) async throws -> TaskRecord? {
+        try await read { db in
+            try String.fetchOne(db, sql: "SELECT record FROM tasks WHERE id = ?", arguments: [id]).map { try Self.decode(TaskRecord.self, $0) }
+        }
+    }
+
+    /// Resolves a full id, an ARN or an unambiguous id prefix to one task.
+    public func resolveTask(_ reference: String) async throws -> TaskRecord {
+        let ref = reference.hasPrefix("arn:") ? String(reference.split(separator: "/").last ?? "") : reference.lowercased()
+        let ids: [String] = try await read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM tasks WHERE id LIKE ? ESCAPE '\\' LIMIT 3",
+                                arguments: [ref.replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"])
+        }
+        guard !ref.isEmpty, !ids.isEmpty else { throw ControllerError(.notFound, "no task matches \"\(reference)\"") }
+        if ids.count > 1 && !ids.contains(ref) {
+            throw ControllerError(.ambiguous, "task id prefix \"\(reference)\" is ambiguous: it matches \(ids.joined(separator: ", "))\(ids.count == 3 ? ", …" : "")")
+        }
+        let id = ids.contains(ref) ? ref : ids[0]
+        guard let record = try await task(id: id) else { throw ControllerError(.notFound, "no task matches \"\(reference)\"") }
+        return record
+    }
+
+    /// Tasks, newest first, optionally only those with `desiredStatus`.
+    public func tasks(desiredStatus: String? = nil, family: String? = nil, startedBy: String? = nil) async throws -> [TaskRecord] {
+        try await read { db in
+            var sql = "SELECT record FROM tasks WHERE 1 = 1"
+            var args: [any DatabaseValueConvertible] = []
+            if let desiredStatus { sql += " AND desired_status = ?"; args.append(desiredStatus) }
+            if let family { sql += " AND family = ?"; args.append(family) }
+            if let startedBy { sql += " AND started_by = ?"; args.append(startedBy) }
+            sql += " ORDER BY created_at DESC"
+            return try String.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { try Self.decode(TaskRecord.self, $0) }
+        }
+    }
+
+    // MARK: Helpers
+
+    private func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(body)
+        } catch let e as ControllerError {
+            throw e
+        } catch {
+            throw ControllerError(.io, "state database write failed: \(error)")
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let e as ControllerError {
+            throw e
+        } catch {
+            throw ControllerError(.io, "state database read failed: \(error)")
+        }
+    }
+
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        return try decoder.decode(type, from: Data(text.utf8))
+    }
+}

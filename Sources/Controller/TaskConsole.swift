@@ -1,0 +1,20 @@
+/// Where a supervised task reports as it runs: container output and lifecycle
+/// events. `run --wait` prints them; a server would publish them.
+public protocol TaskConsole: Sendable {
+    /// Lines a container wrote.
+    func output(container: String, lines: [String]) async
+    /// A lifecycle event worth showing a user ("container app exited with code 0").
+    func event(_ message: String) async
+}
+
+/// Sends a container's output to its log stream and, when there is one, the console.
+struct ContainerLogSink: ContainerOutputSink {
+    let container: String
+    let writer: LogStreamWriter
+    let console: (any TaskConsole)?
+
+    func receive(_ batch: OutputBatch) async {
+        await writer.append(timestamps: batch.timestamps, messages: batch.lines)
+        await console?.output(container: container, lines: batch.lines)
+    }
+}

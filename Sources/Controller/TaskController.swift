@@ -1,0 +1,105 @@
+import ECSModel
+import Foundation
+
+/// Settings shared by everything the controller does.
+public struct ControllerConfiguration: Sendable {
+    /// Where state, logs and volumes live (`--state-dir`, `FARGATE_LOCAL_HOME`, `~/.fargate-local`).
+    public var stateDirectory: URL
+    public var region: String
+    public var cluster: String
+    /// Base URL of the controller's endpoints, as containers see it.
+    public var endpointBaseURL: String
+
+    public init(stateDirectory: URL, region: String = "us-east-1", cluster: String = "default",
+                endpointBaseURL: String = "http://127.0.0.1:8790") {
+        self.stateDirectory = stateDirectory
+        self.region = region
+        self.cluster = cluster
+        self.endpointBaseURL = endpointBaseURL
+    }
+}
+
+/// The controller: registers task definitions, creates tasks and supervises them.
+public final class TaskController: Sendable {
+    public let configuration: ControllerConfiguration
+    public let store: StateStore
+    public let logs: LogStore
+    public let arns: ARNFactory
+
+    public init(configuration: ControllerConfiguration) throws {
+        self.configuration = configuration
+        store = try StateStore(directory: configuration.stateDirectory)
+        logs = try LogStore(root: configuration.stateDirectory.appendingPathComponent("logs", isDirectory: true))
+        arns = ARNFactory(region: configuration.region)
+    }
+
+    /// Registers a validated task definition; with `reuseIdentical`, an unchanged file keeps its revision.
+    public func register(_ loaded: LoadedTaskDefinition, reuseIdentical: Bool) async throws -> TaskDefinition {
+        guard let definition = loaded.definition, let document = loaded.document, loaded.isValid else {
+            let first = loaded.diagnostics.errors.first.map(\.description) ?? "invalid task definition"
+            throw ControllerError(.invalidInput, first)
+        }
+        return try await store.register(definition, document: document, arns: arns, reuseIdentical: reuseIdentical)
+    }
+
+    /// Creates a task in PROVISIONING and saves it; `supervise` then runs it.
+    public func createTask(definition: TaskDefinition, overrides: TaskOverride, options: RunOptions) async throws -> TaskRecord {
+        for (i, o) in (overrides.containerOverrides ?? []).enumerated() {
+            guard let name = o.name, definition.containerDefinitions.contains(where: { $0.name == name }) else {
+                throw ControllerError(.invalidInput, "overrides.containerOverrides[\(i)].name: container \"\(o.name ?? "")\" does not exist in task definition \(definition.family):\(definition.revision ?? 0)")
+            }
+        }
+        let id = ARNFactory.newTaskID()
+        let cluster = configuration.cluster
+        let taskArn = arns.task(cluster: cluster, id: id)
+        let containers = definition.containerDefinitions.map { c in
+            var container = Container(containerArn: arns.container(cluster: cluster, taskID: id, containerID: ARNFactory.newUUID()),
+                                      taskArn: taskArn, name: c.name ?? "", image: c.image)
+            let o = overrides.container(c.name ?? "")
+            container.cpu = (o?.cpu ?? c.cpu).map(String.init) ?? "0"
+            container.memory = (o?.memory ?? c.memory).map(String.init)
+            container.memoryReservation = (o?.memoryReservation ?? c.memoryReservation).map(String.init)
+            return container
+        }
+        var task = ECSTask(taskArn: taskArn, clusterArn: arns.cluster(cluster),
+                           taskDefinitionArn: definition.taskDefinitionArn ?? arns.taskDefinition(family: definition.family, revision: definition.revision ?? 1),
+                           containers: containers, overrides: overrides)
+        task.cpu = overrides.cpu ?? definition.cpu.flatMap(ResourceSize.cpuUnits).map(String.init)
+        task.memory = overrides.memory ?? definition.memory.flatMap(ResourceSize.memoryMiB).map(String.init)
+        task.platformVersion = "1.4.0"
+        task.platformFamily = "Linux"
+        task.availabilityZone = "\(configuration.region)a"
+        task.group = options.group ?? "family:\(definition.family)"
+        task.startedBy = options.startedBy
+        task.createdAt = Date()
+        task.ephemeralStorage = overrides.ephemeralStorage ?? definition.ephemeralStorage ?? EphemeralStorage(sizeInGiB: 20)
+        task.tags = definition.tags
+        let record = TaskRecord(task: task, definition: definition, options: options, logStreams: [:], runtimeIDs: [:],
+                                stoppingContainer: nil, supervisorPID: getpid(), requestedStopReason: nil)
+        try await store.save(record)
+        return record
+    }
+
+    /// A supervisor for a created task; call `run()` on it to drive the task to STOPPED.
+    public func supervisor(for record: TaskRecord, runtime: any ContainerRuntime, console: (any TaskConsole)?) -> TaskSupervisor {
+        var host: [(String, String)] = []
+        for key in ["PATH", "HOME"] {
+            if let v = ProcessInfo.processInfo.environment[key] { host.append((key, v)) }
+        }
+        let environment = ContainerEnvironment(region: configuration.region, endpointBaseURL: configuration.endpointBaseURL,
+                                               hostVariables: runtime.name == "process" ? host : [])
+        return TaskSupervisor(record: record, store: store, logs: logs, runtime: runtime, console: console,
+                              environment: environment, stateDirectory: configuration.stateDirectory)
+    }
+
+    /// The runtime called `name`.
+    public static func runtime(named name: String) throws -> any ContainerRuntime {
+        switch name {
+        case "process", "auto": return ProcessRuntime()
+        case "docker":
+            throw ControllerError(.invalidInput, "the docker runtime is not available yet; use --runtime process")
+        default:
+            throw ControllerError(.invalidInput, "unknown runtime \"\(name)\"; use process, docker or auto")
+        }
+    }
+}

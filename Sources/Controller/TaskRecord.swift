@@ -1,0 +1,59 @@
+import ECSModel
+import Foundation
+
+/// How a task is run; chosen by `fargate-local run` and kept with the task.
+public struct RunOptions: Codable, Sendable, Equatable {
+    /// `process` (host subprocesses) today.
+    public var runtime: String
+    /// IMAGE → host executable used as that image's entrypoint in process mode.
+    public var imageMap: [String: String]
+    /// Stop the task when it has run this long.
+    public var timeoutSeconds: Double?
+    public var startedBy: String?
+    public var group: String?
+
+    public init(runtime: String = "process", imageMap: [String: String] = [:], timeoutSeconds: Double? = nil,
+                startedBy: String? = nil, group: String? = nil) {
+        self.runtime = runtime
+        self.imageMap = imageMap
+        self.timeoutSeconds = timeoutSeconds
+        self.startedBy = startedBy
+        self.group = group
+    }
+}
+
+/// What the controller keeps about a task: ECS's view of it plus what it needs to supervise it.
+public struct TaskRecord: Codable, Sendable, Equatable {
+    public var task: ECSTask
+    public var definition: TaskDefinition
+    public var options: RunOptions
+    /// The awslogs stream of each container, by container name.
+    public var logStreams: [String: LogStreamName]
+    /// Runtime ids by container name (pids in process mode).
+    public var runtimeIDs: [String: String]
+    /// The essential container whose exit stopped the task, first in stop order.
+    public var stoppingContainer: String?
+    /// The pid of the process supervising the task, while it runs.
+    public var supervisorPID: Int32?
+    /// A stop asked for from outside the supervising process: the reason to record.
+    public var requestedStopReason: String?
+
+    public var id: String { task.taskID }
+
+    /// The exit code `run --wait` returns: the stopping essential container's code,
+    /// 124 after `--timeout`, 125 when the task failed to start.
+    public var waitExitCode: Int32 {
+        if task.stopCode == .taskFailedToStart { return 125 }
+        if task.stoppedReason?.hasPrefix(Self.timeoutReasonPrefix) == true { return 124 }
+        if let name = stoppingContainer, let i = task.containerIndex(name), let code = task.containers[i].exitCode {
+            return Int32(truncatingIfNeeded: code)
+        }
+        let essentials = definition.containerDefinitions.filter(\.isEssential).compactMap(\.name)
+        for name in essentials {
+            if let i = task.containerIndex(name), let code = task.containers[i].exitCode { return Int32(truncatingIfNeeded: code) }
+        }
+        return 1
+    }
+
+    static let timeoutReasonPrefix = "Task stopped by fargate-local: it ran longer than --timeout"
+}

@@ -1,0 +1,419 @@
+import ECSModel
+import Foundation
+
+/// Drives one task through ECS's lifecycle: starts its containers in `dependsOn`
+/// order, watches health checks, stops the task when an essential container exits
+/// (or on request, or on timeout), shuts the others down in reverse dependency
+/// order with their stopTimeout, and records every transition before acting on it.
+public actor TaskSupervisor {
+    enum Event: Sendable {
+        case exited(String, ContainerExit)
+        case health(String, HealthStatus)
+        case stop(reason: String, code: StopCode)
+        case startTimeout(String)
+    }
+
+    private enum Phase { case starting, stopping }
+
+    private var record: TaskRecord
+    private let store: StateStore
+    private let logs: LogStore
+    private let runtime: any ContainerRuntime
+    private let console: (any TaskConsole)?
+    private let environment: ContainerEnvironment
+    private let volumes: TaskVolumes
+
+    private var phase: Phase = .starting
+    private var handles: [String: any RunningContainer] = [:]
+    private var writers: [String: LogStreamWriter] = [:]
+    private var launches: [String: ContainerLaunch] = [:]
+    private var signalled: Set<String> = []
+    private var timers: [Task<Void, Never>] = []
+    private var healthChecks: [String: Task<Void, Never>] = [:]
+    private let events: AsyncStream<Event>
+    private let sink: AsyncStream<Event>.Continuation
+
+    /// The default time a container waits for its dependencies (ECS's startTimeout default).
+    static let defaultStartTimeout = 180
+
+    init(record: TaskRecord, store: StateStore, logs: LogStore, runtime: any ContainerRuntime,
+         console: (any TaskConsole)?, environment: ContainerEnvironment, stateDirectory: URL) {
+        self.record = record
+        self.store = store
+        self.logs = logs
+        self.runtime = runtime
+        self.console = console
+        self.environment = environment
+        self.volumes = TaskVolumes(stateDirectory: stateDirectory, taskID: record.id)
+        (events, sink) = AsyncStream.makeStream(of: Event.self)
+    }
+
+    /// Asks the task to stop (StopTask). The first stop reason recorded wins.
+    public nonisolated func requestStop(reason: String = "Task stopped by user", code: StopCode = .userInitiated) {
+        sink.yield(.stop(reason: String(reason.prefix(255)), code: code))
+    }
+
+    /// Runs the task to STOPPED and returns its final record.
+    public func run() async -> TaskRecord {
+        await prepareAndStart()
+        var iterator = events.makeAsyncIterator()
+        while !isDone {
+            guard let event = await iterator.next() else { break }
+            await handle(event)
+        }
+        return await finish()
+    }
+
+    // MARK: - Start-up
+
+    private func prepareAndStart() async {
+        let definition = record.definition
+        let folders: [String: String]
+        do {
+            folders = try volumes.prepare(definition.volumes ?? [])
+        } catch {
+            await failToStart(error.description)
+            return
+        }
+        await transition(to: .pending) { $0.task.pullStartedAt = Date(); $0.task.pullStoppedAt = Date() }
+        await transition(to: .activating) { _ in }
+        for container in definition.containerDefinitions {
+            guard let name = container.name else { continue }
+            let override = record.task.overrides.container(name)
+            if let secret = container.secrets?.first {
+                await failToStart("ResourceInitializationError: unable to pull secrets or registry auth: container \(name): secret \(secret.name) (valueFrom \(secret.valueFrom)) cannot be resolved: fargate-local does not resolve secrets yet")
+                return
+            }
+            if let file = (override?.environmentFiles ?? container.environmentFiles)?.first {
+                await failToStart("ResourceInitializationError: failed to download env files: container \(name): \(file.value): fargate-local does not fetch environment files yet")
+                return
+            }
+            let stream = logStreamName(for: container)
+            do {
+                writers[name] = try logs.openWriter(for: stream)
+            } catch {
+                await failToStart("ResourceInitializationError: cannot create log stream \(stream.stream) in \(stream.group): \(error)")
+                return
+            }
+            record.logStreams[name] = stream
+            launches[name] = ContainerLaunch(
+                taskID: record.id, containerName: name,
+                arguments: commandLine(for: container, override: override),
+                environment: environment.variables(for: container, taskID: record.id, override: override),
+                workingDirectory: container.workingDirectory,
+                mounts: volumes.mounts(for: container, in: definition, folders: folders))
+            if container.healthCheck.map({ $0.command.first != "NONE" }) == true, let i = record.task.containerIndex(name) {
+                record.task.containers[i].healthStatus = .unknown
+            }
+        }
+        await persist()
+        if let seconds = record.options.timeoutSeconds {
+            let sink = self.sink
+            timers.append(Task {
+                try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                if !Task.isCancelled {
+                    sink.yield(.stop(reason: "\(TaskRecord.timeoutReasonPrefix) (\(Self.formatDuration(seconds)))", code: .userInitiated))
+                }
+            })
+        }
+        await startEligibleContainers()
+    }
+
+    /// `entryPoint` + `command` as ECS combines them; a mapped image supplies the entrypoint.
+    private func commandLine(for container: ContainerDefinition, override: ContainerOverride?) -> [String] {
+        let command = override?.command ?? container.command ?? []
+        if let entry = container.entryPoint, !entry.isEmpty { return entry + command }
+        if let image = container.image, let mapped = Self.mappedExecutable(image, in: record.options.imageMap) {
+            return [mapped] + command
+        }
+        return command
+    }
+
+    static func mappedExecutable(_ image: String, in map: [String: String]) -> String? {
+        if let exact = map[image] { return exact }
+        let untagged = image.split(separator: "@").first.map(String.init) ?? image
+        let repo = untagged.lastIndex(of: ":").map { i in untagged.contains("/") && untagged[i...].contains("/") ? untagged : String(untagged[..<i]) } ?? untagged
+        return map[repo] ?? map[repo + ":latest"]
+    }
+
+    private func logStreamName(for container: ContainerDefinition) -> LogStreamName {
+        let name = container.name ?? ""
+        if let log = container.logConfiguration, log.logDriver == "awslogs", let group = log.options?["awslogs-group"] {
+            if let prefix = log.options?["awslogs-stream-prefix"], !prefix.isEmpty {
+                return LogStreamName(group: group, stream: "\(prefix)/\(name)/\(record.id)")
+            }
+            return LogStreamName(group: group, stream: "\(name)/\(record.id)")
+        }
+        return LogStreamName(group: "/fargate-local/\(record.definition.family)", stream: "\(name)/\(record.id)")
+    }
+
+    private enum Readiness { case ready, waiting, impossible(String) }
+
+    private func readiness(of container: ContainerDefinition) -> Readiness {
+        for dep in container.dependsOn ?? [] {
+            guard let i = record.task.containerIndex(dep.containerName) else { continue }
+            let target = record.task.containers[i]
+            let name = container.name ?? ""
+            switch dep.condition {
+            case "START":
+                if target.lastStatus == .pending { return .waiting }
+            case "COMPLETE":
+                if target.lastStatus != .stopped { return .waiting }
+                if target.exitCode == nil {
+                    return .impossible("container \"\(name)\" cannot start: its dependency \"\(dep.containerName)\" never started, so the COMPLETE condition can never be met")
+                }
+            case "SUCCESS":
+                if target.lastStatus != .stopped { return .waiting }
+                if target.exitCode != 0 {
+                    let how = target.exitCode.map { "exited with code \($0)" } ?? "never started"
+                    return .impossible("container \"\(name)\" cannot start: its dependency \"\(dep.containerName)\" \(how), so the SUCCESS condition can never be met")
+                }
+            case "HEALTHY":
+                if target.healthStatus == .healthy { continue }
+                if target.healthStatus == .unhealthy {
+                    return .impossible("container \"\(name)\" cannot start: its dependency \"\(dep.containerName)\" is UNHEALTHY, so the HEALTHY condition can never be met")
+                }
+                if target.lastStatus == .stopped {
+                    return .impossible("container \"\(name)\" cannot start: its dependency \"\(dep.containerName)\" stopped before it became HEALTHY")
+                }
+                return .waiting
+            default:
+                return .impossible("container \"\(name)\" has an unknown dependsOn condition \"\(dep.condition)\"")
+            }
+        }
+        return .ready
+    }
+
+    private var startTimersArmed: Set<String> = []
+
+    private func startEligibleContainers() async {
+        var progress = true
+        while progress && phase == .starting {
+            progress = false
+            for container in record.definition.containerDefinitions {
+                guard phase == .starting, let name = container.name, let i = record.task.containerIndex(name),
+                      record.task.containers[i].lastStatus == .pending, handles[name] == nil else { continue }
+                switch readiness(of: container) {
+                case .ready:
+                    await start(container)
+                    progress = true
+                case .waiting:
+                    if !startTimersArmed.contains(name) {
+                        startTimersArmed.insert(name)
+                        let seconds = container.startTimeout ?? Self.defaultStartTimeout
+                        let sink = self.sink
+                        timers.append(Task {
+                            try? await Task.sleep(for: .seconds(seconds))
+                            if !Task.isCancelled { sink.yield(.startTimeout(name)) }
+                        })
+                    }
+                case let .impossible(reason):
+                    await failToStart("CannotStartContainerError: \(reason)")
+                    return
+                }
+            }
+        }
+    }
+
+    private func start(_ container: ContainerDefinition) async {
+        guard let name = container.name, let launch = launches[name], let writer = writers[name] else { return }
+        let sinkForOutput = ContainerLogSink(container: name, writer: writer, console: console)
+        let handle: any RunningContainer
+        do {
+            handle = try await runtime.start(launch, output: sinkForOutput)
+        } catch {
+            await update(container: name) { $0.lastStatus = .stopped; $0.reason = error.description }
+            await failToStart(error.description)
+            return
+        }
+        handles[name] = handle
+        await update(container: name) { $0.lastStatus = .running; $0.runtimeId = handle.runtimeID }
+        record.runtimeIDs[name] = handle.runtimeID
+        await console?.event("container \(name) started")
+        let sink = self.sink
+        Task {
+            let exit = await handle.exit()
+            sink.yield(.exited(name, exit))
+        }
+        if let check = container.healthCheck, check.command.first != "NONE" {
+            healthChecks[name] = Self.healthLoop(name: name, check: check, handle: handle,
+                                                 environment: launch.environment, sink: sink)
+        }
+        let essentials = record.definition.containerDefinitions.filter(\.isEssential).compactMap(\.name)
+        let allEssentialRunning = essentials.allSatisfy { n in
+            record.task.containerIndex(n).map { record.task.containers[$0].lastStatus != .pending } ?? false
+        }
+        if allEssentialRunning && record.task.lastStatus < .running {
+            await transition(to: .running) { $0.task.startedAt = Date(); $0.task.connectivityAt = Date(); $0.task.connectivity = "CONNECTED" }
+        }
+    }
+
+    private static func healthLoop(name: String, check: HealthCheck, handle: any RunningContainer,
+                                   environment: [(String, String)], sink: AsyncStream<Event>.Continuation) -> Task<Void, Never> {
+        Task {
+            let startedAt = ContinuousClock.now
+            let startPeriod = Duration.seconds(check.effectiveStartPeriod)
+            var failures = 0
+            var status = HealthStatus.unknown
+            // The first probe runs shortly after start; later ones every `interval`.
+            try? await Task.sleep(for: .milliseconds(250))
+            while !Task.isCancelled {
+                let ok = await handle.runHealthCheck(check.command, environment: environment,
+                                                     timeout: .seconds(check.effectiveTimeout))
+                if Task.isCancelled { return }
+                if ok {
+                    failures = 0
+                    if status != .healthy {
+                        status = .healthy
+                        sink.yield(.health(name, .healthy))
+                    }
+                } else if status == .healthy || ContinuousClock.now - startedAt >= startPeriod {
+                    failures += 1
+                    if failures >= check.effectiveRetries && status != .unhealthy {
+                        status = .unhealthy
+                        sink.yield(.health(name, .unhealthy))
+                    }
+                }
+                try? await Task.sleep(for: .seconds(check.effectiveInterval))
+            }
+        }
+    }
+
+    // MARK: - Events
+
+    private func handle(_ event: Event) async {
+        switch event {
+        case let .exited(name, exit):
+            healthChecks[name]?.cancel()
+            await update(container: name) {
+                $0.lastStatus = .stopped
+                $0.exitCode = exit.exitCode
+                if let reason = exit.reason { $0.reason = reason }
+            }
+            await writers[name]?.close()
+            await console?.event("container \(name) exited with code \(exit.exitCode)")
+            let essential = record.definition.containerDefinitions.first { $0.name == name }?.isEssential ?? false
+            switch phase {
+            case .starting:
+                if essential {
+                    record.stoppingContainer = name
+                    await beginStop(code: .essentialContainerExited, reason: "Essential container in task exited")
+                } else {
+                    await startEligibleContainers()
+                }
+            case .stopping:
+                if essential && record.stoppingContainer == nil { record.stoppingContainer = name }
+                await stopNextWave()
+            }
+        case let .health(name, status):
+            await update(container: name) { $0.healthStatus = status }
+            await console?.event("container \(name) is \(status.rawValue)")
+            if phase == .starting { await startEligibleContainers() }
+        case let .stop(reason, code):
+            await beginStop(code: code, reason: reason)
+        case let .startTimeout(name):
+            guard phase == .starting, let i = record.task.containerIndex(name),
+                  record.task.containers[i].lastStatus == .pending else { return }
+            let seconds = record.definition.containerDefinitions.first { $0.name == name }?.startTimeout ?? Self.defaultStartTimeout
+            await failToStart("CannotStartContainerError: container \"\(name)\" cannot start: its dependsOn conditions were not met within its startTimeout (\(seconds) s)")
+        }
+    }
+
+    private func failToStart(_ reason: String) async {
+        await console?.event("task failed to start: \(reason)")
+        await beginStop(code: .taskFailedToStart, reason: reason)
+    }
+
+    private func beginStop(code: StopCode, reason: String) async {
+        guard phase == .starting else { return }
+        phase = .stopping
+        for timer in timers { timer.cancel() }
+        record.task.desiredStatus = "STOPPED"
+        record.task.stopCode = code
+        record.task.stoppedReason = String(reason.prefix(255))
+        record.task.stoppingAt = Date()
+        await console?.event("stopping task: \(record.task.stoppedReason ?? "")")
+        await transition(to: .deactivating) { _ in }
+        await transition(to: .stopping) { _ in }
+        for c in record.task.containers where c.lastStatus == .pending && handles[c.name] == nil {
+            await update(container: c.name) { $0.lastStatus = .stopped }
+        }
+        await stopNextWave()
+    }
+
+    /// Signals every running container on which no running container depends:
+    /// shutdown runs in the reverse of start-up dependency order.
+    private func stopNextWave() async {
+        for c in record.task.containers where c.lastStatus == .running && !signalled.contains(c.name) {
+            let dependents = record.definition.containerDefinitions.filter { def in
+                (def.dependsOn ?? []).contains { $0.containerName == c.name }
+                    && def.name.flatMap { record.task.containerIndex($0) }.map { record.task.containers[$0].lastStatus == .running } == true
+            }
+            guard dependents.isEmpty, let handle = handles[c.name] else { continue }
+            signalled.insert(c.name)
+            let timeout = min(record.definition.containerDefinitions.first { $0.name == c.name }?.stopTimeout ?? 30, 120)
+            Task { await handle.stop(timeout: .seconds(timeout)) }
+        }
+    }
+
+    private var isDone: Bool {
+        phase == .stopping && record.task.containers.allSatisfy { $0.lastStatus == .stopped }
+    }
+
+    private func finish() async -> TaskRecord {
+        for timer in timers { timer.cancel() }
+        for (_, check) in healthChecks { check.cancel() }
+        await transition(to: .deprovisioning) { _ in }
+        volumes.removeScratch()
+        for (_, writer) in writers { await writer.close() }
+        await transition(to: .stopped) {
+            let now = Date()
+            $0.task.stoppedAt = now
+            $0.task.executionStoppedAt = now
+            $0.supervisorPID = nil
+        }
+        return record
+    }
+
+    // MARK: - Recording
+
+    private func transition(to status: TaskStatus, _ change: (inout TaskRecord) -> Void) async {
+        guard let next = try? record.task.lastStatus.transition(to: status) else { return }
+        record.task.lastStatus = next
+        record.task.version += 1
+        change(&record)
+        await persist()
+    }
+
+    private func update(container name: String, _ change: (inout Container) -> Void) async {
+        guard let i = record.task.containerIndex(name) else { return }
+        change(&record.task.containers[i])
+        record.task.healthStatus = derivedHealth()
+        record.task.version += 1
+        await persist()
+    }
+
+    /// A task's health is its essential containers' health: UNHEALTHY if any is, HEALTHY if all are.
+    private func derivedHealth() -> HealthStatus {
+        let essentialChecked = record.definition.containerDefinitions.filter { $0.isEssential && $0.healthCheck != nil }.compactMap(\.name)
+        let statuses = essentialChecked.compactMap { n in record.task.containerIndex(n).flatMap { record.task.containers[$0].healthStatus } }
+        if statuses.contains(.unhealthy) { return .unhealthy }
+        if !statuses.isEmpty && statuses.count == essentialChecked.count && statuses.allSatisfy({ $0 == .healthy }) { return .healthy }
+        return .unknown
+    }
+
+    private func persist() async {
+        let snapshot = record
+        do {
+            try await store.save(snapshot)
+        } catch {
+            await console?.event("warning: could not save task state: \(error)")
+        }
+    }
+
+    static func formatDuration(_ seconds: Double) -> String {
+        if seconds >= 3600, seconds.truncatingRemainder(dividingBy: 3600) == 0 { return "\(Int(seconds / 3600))h" }
+        if seconds >= 60, seconds.truncatingRemainder(dividingBy: 60) == 0 { return "\(Int(seconds / 60))m" }
+        return seconds == seconds.rounded() ? "\(Int(seconds))s" : "\(seconds)s"
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+
+/// A task as DescribeTasks returns it (the `Task` shape of the ECS model).
+public struct ECSTask: Codable, Sendable, Equatable {
+    public var taskArn: String
+    public var clusterArn: String
+    public var taskDefinitionArn: String
+    public var lastStatus: TaskStatus
+    public var desiredStatus: String
+    public var launchType: String
+    public var platformVersion: String?
+    public var platformFamily: String?
+    public var cpu: String?
+    public var memory: String?
+    public var availabilityZone: String?
+    public var group: String?
+    public var startedBy: String?
+    public var connectivity: String?
+    public var healthStatus: HealthStatus?
+    public var stopCode: StopCode?
+    public var stoppedReason: String?
+    public var createdAt: Date?
+    public var pullStartedAt: Date?
+    public var pullStoppedAt: Date?
+    public var connectivityAt: Date?
+    public var startedAt: Date?
+    public var stoppingAt: Date?
+    public var stoppedAt: Date?
+    public var executionStoppedAt: Date?
+    public var version: Int
+    public var containers: [Container]
+    public var overrides: TaskOverride
+    public var tags: [Tag]?
+    public var ephemeralStorage: EphemeralStorage?
+
+    /// The 32-hex-digit id at the end of the ARN.
+    public var taskID: String { String(taskArn.split(separator: "/").last ?? "") }
+
+    public init(taskArn: String, clusterArn: String, taskDefinitionArn: String, containers: [Container], overrides: TaskOverride) {
+        self.taskArn = taskArn
+        self.clusterArn = clusterArn
+        self.taskDefinitionArn = taskDefinitionArn
+        self.lastStatus = .provisioning
+        self.desiredStatus = "RUNNING"
+        self.launchType = "FARGATE"
+        self.version = 1
+        self.containers = containers
+        self.overrides = overrides
+    }
+
+    /// Index of the container called `name`.
+    public func containerIndex(_ name: String) -> Int? { containers.firstIndex { $0.name == name } }
+}
+
+/// A container of a running or stopped task (the `Container` shape).
+public struct Container: Codable, Sendable, Equatable {
+    public var containerArn: String
+    public var taskArn: String
+    public var name: String
+    public var image: String?
+    public var runtimeId: String?
+    public var lastStatus: ContainerStatus
+    public var exitCode: Int?
+    public var reason: String?
+    public var healthStatus: HealthStatus?
+    public var cpu: String?
+    public var memory: String?
+    public var memoryReservation: String?
+
+    public init(containerArn: String, taskArn: String, name: String, image: String?) {
+        self.containerArn = containerArn
+        self.taskArn = taskArn
+        self.name = name
+        self.image = image
+        self.lastStatus = .pending
+    }
+}
+
+/// RunTask's `overrides` (the `TaskOverride` shape).
+public struct TaskOverride: Codable, Sendable, Equatable {
+    public var containerOverrides: [ContainerOverride]?
+    public var cpu: String?
+    public var memory: String?
+    public var taskRoleArn: String?
+    public var executionRoleArn: String?
+    public var ephemeralStorage: EphemeralStorage?
+
+    public init(containerOverrides: [ContainerOverride]? = nil) {
+        self.containerOverrides = containerOverrides
+    }
+
+    /// The override for container `name`, if any.
+    public func container(_ name: String) -> ContainerOverride? {
+        containerOverrides?.first { $0.name == name }
+    }
+}
+
+/// One entry of `containerOverrides`.
+public struct ContainerOverride: Codable, Sendable, Equatable {
+    public var name: String?
+    public var command: [String]?
+    public var environment: [KeyValuePair]?
+    public var environmentFiles: [EnvironmentFile]?
+    public var cpu: Int?
+    public var memory: Int?
+    public var memoryReservation: Int?
+
+    public init(name: String, command: [String]? = nil, environment: [KeyValuePair]? = nil) {
+        self.name = name
+        self.command = command
+        self.environment = environment
+    }
+}

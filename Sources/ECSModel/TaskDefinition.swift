@@ -1,0 +1,214 @@
+import Foundation
+
+/// An ECS task definition, with the field names and types of botocore's
+/// `RegisterTaskDefinitionRequest` (plus the read-only fields ECS adds once registered).
+public struct TaskDefinition: Codable, Sendable, Equatable {
+    public var family: String
+    public var taskRoleArn: String?
+    public var executionRoleArn: String?
+    public var networkMode: String?
+    public var containerDefinitions: [ContainerDefinition]
+    public var volumes: [Volume]?
+    public var requiresCompatibilities: [String]?
+    public var cpu: String?
+    public var memory: String?
+    public var tags: [Tag]?
+    public var pidMode: String?
+    public var ipcMode: String?
+    public var ephemeralStorage: EphemeralStorage?
+    public var runtimePlatform: RuntimePlatform?
+    // Read-only, set by registration.
+    public var taskDefinitionArn: String?
+    public var revision: Int?
+    public var status: String?
+    public var registeredAt: Date?
+    public var compatibilities: [String]?
+
+    public init(family: String, containerDefinitions: [ContainerDefinition]) {
+        self.family = family
+        self.containerDefinitions = containerDefinitions
+    }
+}
+
+/// One container of a task definition (`ContainerDefinition` in the ECS model).
+public struct ContainerDefinition: Codable, Sendable, Equatable {
+    public var name: String?
+    public var image: String?
+    public var cpu: Int?
+    public var memory: Int?
+    public var memoryReservation: Int?
+    public var links: [String]?
+    public var portMappings: [PortMapping]?
+    public var essential: Bool?
+    public var entryPoint: [String]?
+    public var command: [String]?
+    public var environment: [KeyValuePair]?
+    public var environmentFiles: [EnvironmentFile]?
+    public var mountPoints: [MountPoint]?
+    public var volumesFrom: [VolumeFrom]?
+    public var linuxParameters: LinuxParameters?
+    public var secrets: [Secret]?
+    public var dependsOn: [ContainerDependency]?
+    public var startTimeout: Int?
+    public var stopTimeout: Int?
+    public var hostname: String?
+    public var user: String?
+    public var workingDirectory: String?
+    public var disableNetworking: Bool?
+    public var privileged: Bool?
+    public var readonlyRootFilesystem: Bool?
+    public var dockerLabels: [String: String]?
+    public var ulimits: [Ulimit]?
+    public var logConfiguration: LogConfiguration?
+    public var healthCheck: HealthCheck?
+    public var resourceRequirements: [ResourceRequirement]?
+
+    public init(name: String, image: String) {
+        self.name = name
+        self.image = image
+    }
+
+    /// ECS's default: a container is essential unless it says otherwise.
+    public var isEssential: Bool { essential ?? true }
+}
+
+public struct PortMapping: Codable, Sendable, Equatable {
+    public var containerPort: Int?
+    public var hostPort: Int?
+    public var `protocol`: String?
+    public var name: String?
+    public var appProtocol: String?
+    public var containerPortRange: String?
+}
+
+public struct KeyValuePair: Codable, Sendable, Equatable {
+    public var name: String?
+    public var value: String?
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+public struct EnvironmentFile: Codable, Sendable, Equatable {
+    public var value: String
+    public var type: String
+}
+
+public struct MountPoint: Codable, Sendable, Equatable {
+    public var sourceVolume: String?
+    public var containerPath: String?
+    public var readOnly: Bool?
+}
+
+public struct VolumeFrom: Codable, Sendable, Equatable {
+    public var sourceContainer: String?
+    public var readOnly: Bool?
+}
+
+public struct LinuxParameters: Codable, Sendable, Equatable {
+    public struct Capabilities: Codable, Sendable, Equatable {
+        public var add: [String]?
+        public var drop: [String]?
+    }
+    public struct Tmpfs: Codable, Sendable, Equatable {
+        public var containerPath: String
+        public var size: Int
+        public var mountOptions: [String]?
+    }
+    public var capabilities: Capabilities?
+    public var initProcessEnabled: Bool?
+    public var sharedMemorySize: Int?
+    public var tmpfs: [Tmpfs]?
+    public var maxSwap: Int?
+    public var swappiness: Int?
+}
+
+public struct Secret: Codable, Sendable, Equatable {
+    public var name: String
+    public var valueFrom: String
+}
+
+/// A `dependsOn` entry: start this container only once `containerName` meets `condition`.
+public struct ContainerDependency: Codable, Sendable, Equatable {
+    public var containerName: String
+    public var condition: String
+}
+
+public struct Ulimit: Codable, Sendable, Equatable {
+    public var name: String
+    public var softLimit: Int
+    public var hardLimit: Int
+}
+
+public struct LogConfiguration: Codable, Sendable, Equatable {
+    public var logDriver: String
+    public var options: [String: String]?
+}
+
+/// A container health check with ECS's defaults applied by the accessors.
+public struct HealthCheck: Codable, Sendable, Equatable {
+    public var command: [String]
+    public var interval: Int?
+    public var timeout: Int?
+    public var retries: Int?
+    public var startPeriod: Int?
+
+    public init(command: [String], interval: Int? = nil, timeout: Int? = nil, retries: Int? = nil, startPeriod: Int? = nil) {
+        self.command = command
+        self.interval = interval
+        self.timeout = timeout
+        self.retries = retries
+        self.startPeriod = startPeriod
+    }
+
+    public var effectiveInterval: Int { interval ?? 30 }
+    public var effectiveTimeout: Int { timeout ?? 5 }
+    public var effectiveRetries: Int { retries ?? 3 }
+    public var effectiveStartPeriod: Int { startPeriod ?? 0 }
+}
+
+public struct ResourceRequirement: Codable, Sendable, Equatable {
+    public var value: String
+    public var type: String
+}
+
+public struct Tag: Codable, Sendable, Equatable {
+    public var key: String?
+    public var value: String?
+    public init(key: String, value: String) {
+        self.key = key
+        self.value = value
+    }
+}
+
+public struct EphemeralStorage: Codable, Sendable, Equatable {
+    public var sizeInGiB: Int
+    public init(sizeInGiB: Int) { self.sizeInGiB = sizeInGiB }
+}
+
+public struct RuntimePlatform: Codable, Sendable, Equatable {
+    public var cpuArchitecture: String?
+    public var operatingSystemFamily: String?
+}
+
+/// A task volume: a host path, an EFS file system, a Docker volume, or (none of these) per-task scratch space.
+public struct Volume: Codable, Sendable, Equatable {
+    public struct Host: Codable, Sendable, Equatable {
+        public var sourcePath: String?
+    }
+    public struct EFSConfiguration: Codable, Sendable, Equatable {
+        public var fileSystemId: String
+        public var rootDirectory: String?
+        public var transitEncryption: String?
+    }
+    public struct DockerConfiguration: Codable, Sendable, Equatable {
+        public var scope: String?
+        public var autoprovision: Bool?
+        public var driver: String?
+    }
+    public var name: String?
+    public var host: Host?
+    public var efsVolumeConfiguration: EFSConfiguration?
+    public var dockerVolumeConfiguration: DockerConfiguration?
+}
