@@ -31,12 +31,12 @@ struct ShapeNormalizer {
                     error(fieldPath, "appears more than once")
                     continue
                 }
-                present.insert(key)
+                if case .null = fieldValue {} else { present.insert(key) }
                 if let normalized = normalize(fieldValue, as: memberShape, at: fieldPath) {
                     out.append((key, normalized))
                 }
             }
-            for name in required where !out.contains(where: { $0.key == name }) {
+            for name in required where !present.contains(name) {
                 error(path.member(name), "is required")
             }
             return .object(out)
@@ -83,7 +83,8 @@ struct ShapeNormalizer {
             } else {
                 error(path, "\"\(s)\" is not a valid value; must be one of \(Self.list(allowed))")
             }
-            return nil
+            // Kept (the error already blocks registration) so the semantic rules can still run.
+            return value
         case .string:
             switch value {
             case .string: return value

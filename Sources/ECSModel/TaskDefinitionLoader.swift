@@ -80,14 +80,19 @@ public enum TaskDefinitionLoader {
         let normalized = normalizer.normalize(document, as: "RegisterTaskDefinitionRequest", at: JSONPath())
         diagnostics += normalizer.diagnostics
         diagnostics += placeholderWarnings(in: normalized ?? document, at: JSONPath())
-        guard let normalized, diagnostics.errors.isEmpty else {
-            return LoadedTaskDefinition(definition: nil, document: normalized, diagnostics: diagnostics)
+        guard let normalized else {
+            return LoadedTaskDefinition(definition: nil, document: nil, diagnostics: diagnostics)
         }
+        // Fields with type errors were dropped above; when what is left still decodes,
+        // the semantic rules run too, so one pass reports every problem.
+        let structurallyValid = diagnostics.errors.isEmpty
         let definition: TaskDefinition
         do {
             definition = try JSONDecoder().decode(TaskDefinition.self, from: Data(normalized.serialized().utf8))
         } catch {
-            diagnostics.append(Diagnostic(.error, "", "could not read the task definition: \(error)"))
+            if structurallyValid {
+                diagnostics.append(Diagnostic(.error, "", "could not read the task definition: \(error)"))
+            }
             return LoadedTaskDefinition(definition: nil, document: normalized, diagnostics: diagnostics)
         }
         diagnostics += TaskDefinitionValidator.validate(definition, launchType: launchType)

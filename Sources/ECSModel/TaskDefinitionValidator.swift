@@ -145,7 +145,7 @@ public enum TaskDefinitionValidator {
             if let timeout = c.stopTimeout, timeout > 120 {
                 v.error("\(p).stopTimeout", "stopTimeout on Fargate can be at most 120 seconds; \(timeout) was given.")
             }
-            if let driver = c.logConfiguration?.logDriver, !["awslogs", "splunk", "awsfirelens"].contains(driver) {
+            if let driver = c.logConfiguration?.logDriver, ["json-file", "syslog", "journald", "gelf", "fluentd"].contains(driver) {
                 v.error("\(p).logConfiguration.logDriver", "Fargate only supports the awslogs, splunk and awsfirelens log drivers; \"\(driver)\" was given.")
             }
         }
@@ -157,6 +157,9 @@ public enum TaskDefinitionValidator {
             let missing = ["awslogs-region", "awslogs-group"].filter { (options[$0] ?? "").isEmpty }
             if !missing.isEmpty {
                 v.error("\(p).logConfiguration.options", "Log driver awslogs requires options: \(missing.joined(separator: ", "))")
+            }
+            if fargate, (options["awslogs-stream-prefix"] ?? "").isEmpty {
+                v.warn("\(p).logConfiguration.options", "awslogs-stream-prefix is required on Fargate; without it streams are named CONTAINER/TASK_ID here.")
             }
             if let mode = options["mode"], !["blocking", "non-blocking"].contains(mode) {
                 v.error("\(p).logConfiguration.options.mode", "mode must be \"blocking\" or \"non-blocking\"; \"\(mode)\" was given.")

@@ -121,7 +121,7 @@ struct ProcessLaunchPlan: Sendable {
         return Configuration(
             executable: .path(FilePath(executable)),
             arguments: Arguments(arguments),
-            environment: .custom(environment.map { Array("\($0.0)=\($0.1)".utf8) }),
+            environment: .custom(environment.map { Array("\($0.0)=\($0.1)\0".utf8) }),
             workingDirectory: workingDirectory.map { FilePath($0) },
             platformOptions: options)
     }
@@ -232,7 +232,7 @@ actor ProcessContainer {
         options.processGroupID = 0
         let configuration = Configuration(
             executable: .path(FilePath(exe)), arguments: Arguments(Array(argv.dropFirst())),
-            environment: .custom(environment.map { Array("\($0.0)=\($0.1)".utf8) }),
+            environment: .custom(environment.map { Array("\($0.0)=\($0.1)\0".utf8) }),
             workingDirectory: plan.usesMountNamespace ? nil : plan.workingDirectory.map { FilePath($0) },
             platformOptions: options)
         do {

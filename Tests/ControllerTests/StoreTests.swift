@@ -1,0 +1,82 @@
+import Controller
+import ECSModel
+import Foundation
+import Testing
+
+struct StateStoreTests {
+    static let text = #"{"family": "svc", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "c", "image": "i"}]}"#
+
+    @Test func revisionsAndLookups() async throws {
+        let f = try ControllerFixture()
+        defer { f.cleanup() }
+        let one = try await f.register(Self.text)
+        let same = try await f.register(Self.text)
+        #expect(one.revision == 1 && same.revision == 1)
+        let loaded = TaskDefinitionLoader.load(text: Self.text.replacingOccurrences(of: "\"i\"", with: "\"j\""))
+        let two = try await f.controller.register(loaded, reuseIdentical: true)
+        #expect(two.revision == 2)
+        #expect(two.taskDefinitionArn == "arn:aws:ecs:eu-west-1:000000000000:task-definition/svc:2")
+        #expect(try await f.controller.store.taskDefinition("svc")?.revision == 2)
+        #expect(try await f.controller.store.taskDefinition("svc:1")?.containerDefinitions[0].image == "i")
+        #expect(try await f.controller.store.taskDefinition(two.taskDefinitionArn ?? "")?.revision == 2)
+        #expect(try await f.controller.store.taskDefinition("nope") == nil)
+    }
+
+    @Test func invalidDefinitionsAreNotRegisteredAndStateIsKept() async throws {
+        let f = try ControllerFixture()
+        defer { f.cleanup() }
+        _ = try await f.register(Self.text)
+        let bad = TaskDefinitionLoader.load(text: Self.text.replacingOccurrences(of: "\"256\"", with: "\"300\""))
+        await #expect(throws: ControllerError.self) { try await f.controller.register(bad, reuseIdentical: false) }
+        #expect(try await f.controller.store.taskDefinition("svc")?.revision == 1)
+    }
+
+    @Test func taskIdsResolveByPrefixAndArn() async throws {
+        let f = try ControllerFixture()
+        defer { f.cleanup() }
+        let td = try await f.register(Self.text)
+        let a = try await f.controller.createTask(definition: td, overrides: TaskOverride(), options: RunOptions())
+        let b = try await f.controller.createTask(definition: td, overrides: TaskOverride(), options: RunOptions(startedBy: "ci"))
+        #expect(a.id.count == 32 && a.id.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+        #expect(a.task.lastStatus == .provisioning && a.task.desiredStatus == "RUNNING")
+        #expect(a.task.group == "family:svc")
+        #expect(try await f.controller.store.resolveTask(String(a.id.prefix(10))).id == a.id)
+        #expect(try await f.controller.store.resolveTask(a.task.taskArn).id == a.id)
+        await #expect(throws: ControllerError.self) { try await f.controller.store.resolveTask("zzzz") }
+        // Two tasks whose ids share a prefix ("" never resolves).
+        await #expect(throws: ControllerError.self) { try await f.controller.store.resolveTask("") }
+        let byStarter = try await f.controller.store.tasks(startedBy: "ci")
+        #expect(byStarter.map(\.id) == [b.id])
+        let running = try await f.controller.store.tasks(desiredStatus: "RUNNING")
+        #expect(Set(running.map(\.id)) == [a.id, b.id])
+    }
+
+    @Test func overridesMustNameExistingContainers() async throws {
+        let f = try ControllerFixture()
+        defer { f.cleanup() }
+        let td = try await f.register(Self.text)
+        await #expect(throws: ControllerError.self) {
+            _ = try await f.controller.createTask(definition: td, overrides: TaskOverride(containerOverrides: [ContainerOverride(name: "ghost")]), options: RunOptions())
+        }
+        #expect(try await f.controller.store.tasks().isEmpty)
+    }
+}
+
+struct LogStoreTests {
+    @Test func streamsKeepOrderAndOddCharacters() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fl-logs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try LogStore(root: dir)
+        let name = LogStreamName(group: "/ecs/app", stream: "prefix/c/abc")
+        let writer = try store.openWriter(for: name)
+        await writer.append(timestamps: [1, 2, 3], messages: ["tab\there", "ünïcödé", ""])
+        await writer.append(timestamps: [4], messages: ["multi\nline"])
+        await writer.close()
+        let events = store.events(of: name)
+        #expect(events.map(\.message) == ["tab\there", "ünïcödé", "", "multi line"])
+        #expect(events.map(\.timestamp) == [1, 2, 3, 4])
+        #expect(store.fileURL(for: name).path.hasPrefix(dir.path))
+        #expect(store.fileURL(for: LogStreamName(group: "..", stream: "../../x")).path.hasPrefix(dir.path))
+        #expect(store.events(of: LogStreamName(group: "none", stream: "none")).isEmpty)
+    }
+}
