@@ -32,7 +32,10 @@ let package = Package(
         .executableTarget(name: "fargate-local", dependencies: ["CLI"]),
         .testTarget(name: "ECSModelTests", dependencies: ["ECSModel"]),
         .testTarget(name: "ControllerTests", dependencies: ["Controller"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ECSModel"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["ECSModel", .product(name: "Subprocess", package: "swift-subprocess")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,52 @@
+import Foundation
+import Subprocess
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// Runs the built `fargate-local` binary as a user would, on a private state directory.
+struct CLIHarness {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        var lines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    let stateDirectory: URL
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    init() {
+        stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("fl-e2e-\(UUID().uuidString)", isDirectory: true)
+    }
+
+    func cleanup() { try? FileManager.default.removeItem(at: stateDirectory) }
+
+    /// The binary under test: $FARGATE_LOCAL_BIN, else the one built beside the test bundle.
+    static var binary: String {
+        if let env = ProcessInfo.processInfo.environment["FARGATE_LOCAL_BIN"] { return env }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        // Inside an .xctest bundle directory on some layouts.
+        if dir.pathExtension == "xctest" { dir = dir.deletingLastPathComponent() }
+        return dir.appendingPathComponent("fargate-local").path
+    }
+
+    /// Runs `fargate-local ARGS --state-dir DIR` from the repository root.
+    func run(_ arguments: [String], stateDir: Bool = true) async throws -> Result {
+        var args = arguments
+        if stateDir { args += ["--state-dir", stateDirectory.path] }
+        let result = try await Subprocess.run(
+            .path(FilePath(Self.binary)), arguments: Arguments(args),
+            workingDirectory: FilePath(Self.repository.path),
+            output: .string(limit: 64 * 1024 * 1024), error: .string(limit: 16 * 1024 * 1024))
+        let status: Int32
+        switch result.terminationStatus {
+        case let .exited(code): status = code
+        case let .signaled(sig): status = 128 + sig
+        }
+        return Result(status: status, stdout: result.standardOutput ?? "", stderr: result.standardError ?? "")
+    }
+}

@@ -1,0 +1,152 @@
+import ECSModel
+import Foundation
+import Testing
+
+/// `fargate-local run` and the task commands, driving the real binary and real subprocesses.
+@Suite(.serialized)
+struct RunCommandTests {
+    @Test func orderedTaskStreamsPrefixedLinesInEcsOrder() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let r = try await cli.run(["run", "--wait", "--runtime", "process", "taskdefs/container-ordering.json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.lines
+        func at(_ s: String) throws -> Int { try #require(lines.firstIndex(of: s), "missing \(s) in \(r.stdout)") }
+        #expect(try at("init | init: preparing") < at("migrate | migrate: schema up to date"))
+        #expect(try at("db | db: ready") < at("app | app: all dependencies met, working"))
+        #expect(try at("migrate | migrate: schema up to date") < at("app | app: all dependencies met, working"))
+        #expect(try at("app | app: done") < at("sidecar | sidecar: got SIGTERM"))
+        #expect(try at("sidecar | sidecar: got SIGTERM") < at("db | db: got SIGTERM"))
+        // Every stdout line is a prefixed container line.
+        for line in lines where !line.isEmpty {
+            #expect(["init", "migrate", "seed-check", "db", "sidecar", "app"].contains { line.hasPrefix("\($0) | ") }, "\(line)")
+        }
+        #expect(r.stderr.contains("container seed-check exited with code 4"))
+    }
+
+    @Test func essentialExitCodeIsTheRunExitCodeAndReportsAreWritten() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let json = cli.stateDirectory.appendingPathComponent("out/report.json").path
+        let xml = cli.stateDirectory.appendingPathComponent("out/report.xml").path
+        let r = try await cli.run(["run", "--wait", "Tests/Fixtures/run/essential-exit.json", "--report", json, "--report", xml])
+        #expect(r.status == 3, "\(r.stderr)")
+        #expect(r.stdout.contains("polite | polite: got SIGTERM"))
+        #expect(r.stdout.contains("stubborn | stubborn: ignoring SIGTERM"))
+
+        let report = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: json))))
+        #expect(report["stopCode"] == .string("EssentialContainerExited"))
+        #expect(report["stoppedReason"] == .string("Essential container in task exited"))
+        #expect(report["exitCode"] == .number("3"))
+        guard case let .array(containers)? = report["containers"] else { Issue.record("no containers"); return }
+        let codes = Dictionary(uniqueKeysWithValues: containers.compactMap { c -> (String, JSONValue)? in
+            guard let n = c["name"]?.stringValue, let code = c["exitCode"] else { return nil }
+            return (n, code)
+        })
+        #expect(codes == ["main": .number("3"), "polite": .number("0"), "stubborn": .number("137")])
+        let logFile = try #require(containers.first?["logFile"]?.stringValue)
+        #expect(try String(contentsOfFile: logFile, encoding: .utf8).contains("main: failing with 3"))
+        #expect(containers.first?["logStream"]?.stringValue?.hasPrefix("main/") == true)
+
+        let junit = try String(contentsOfFile: xml, encoding: .utf8)
+        #expect(junit.contains("tests=\"3\" failures=\"1\""))
+        #expect(junit.contains("<failure message=\"essential container main exited with code 3"))
+        #expect(junit.contains("<testcase classname=\"essential-exit\" name=\"stubborn\">"))
+    }
+
+    @Test func timeoutExits124() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let r = try await cli.run(["run", "--wait", "--timeout", "1s", "Tests/Fixtures/run/long-running.json"])
+        #expect(r.status == 124)
+        #expect(r.stdout.contains("worker | worker: got SIGTERM"))
+        #expect(r.stderr.contains("--timeout (1s)"))
+    }
+
+    @Test func failedStartExits125WithTheReason() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let r = try await cli.run(["run", "--wait", "Tests/Fixtures/run/never-succeeds.json"])
+        #expect(r.status == 125)
+        #expect(r.stderr.contains("task failed to start: CannotStartContainerError: container \"app\" cannot start: its dependency \"init\" exited with code 1"))
+        let noCommand = try await cli.run(["run", "--wait", "-q", "Tests/Fixtures/run/no-command.json"])
+        #expect(noCommand.status == 125)
+        #expect(noCommand.stderr.contains("CannotStartContainerError: container app has no command to run"))
+    }
+
+    @Test func badInputChangesNothing() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let ok = try await cli.run(["run", "--wait", "-q", "taskdefs/hello.json"])
+        #expect(ok.status == 0)
+        let before = try await cli.run(["ps", "-a", "--output", "json"])
+        for args in [
+            ["run", "--wait", "Tests/Fixtures/validate/fargate-bad-memory.json"],
+            ["run", "--wait", "Tests/Fixtures/validate/malformed-missing-comma.json"],
+            ["run", "--wait", "taskdefs/hello.json", "--env", "NOEQUALS"],
+            ["run", "--wait", "taskdefs/hello.json", "--env", "ghost:A=1"],
+            ["run", "--wait", "taskdefs/hello.json", "--timeout", "soon"],
+            ["run", "--wait", "no-such-family"],
+        ] {
+            let r = try await cli.run(args)
+            #expect(r.status == 125, "\(args): \(r.stderr)")
+            #expect(r.stderr.contains("fargate-local") || r.stderr.contains("error:"), "\(args): \(r.stderr)")
+        }
+        let malformed = try await cli.run(["run", "--wait", "Tests/Fixtures/validate/malformed-missing-comma.json"])
+        #expect(malformed.stderr.contains("line 4, column 21"))
+        let after = try await cli.run(["ps", "-a", "--output", "json"])
+        #expect(before.stdout == after.stdout)
+        #expect(try await cli.run(["taskdefs", "bad-memory"]).status == 1)
+    }
+
+    @Test func environmentOverridesFromTheCommandLine() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let r = try await cli.run(["run", "--wait", "-q", "--region", "ap-south-1", "taskdefs/hello.json", "--env", "GREETING=overridden"])
+        #expect(r.status == 0)
+        #expect(r.lines.contains("hello | hello from AWS_ECS_FARGATE in ap-south-1"))
+        #expect(r.lines.contains("hello | GREETING=overridden"))
+        let one = try await cli.run(["run", "--wait", "-q", "taskdefs/hello.json", "--env", "hello:GREETING=just-hello"])
+        #expect(one.lines.contains("hello | GREETING=just-hello"))
+    }
+
+    @Test func detachedTaskIsListedFollowedAndStopped() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let started = try await cli.run(["run", "Tests/Fixtures/run/long-running.json", "--started-by", "e2e"])
+        #expect(started.status == 0, "\(started.stderr)")
+        let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.count == 32)
+        // Wait until the worker has logged its start.
+        var logs = try await cli.run(["logs", String(id.prefix(8))])
+        for _ in 0..<100 where !logs.stdout.contains("worker: started") {
+            try await Task.sleep(for: .milliseconds(100))
+            logs = try await cli.run(["logs", String(id.prefix(8))])
+        }
+        #expect(logs.stdout.contains("worker: started"))
+        let ps = try await cli.run(["ps", "--started-by", "e2e"])
+        #expect(ps.stdout.contains(String(id.prefix(12))))
+        #expect(ps.stdout.contains("long-running:1"))
+        #expect(ps.stdout.contains("RUNNING"))
+
+        let stop = try await cli.run(["stop", String(id.prefix(6)), "--reason", "e2e says stop", "--wait"])
+        #expect(stop.status == 0, "\(stop.stderr)")
+        let described = try await cli.run(["describe", id])
+        let doc = try JSONParser.parse(described.stdout)
+        guard case let .array(tasks)? = doc["tasks"], let task = tasks.first else { Issue.record("no task: \(described.stdout)"); return }
+        #expect(task["lastStatus"] == .string("STOPPED"))
+        #expect(task["desiredStatus"] == .string("STOPPED"))
+        #expect(task["stopCode"] == .string("UserInitiated"))
+        #expect(task["stoppedReason"] == .string("e2e says stop"))
+        #expect(task["taskArn"]?.stringValue?.hasSuffix("task/default/\(id)") == true)
+        guard case let .array(containers)? = task["containers"] else { Issue.record("no containers"); return }
+        #expect(containers.first?["exitCode"] == .number("143"))
+        let follow = try await cli.run(["logs", "-f", id])
+        #expect(follow.stdout.contains("worker: got SIGTERM"))
+        #expect(try await cli.run(["ps"]).stdout.contains(String(id.prefix(12))) == false)
+        #expect(try await cli.run(["ps", "-a"]).stdout.contains(String(id.prefix(12))))
+        let missing = try await cli.run(["describe", "ffffffff"])
+        #expect(missing.status == 1)
+        #expect(missing.stdout.contains("\"reason\" : \"MISSING\""))
+    }
+}
