@@ -6,13 +6,27 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "fargate-local", targets: ["fargate-local"]),
+        .executable(name: "zip-task", targets: ["zip-task"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "CurlHTTP", dependencies: ["CCurl"]),
+        .target(
+            name: "ZipTask",
+            dependencies: [
+                "CurlHTTP", "CArchive", "CZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(name: "zip-task", dependencies: ["ZipTask"]),
         .target(name: "ECSModel"),
         .target(
             name: "Controller",
@@ -32,6 +46,7 @@ let package = Package(
         .executableTarget(name: "fargate-local", dependencies: ["CLI"]),
         .testTarget(name: "ECSModelTests", dependencies: ["ECSModel"]),
         .testTarget(name: "ControllerTests", dependencies: ["Controller"]),
+        .testTarget(name: "ZipTaskTests", dependencies: ["ZipTask", "CurlHTTP", "CArchive"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["ECSModel", .product(name: "Subprocess", package: "swift-subprocess")]

@@ -47,6 +47,6 @@ struct CLIHarness {
         case let .exited(code): status = code
         case let .signaled(sig): status = 128 + sig
         }
-        return Result(status: status, stdout: result.standardOutput ?? "", stderr: result.standardError ?? "")
+        return Result(status: status, stdout: result.standardOutput, stderr: result.standardError)
     }
 }
