@@ -57,6 +57,8 @@ public final class CurlEasy {
     private func configure(_ request: HTTPRequest, extraHeaders: [(String, String)]) throws(HTTPError) {
         try check(fl_easy_setopt_string(handle, CURLOPT_URL, request.url), "setting the URL \(request.url)")
         try check(fl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1), "CURLOPT_NOSIGNAL")
+        // Object keys like "a/../b" must reach the server as written, not be squashed.
+        try check(fl_easy_setopt_long(handle, CURLOPT_PATH_AS_IS, 1), "CURLOPT_PATH_AS_IS")
         try check(fl_easy_setopt_long(handle, CURLOPT_TIMEOUT, request.timeoutSeconds), "CURLOPT_TIMEOUT")
         try check(fl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, 10), "CURLOPT_CONNECTTIMEOUT")
         // Abort transfers that stall below 1 byte/s for 30 s.

@@ -1,0 +1,158 @@
+import CurlHTTP
+import Foundation
+
+/// The S3 operations the zip task needs, signed by libcurl (`CURLOPT_AWS_SIGV4`).
+/// Requests carry `x-amz-content-sha256: UNSIGNED-PAYLOAD`, which S3 needs to verify
+/// libcurl 7.88's signatures.
+public struct S3Client: Sendable {
+    public let endpoint: String?
+    public let region: String
+    public let credentials: AWSCredentials
+    let http = HTTPClient()
+
+    public init(endpoint: String?, region: String, credentials: AWSCredentials) {
+        self.endpoint = endpoint
+        self.region = region
+        self.credentials = credentials
+    }
+
+    /// Metadata of an object.
+    public struct ObjectInfo: Sendable, Equatable {
+        public var size: Int64
+        public var etag: String
+        public var lastModified: Date?
+    }
+
+    /// Percent-encodes a key for a URL path: every byte but unreserved characters and "/".
+    public static func encodeKey(_ key: String) -> String {
+        var out = ""
+        for byte in key.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += String(format: "%%%02X", byte)
+            }
+        }
+        return out
+    }
+
+    /// Path-style `ENDPOINT/BUCKET/KEY` with an endpoint, else virtual-hosted AWS S3.
+    public func url(bucket: String, key: String, query: String? = nil) -> String {
+        let base = endpoint.map { "\($0)/\(bucket)/\(Self.encodeKey(key))" }
+            ?? "https://\(bucket).s3.\(region).amazonaws.com/\(Self.encodeKey(key))"
+        return query.map { "\(base)?\($0)" } ?? base
+    }
+
+    func request(_ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, timeout: Int = 300) -> HTTPRequest {
+        HTTPRequest(method: method, url: url, headers: [("x-amz-content-sha256", "UNSIGNED-PAYLOAD")] + headers, body: body,
+                    signing: credentials.signing(region: region, service: "s3"), timeoutSeconds: timeout)
+    }
+
+    /// HEAD: size, ETag and Last-Modified; nil when the object does not exist.
+    public func head(bucket: String, key: String) throws(ZipTaskError) -> ObjectInfo? {
+        let response: HTTPResponse
+        do {
+            response = try AWSResponse.send(http, request("HEAD", url(bucket: bucket, key: key), timeout: 60))
+        } catch {
+            throw ZipTaskError(.aws, "HEAD s3://\(bucket)/\(key) failed: \(error)")
+        }
+        if response.status == 404 { return nil }
+        guard response.status == 200 else {
+            throw ZipTaskError(.aws, "HEAD s3://\(bucket)/\(key) answered HTTP \(response.status)\(response.status == 403 ? " (access denied: check the task role's s3:GetObject permission)" : "")")
+        }
+        guard let size = response.headers["content-length"].flatMap({ Int64($0) }) else {
+            throw ZipTaskError(.aws, "HEAD s3://\(bucket)/\(key) gave no Content-Length")
+        }
+        let modified = response.headers["last-modified"].flatMap(HTTPDate.parse)
+        return ObjectInfo(size: size, etag: response.headers["etag"] ?? "", lastModified: modified)
+    }
+
+    /// A GET of `key` from byte `offset` (a Range request when > 0), written to `fd`, as a handle to run in a multi.
+    public func getHandle(bucket: String, key: String, offset: Int64, etag: String?, fd: Int32) throws(HTTPError) -> CurlEasy {
+        var headers: [(String, String)] = []
+        if offset > 0 { headers.append(("Range", "bytes=\(offset)-")) }
+        if let etag, !etag.isEmpty { headers.append(("If-Match", etag)) }
+        return try CurlEasy(request("GET", url(bucket: bucket, key: key), headers: headers, timeout: 0), sink: .fileDescriptor(fd))
+    }
+
+    /// CreateMultipartUpload; returns the upload id.
+    public func createMultipartUpload(bucket: String, key: String, contentType: String) throws(ZipTaskError) -> String {
+        let r: HTTPResponse
+        do {
+            r = try AWSResponse.send(http, request("POST", url(bucket: bucket, key: key, query: "uploads="), headers: [("Content-Type", contentType)]))
+        } catch {
+            throw ZipTaskError(.aws, "starting the upload of s3://\(bucket)/\(key) failed: \(error)")
+        }
+        guard r.status == 200, let id = XMLText.first("UploadId", in: r.bodyText), !id.isEmpty else {
+            throw ZipTaskError(.aws, "starting the upload of s3://\(bucket)/\(key) failed: \(AWSResponse.errorSummary(r))")
+        }
+        return id
+    }
+
+    /// UploadPart; returns the part's ETag. Retries transient failures.
+    public func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, body: [UInt8]) throws(ZipTaskError) -> String {
+        let query = "partNumber=\(partNumber)&uploadId=\(Self.encodeQueryValue(uploadID))"
+        let r: HTTPResponse
+        do {
+            r = try AWSResponse.send(http, request("PUT", url(bucket: bucket, key: key, query: query), body: body), attempts: 6)
+        } catch {
+            throw ZipTaskError(.aws, "uploading part \(partNumber) of s3://\(bucket)/\(key) failed: \(error)")
+        }
+        guard r.status == 200, let etag = r.headers["etag"] else {
+            throw ZipTaskError(.aws, "uploading part \(partNumber) of s3://\(bucket)/\(key) failed: \(AWSResponse.errorSummary(r))")
+        }
+        return etag
+    }
+
+    /// CompleteMultipartUpload with the parts' ETags in order.
+    public func completeMultipartUpload(bucket: String, key: String, uploadID: String, etags: [String]) throws(ZipTaskError) {
+        var xml = "<CompleteMultipartUpload>"
+        for (i, etag) in etags.enumerated() {
+            xml += "<Part><PartNumber>\(i + 1)</PartNumber><ETag>\(XMLText.escape(etag))</ETag></Part>"
+        }
+        xml += "</CompleteMultipartUpload>"
+        let r: HTTPResponse
+        do {
+            r = try AWSResponse.send(http, request("POST", url(bucket: bucket, key: key, query: "uploadId=\(Self.encodeQueryValue(uploadID))"),
+                                                    headers: [("Content-Type", "application/xml")], body: Array(xml.utf8)))
+        } catch {
+            throw ZipTaskError(.aws, "completing the upload of s3://\(bucket)/\(key) failed: \(error)")
+        }
+        // S3 may answer 200 with an <Error> body.
+        guard r.status == 200, !r.bodyText.contains("<Error>") else {
+            throw ZipTaskError(.aws, "completing the upload of s3://\(bucket)/\(key) failed: \(AWSResponse.errorSummary(r))")
+        }
+    }
+
+    /// AbortMultipartUpload (best effort), so no partial object is ever visible.
+    public func abortMultipartUpload(bucket: String, key: String, uploadID: String) {
+        _ = try? AWSResponse.send(http, request("DELETE", url(bucket: bucket, key: key, query: "uploadId=\(Self.encodeQueryValue(uploadID))")), attempts: 3)
+    }
+
+    static func encodeQueryValue(_ s: String) -> String {
+        var out = ""
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += String(format: "%%%02X", byte)
+            }
+        }
+        return out
+    }
+}
+
+/// HTTP dates (`Last-Modified: Wed, 21 Oct 2015 07:28:00 GMT`).
+enum HTTPDate {
+    static func parse(_ text: String) -> Date? {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return f.date(from: text)
+    }
+}
