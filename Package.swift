@@ -46,10 +46,15 @@ let package = Package(
         .executableTarget(name: "fargate-local", dependencies: ["CLI"]),
         .testTarget(name: "ECSModelTests", dependencies: ["ECSModel"]),
         .testTarget(name: "ControllerTests", dependencies: ["Controller"]),
-        .testTarget(name: "ZipTaskTests", dependencies: ["ZipTask", "CurlHTTP", "CArchive"]),
+        .target(
+            name: "TestSupport",
+            dependencies: [.product(name: "Subprocess", package: "swift-subprocess")],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "ZipTaskTests", dependencies: ["ZipTask", "CurlHTTP", "CArchive", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["ECSModel", .product(name: "Subprocess", package: "swift-subprocess")]
+            dependencies: ["ECSModel", "CArchive", "TestSupport", .product(name: "Subprocess", package: "swift-subprocess")]
         ),
     ],
     swiftLanguageModes: [.v6]

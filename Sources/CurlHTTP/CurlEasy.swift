@@ -87,7 +87,7 @@ public final class CurlEasy {
                     try check(fl_easy_setopt_off(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(body.count)), "CURLOPT_INFILESIZE_LARGE")
                     try check(fl_easy_setopt_read_callback(handle, curlRead), "CURLOPT_READFUNCTION")
                     try check(fl_easy_setopt_pointer(handle, CURLOPT_READDATA, Unmanaged.passUnretained(self).toOpaque()), "CURLOPT_READDATA")
-                    headers.append(("Expect", ""))
+                    // No "Expect:" override here: libcurl's SigV4 would sign the empty header it never sends.
                 } else {
                     // Small bodies are copied so libcurl's SigV4 can hash them.
                     try check(fl_easy_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)), "CURLOPT_POSTFIELDSIZE_LARGE")

@@ -1,0 +1,95 @@
+import Foundation
+import Subprocess
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Real local AWS stand-ins for tests, each alive only inside the closure that uses it:
+/// moto (S3, DynamoDB, SES; checks no signatures) and rclone's S3 server (verifies SigV4).
+/// A missing server is a test failure, never a skip.
+public enum LocalServers {
+    /// A TCP port that was free a moment ago on 127.0.0.1.
+    public static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    public struct ServerError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Finds `name` on PATH (tests fail, not skip, when it is missing).
+    public static func executable(_ name: String) throws -> String {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let p = "\(dir)/\(name)"
+            if access(p, X_OK) == 0 { return p }
+        }
+        throw ServerError(description: "\(name) is not installed (run scripts/setup-machine); this test needs the real \(name)")
+    }
+
+    /// Waits until something accepts connections on the port.
+    static func waitForPort(_ port: Int, seconds: Double = 20) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = in_port_t(UInt16(port).bigEndian)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            close(fd)
+            if rc == 0 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ServerError(description: "nothing answered on 127.0.0.1:\(port) within \(seconds) s")
+    }
+
+    /// Runs `body` with a fresh moto server's endpoint URL; the server is stopped afterwards.
+    public static func withMoto<T: Sendable>(_ body: (String) async throws -> T) async throws -> T {
+        let moto = try executable("moto_server")
+        let port = freePort()
+        return try await withServer(moto, ["-H", "127.0.0.1", "-p", String(port)], port: port) {
+            try await body("http://127.0.0.1:\(port)")
+        }
+    }
+
+    /// Runs `body` with an rclone S3 server over `root` that verifies SigV4 for KEY/SECRET.
+    public static func withStrictS3<T: Sendable>(root: String, accessKey: String, secret: String, _ body: (String) async throws -> T) async throws -> T {
+        let rclone = try executable("rclone")
+        let port = freePort()
+        return try await withServer(rclone, ["serve", "s3", root, "--auth-key", "\(accessKey),\(secret)", "--addr", "127.0.0.1:\(port)"], port: port) {
+            try await body("http://127.0.0.1:\(port)")
+        }
+    }
+
+    static func withServer<T: Sendable>(_ exe: String, _ args: [String], port: Int, _ body: () async throws -> T) async throws -> T {
+        var options = PlatformOptions()
+        options.processGroupID = 0
+        let config = Configuration(executable: .path(FilePath(exe)), arguments: Arguments(args), platformOptions: options)
+        let result = try await Subprocess.run(config, input: .none, output: .discarded, error: .discarded) { execution -> Result<T, any Error> in
+            let outcome: Result<T, any Error>
+            do {
+                try await waitForPort(port)
+                outcome = .success(try await body())
+            } catch {
+                outcome = .failure(error)
+            }
+            try? execution.send(signal: .kill, toProcessGroup: true)
+            return outcome
+        }
+        return try result.closureResult.get()
+    }
+}
