@@ -13,8 +13,10 @@ public final class CurlEasy {
     /// Where the response body goes.
     public enum BodySink {
         case memory
-        /// Appended to an open file descriptor (not closed by the handle).
-        case fileDescriptor(Int32)
+        /// Appended to an open file descriptor (not closed by the handle). Only a 2xx
+        /// response's body is written there (an error body is kept in memory); with
+        /// `resumed`, a 200 (the server ignored Range) first empties the file.
+        case fileDescriptor(Int32, resumed: Bool)
         /// Handed to a closure chunk by chunk; return false to abort the transfer.
         case stream((UnsafeRawBufferPointer) -> Bool)
     }
@@ -29,6 +31,8 @@ public final class CurlEasy {
     /// Bytes of body received in this transfer.
     public private(set) var receivedBytes: Int64 = 0
     private var writeFailed = false
+    private var sinkChecked = false
+    private var bodyToMemory = false
     /// A caller's tag, for multi transfers.
     public var tag: Int = 0
     let url: String
@@ -151,7 +155,22 @@ public final class CurlEasy {
         case .memory:
             responseBody.append(contentsOf: data)
             return true
-        case let .fileDescriptor(fd):
+        case let .fileDescriptor(fd, resumed):
+            if !sinkChecked {
+                sinkChecked = true
+                var status = 0
+                _ = fl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+                if !(200..<300).contains(status) {
+                    bodyToMemory = true
+                } else if resumed && status == 200 && ftruncate(fd, 0) != 0 {
+                    writeFailed = true
+                    return false
+                }
+            }
+            if bodyToMemory {
+                responseBody.append(contentsOf: data.prefix(64 << 10 - responseBody.count))
+                return true
+            }
             var offset = 0
             while offset < data.count {
                 guard let base = data.baseAddress else { return true }

@@ -74,7 +74,7 @@ public struct S3Client: Sendable {
         var headers: [(String, String)] = []
         if offset > 0 { headers.append(("Range", "bytes=\(offset)-")) }
         if let etag, !etag.isEmpty { headers.append(("If-Match", etag)) }
-        return try CurlEasy(request("GET", url(bucket: bucket, key: key), headers: headers, timeout: 0), sink: .fileDescriptor(fd))
+        return try CurlEasy(request("GET", url(bucket: bucket, key: key), headers: headers, timeout: 0), sink: .fileDescriptor(fd, resumed: offset > 0))
     }
 
     /// CreateMultipartUpload; returns the upload id.
@@ -123,6 +123,20 @@ public struct S3Client: Sendable {
         // S3 may answer 200 with an <Error> body.
         guard r.status == 200, !r.bodyText.contains("<Error>") else {
             throw ZipTaskError(.aws, "completing the upload of s3://\(bucket)/\(key) failed: \(AWSResponse.errorSummary(r))")
+        }
+    }
+
+    /// Upload ids of multipart uploads in progress for exactly `key`.
+    public func inProgressUploads(bucket: String, key: String) throws(ZipTaskError) -> [String] {
+        let r: HTTPResponse
+        do {
+            r = try AWSResponse.send(http, request("GET", url(bucket: bucket, key: "", query: "prefix=\(Self.encodeQueryValue(key))&uploads=")))
+        } catch {
+            throw ZipTaskError(.aws, "listing uploads in s3://\(bucket) failed: \(error)")
+        }
+        guard r.status == 200 else { throw ZipTaskError(.aws, "listing uploads in s3://\(bucket) failed: \(AWSResponse.errorSummary(r))") }
+        return XMLText.all("Upload", in: r.bodyText).compactMap { upload in
+            XMLText.first("Key", in: upload) == key ? XMLText.first("UploadId", in: upload) : nil
         }
     }
 

@@ -98,6 +98,11 @@ public struct ZipPipeline {
         try checkSpace(needed: state.remaining, directory: filesDir)
 
         let zipKey = "\(config.destinationPrefix)\(config.requestID).zip"
+        // A run that was killed left its upload open: abort it so no parts linger.
+        for stale in (try? s3.inProgressUploads(bucket: config.destinationBucket, key: zipKey)) ?? [] {
+            s3.abortMultipartUpload(bucket: config.destinationBucket, key: zipKey, uploadID: stale)
+            Log.info("upload", "aborted the upload a previous run left open", [("zipKey", zipKey)])
+        }
         let uploadID = try s3.createMultipartUpload(bucket: config.destinationBucket, key: zipKey, contentType: "application/zip")
         let uploader = MultipartUploader(s3: s3, bucket: config.destinationBucket, key: zipKey, uploadID: uploadID)
         uploader.start()

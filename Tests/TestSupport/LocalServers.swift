@@ -29,6 +29,7 @@ public enum LocalServers {
 
     public struct ServerError: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Finds `name` on PATH (tests fail, not skip, when it is missing).
@@ -75,7 +76,23 @@ public enum LocalServers {
         }
     }
 
-    static func withServer<T: Sendable>(_ exe: String, _ args: [String], port: Int, _ body: () async throws -> T) async throws -> T {
+    /// Runs `body` while the fault-injecting proxy (Tests/Fixtures/zip/fault_proxy.py) forwards to `upstream`.
+    public static func withFaultProxy<T: Sendable>(upstream: String, rules: String, log: String, _ body: (String) async throws -> T) async throws -> T {
+        let python = try executable("python3")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/zip/fault_proxy.py").path
+        let port = freePort()
+        return try await withServer(python, [script, String(port), upstream, rules], port: port, errorLog: log) {
+            try await body("http://127.0.0.1:\(port)")
+        }
+    }
+
+    /// Runs `exe` in its own process group while `body` runs, then kills the group.
+    public static func withServer<T: Sendable>(_ exe: String, _ args: [String], port: Int, errorLog: String? = nil, _ body: () async throws -> T) async throws -> T {
+        if let errorLog {
+            let wrapped = ["-c", "exec \"$0\" \"$@\" 2>>\"\(errorLog)\"", exe] + args
+            return try await withServer("/bin/sh", wrapped, port: port, body)
+        }
         var options = PlatformOptions()
         options.processGroupID = 0
         let config = Configuration(executable: .path(FilePath(exe)), arguments: Arguments(args), platformOptions: options)
