@@ -11,8 +11,11 @@ public enum Log {
         emit("error", stage, message, fields)
     }
 
+    /// When the process started logging; every line carries the seconds since then (`t=`).
+    static let start = Date()
+
     static func emit(_ level: String, _ stage: String, _ message: String, _ fields: [(String, String)]) {
-        var line = "level=\(level) stage=\(stage) msg=\(quote(message))"
+        var line = "t=\(String(format: "%.3f", Date().timeIntervalSince(start))) level=\(level) stage=\(stage) msg=\(quote(message))"
         for (k, v) in fields { line += " \(k)=\(quote(v))" }
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }

@@ -22,7 +22,7 @@ struct ZipScenario {
     static var zipTaskBinary: String {
         URL(fileURLWithPath: CLIHarness.binary).deletingLastPathComponent().appendingPathComponent("zip-task").path
     }
-    static let fixtureScript = CLIHarness.repository.appendingPathComponent("Tests/Fixtures/zip/aws_fixture.py").path
+    static let fixtureScript = CLIHarness.repository.appendingPathComponent("scripts/local_aws.py").path
 
     init(endpoint: String, requestID: String = "req-\(UUID().uuidString.prefix(8).lowercased())") throws {
         self.endpoint = endpoint

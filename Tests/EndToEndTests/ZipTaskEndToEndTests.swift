@@ -186,4 +186,41 @@ struct ZipTaskEndToEndTests {
             #expect((try? FileManager.default.contentsOfDirectory(atPath: s.workDirectory + "/" + s.requestID + "/files"))?.isEmpty == false)
         }
     }
+
+    @Test func runsThroughTheControllerWithTheShippedTaskDefinition() async throws {
+        try await LocalServers.withMoto { endpoint in
+            var s = try ZipScenario(endpoint: endpoint)
+            s.bucket = "zip-export-source"
+            defer { s.cleanup() }
+            let objects: [(String, [UInt8])] = [("in/a.log", ZipScenario.content(random: false, size: 400_000)), ("in/b.bin", ZipScenario.content(random: true, size: 300_000))]
+            try await s.seed(objects: objects)
+            let cli = CLIHarness()
+            defer { cli.cleanup() }
+            let report = s.directory.appendingPathComponent("report.json").path
+            let r = try await cli.run(["run", "--wait", "--runtime", "process", "taskdefs/zip-export.json",
+                                       "--env", "REQUEST_ID=\(s.requestID)", "--env", "AWS_ENDPOINT_URL=\(endpoint)",
+                                       "--env", "AWS_ACCESS_KEY_ID=test", "--env", "AWS_SECRET_ACCESS_KEY=test", "--report", report])
+            guard geteuid() == 0 else {
+                // The EFS volume needs a private mount namespace, which needs root.
+                #expect(r.status == 125)
+                #expect(r.stderr.contains("ResourceInitializationError"))
+                return
+            }
+            #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+            #expect(r.stdout.contains("zip-task | level=info stage=verify msg=\"zip verified\" entries=2"))
+            let state = try await s.inspect()
+            #expect(state["item"]?.string("status") == "COMPLETED")
+            let (_, entries) = try await s.download(try #require(state["item"]?.string("url")))
+            #expect(entries.map(\.0) == ["in/a.log", "in/b.bin"])
+            // The EFS folder (shared, kept) is under the state directory; the request's files were cleaned up.
+            let efs = cli.stateDirectory.appendingPathComponent("efs/fs-0zipexport").path
+            #expect(FileManager.default.fileExists(atPath: efs))
+            #expect(!FileManager.default.fileExists(atPath: efs + "/" + s.requestID))
+            let doc = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: report))))
+            #expect(doc["stopCode"] == .string("EssentialContainerExited"))
+            #expect(doc["exitCode"] == .number("0"))
+            let logs = try await cli.run(["logs", try #require(doc["taskArn"]?.stringValue)])
+            #expect(logs.stdout.contains("stage=done msg=\"export complete\""))
+        }
+    }
 }

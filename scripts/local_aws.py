@@ -1,7 +1,7 @@
-"""Seeds and inspects moto for the zip-task tests, with boto3 (the real AWS client).
+"""Seeds and inspects a local moto for the zip export (the demo and the tests), with boto3.
 
-    python3 aws_fixture.py seed SPEC_JSON     # creates bucket, table, SES identity, objects, request item
-    python3 aws_fixture.py inspect SPEC_JSON  # prints the item, objects, open multipart uploads, sent mail as JSON
+    python3 scripts/local_aws.py seed SPEC_JSON     # creates bucket, table, SES identity, objects, request item
+    python3 scripts/local_aws.py inspect SPEC_JSON  # prints the item, objects, open multipart uploads, sent mail as JSON
 """
 import json
 import sys
@@ -50,5 +50,15 @@ def inspect(spec):
                       "sent_last_24h": quota["SentLast24Hours"]}, default=str))
 
 
+def mail(spec):
+    """Prints the mail moto's SES captured (moto keeps it; nothing is delivered)."""
+    import urllib.request
+    with urllib.request.urlopen(spec["endpoint"] + "/moto-api/data.json") as r:
+        data = json.load(r)
+    for m in data.get("ses", {}).get("Message", []):
+        print("From:    %s\nTo:      %s\nSubject: %s\n\n%s\n" % (
+            m.get("source"), ", ".join(m.get("destinations", {}).get("ToAddresses", [])), m.get("subject"), m.get("body")))
+
+
 if __name__ == "__main__":
-    {"seed": seed, "inspect": inspect}[sys.argv[1]](json.loads(sys.argv[2]))
+    {"seed": seed, "inspect": inspect, "mail": mail}[sys.argv[1]](json.loads(sys.argv[2]))
