@@ -1,8 +1,8 @@
 import Foundation
 
 /// Uploads parts of one S3 multipart upload on worker threads, several in flight,
-/// with back-pressure: `submit` blocks while `maxQueued` parts wait, so memory stays
-/// bounded by (workers + maxQueued + 1) parts.
+/// with back-pressure: `submit` blocks while `workers + maxQueued` parts are queued or
+/// uploading, so memory stays bounded by that many parts plus the one being filled.
 ///
 /// Thread safety: every mutable property is read and written only while `condition`
 /// is locked, which is why the class can be `@unchecked Sendable`.
@@ -22,7 +22,7 @@ final class MultipartUploader: @unchecked Sendable {
     private var inFlight = 0
     private(set) var uploadedBytes: Int64 = 0
 
-    init(s3: S3Client, bucket: String, key: String, uploadID: String, workers: Int = 2, maxQueued: Int = 1) {
+    init(s3: S3Client, bucket: String, key: String, uploadID: String, workers: Int = 2, maxQueued: Int = 0) {
         self.s3 = s3
         self.bucket = bucket
         self.key = key
@@ -46,7 +46,7 @@ final class MultipartUploader: @unchecked Sendable {
     func submit(number: Int, bytes: [UInt8]) throws(ZipTaskError) {
         condition.lock()
         defer { condition.unlock() }
-        while queue.count >= maxQueued && failure == nil { condition.wait() }
+        while queue.count + inFlight >= workers + maxQueued && failure == nil { condition.wait() }
         if let failure { throw failure }
         queue.append((number, bytes))
         condition.broadcast()

@@ -16,11 +16,7 @@ public struct Presigner: Sendable {
         guard let components = URLComponents(string: url), let host = components.host else { return url }
         let hostHeader = components.port.map { "\(host):\($0)" } ?? host
         let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let amzDate = formatter.string(from: date)
+        let amzDate = UTCDate.amz(date)
         let day = String(amzDate.prefix(8))
         let scope = "\(day)/\(region)/s3/aws4_request"
         var query: [(String, String)] = [

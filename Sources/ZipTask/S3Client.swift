@@ -65,7 +65,7 @@ public struct S3Client: Sendable {
         guard let size = response.headers["content-length"].flatMap({ Int64($0) }) else {
             throw ZipTaskError(.aws, "HEAD s3://\(bucket)/\(key) gave no Content-Length")
         }
-        let modified = response.headers["last-modified"].flatMap(HTTPDate.parse)
+        let modified = response.headers["last-modified"].flatMap(UTCDate.parseHTTP)
         return ObjectInfo(size: size, etag: response.headers["etag"] ?? "", lastModified: modified)
     }
 
@@ -160,13 +160,49 @@ public struct S3Client: Sendable {
     }
 }
 
-/// HTTP dates (`Last-Modified: Wed, 21 Oct 2015 07:28:00 GMT`).
-enum HTTPDate {
-    static func parse(_ text: String) -> Date? {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "GMT")
-        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return f.date(from: text)
+/// UTC dates in the formats AWS uses, with the C library (no ICU: it would cost
+/// megabytes of resident memory in a static binary).
+enum UTCDate {
+    /// HTTP dates (`Last-Modified: Wed, 21 Oct 2015 07:28:00 GMT`).
+    static func parseHTTP(_ text: String) -> Date? {
+        let parts = text.split(separator: " ")
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard parts.count >= 5, let day = Int32(parts[1]), let month = months.firstIndex(of: String(parts[2])),
+              let year = Int32(parts[3]) else { return nil }
+        let clock = parts[4].split(separator: ":").compactMap { Int32($0) }
+        guard clock.count == 3 else { return nil }
+        var t = tm()
+        t.tm_year = year - 1900
+        t.tm_mon = Int32(month)
+        t.tm_mday = day
+        t.tm_hour = clock[0]
+        t.tm_min = clock[1]
+        t.tm_sec = clock[2]
+        return Date(timeIntervalSince1970: TimeInterval(timegm(&t)))
+    }
+
+    static func components(_ date: Date) -> tm {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var t = tm()
+        gmtime_r(&seconds, &t)
+        return t
+    }
+
+    static func pad(_ v: Int32, _ width: Int) -> String {
+        let s = String(v)
+        return String(repeating: "0", count: max(0, width - s.count)) + s
+    }
+
+    /// `20130524T000000Z`
+    static func amz(_ date: Date) -> String {
+        let t = components(date)
+        return pad(t.tm_year + 1900, 4) + pad(t.tm_mon + 1, 2) + pad(t.tm_mday, 2) + "T" + pad(t.tm_hour, 2) + pad(t.tm_min, 2) + pad(t.tm_sec, 2) + "Z"
+    }
+
+    /// `2013-05-24T00:00:00Z`
+    static func iso8601(_ date: Date) -> String {
+        let t = components(date)
+        return pad(t.tm_year + 1900, 4) + "-" + pad(t.tm_mon + 1, 2) + "-" + pad(t.tm_mday, 2) + "T"
+            + pad(t.tm_hour, 2) + ":" + pad(t.tm_min, 2) + ":" + pad(t.tm_sec, 2) + "Z"
     }
 }

@@ -45,7 +45,7 @@ public struct ZipPipeline {
         }
     }
 
-    static func timestamp() -> String { ISO8601DateFormatter().string(from: Date()) }
+    static func timestamp() -> String { UTCDate.iso8601(Date()) }
 
     private func process() throws(ZipTaskError) -> Outcome {
         let started = Date()
@@ -143,7 +143,7 @@ public struct ZipPipeline {
         let url = Presigner(credentials: credentials, region: config.region).presignGET(url: objectURL, expires: config.urlExpiresSeconds)
         Log.info("presign", "download link ready", [("expires_s", String(config.urlExpiresSeconds))])
 
-        let expiresAt = ISO8601DateFormatter().string(from: Date().addingTimeInterval(Double(config.urlExpiresSeconds)))
+        let expiresAt = UTCDate.iso8601(Date().addingTimeInterval(Double(config.urlExpiresSeconds)))
         let size = Log.bytes(zipped.bytes)
         let text = "Your export \(config.requestID) is ready: \(keys.count) file\(keys.count == 1 ? "" : "s"), \(size) zipped.\n\nDownload it here (the link works until \(expiresAt)):\n\(url)\n"
         let html = "<p>Your export <b>\(XMLText.escape(config.requestID))</b> is ready: \(keys.count) file\(keys.count == 1 ? "" : "s"), \(size) zipped.</p><p><a href=\"\(XMLText.escape(url))\">Download the zip</a> (the link works until \(expiresAt)).</p>"

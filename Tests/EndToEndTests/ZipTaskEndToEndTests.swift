@@ -207,7 +207,8 @@ struct ZipTaskEndToEndTests {
                 return
             }
             #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
-            #expect(r.stdout.contains("zip-task | level=info stage=verify msg=\"zip verified\" entries=2"))
+            #expect(r.stdout.contains("level=info stage=verify msg=\"zip verified\" entries=2"))
+            #expect(r.stdout.contains("zip-task | t="))
             let state = try await s.inspect()
             #expect(state["item"]?.string("status") == "COMPLETED")
             let (_, entries) = try await s.download(try #require(state["item"]?.string("url")))

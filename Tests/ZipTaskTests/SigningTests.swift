@@ -92,3 +92,4 @@ struct StrictS3SigningTests {
         }
     }
 }
+
