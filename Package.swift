@@ -13,11 +13,15 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CMalloc"),
         .target(name: "CurlHTTP", dependencies: ["CCurl"]),
         .target(
             name: "ZipTask",
@@ -26,7 +30,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .executableTarget(name: "zip-task", dependencies: ["ZipTask"]),
+        .executableTarget(name: "zip-task", dependencies: ["ZipTask", "CMalloc"]),
         .target(name: "ECSModel"),
         .target(
             name: "Controller",
@@ -37,9 +41,18 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Server",
+            dependencies: [
+                "ECSModel", "Controller", "CurlHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        .target(
             name: "CLI",
             dependencies: [
-                "ECSModel", "Controller",
+                "ECSModel", "Controller", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -29,8 +29,9 @@ public struct ContainerEnvironment: Sendable {
         ]
     }
 
-    /// The full environment of one container, without duplicate names.
-    public func variables(for container: ContainerDefinition, taskID: String, override: ContainerOverride?) -> [(String, String)] {
+    /// The full environment of one container, without duplicate names. With a
+    /// `credentialsToken`, the container credentials endpoint is advertised as SDKs expect.
+    public func variables(for container: ContainerDefinition, taskID: String, override: ContainerOverride?, credentialsToken: String? = nil) -> [(String, String)] {
         var ordered: [(String, String)] = []
         var index: [String: Int] = [:]
         func set(_ name: String, _ value: String) {
@@ -41,6 +42,10 @@ public struct ContainerEnvironment: Sendable {
         }
         for (k, v) in hostVariables { set(k, v) }
         for (k, v) in fargateVariables(taskID: taskID, containerName: container.name ?? "") { set(k, v) }
+        if let credentialsToken {
+            set("AWS_CONTAINER_CREDENTIALS_FULL_URI", "\(endpointBaseURL)/v2/credentials/\(taskID)")
+            set("AWS_CONTAINER_AUTHORIZATION_TOKEN", credentialsToken)
+        }
         for pair in container.environment ?? [] {
             if let name = pair.name { set(name, pair.value ?? "") }
         }

@@ -103,3 +103,57 @@ public actor LogStreamWriter {
         try? handle.close()
     }
 }
+
+extension LogStore {
+    /// A log group on disk.
+    public struct GroupInfo: Sendable {
+        public var name: String
+        public var created: Date
+        public var bytes: Int64
+    }
+
+    /// A log stream on disk, with its first and last event times (ms).
+    public struct StreamInfo: Sendable {
+        public var name: String
+        public var created: Date
+        public var firstEvent: Int64
+        public var lastEvent: Int64
+        public var bytes: Int64
+    }
+
+    /// Every group, by name.
+    public func groups() -> [GroupInfo] {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: root.path) else { return [] }
+        return names.compactMap { dir -> GroupInfo? in
+            let path = root.appendingPathComponent(dir).path
+            let attrs = try? fm.attributesOfItem(atPath: path)
+            guard attrs?[.type] as? FileAttributeType == .typeDirectory else { return nil }
+            let files = (try? fm.contentsOfDirectory(atPath: path)) ?? []
+            let bytes = files.reduce(Int64(0)) { $0 + (((try? fm.attributesOfItem(atPath: path + "/" + $1))?[.size] as? Int64) ?? 0) }
+            return GroupInfo(name: Self.decode(dir), created: attrs?[.creationDate] as? Date ?? attrs?[.modificationDate] as? Date ?? Date(), bytes: bytes)
+        }.sorted { $0.name < $1.name }
+    }
+
+    /// Every stream of a group, by name.
+    public func streams(in group: String) -> [StreamInfo] {
+        let fm = FileManager.default
+        let dir = root.appendingPathComponent(Self.encode(group), isDirectory: true)
+        guard let files = try? fm.contentsOfDirectory(atPath: dir.path) else { return [] }
+        return files.filter { $0.hasSuffix(".log") }.map { file -> StreamInfo in
+            let name = Self.decode(String(file.dropLast(4)))
+            let attrs = try? fm.attributesOfItem(atPath: dir.appendingPathComponent(file).path)
+            let events = self.events(of: LogStreamName(group: group, stream: name))
+            let created = attrs?[.modificationDate] as? Date ?? Date()
+            return StreamInfo(name: name, created: created,
+                              firstEvent: events.first?.timestamp ?? Int64(created.timeIntervalSince1970 * 1000),
+                              lastEvent: events.last?.timestamp ?? Int64(created.timeIntervalSince1970 * 1000),
+                              bytes: attrs?[.size] as? Int64 ?? 0)
+        }.sorted { $0.name < $1.name }
+    }
+
+    static func decode(_ s: String) -> String {
+        s.replacingOccurrences(of: "%2F", with: "/").replacingOccurrences(of: "%00", with: "\0")
+            .replacingOccurrences(of: "%2E", with: ".").replacingOccurrences(of: "%25", with: "%")
+    }
+}

@@ -30,6 +30,14 @@ public final class StateStore: Sendable {
                     CREATE INDEX tasks_by_status ON tasks (desired_status, created_at);
                     """)
             }
+            migrator.registerMigration("v2") { db in
+                try db.execute(sql: """
+                    ALTER TABLE task_definitions ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+                    ALTER TABLE task_definitions ADD COLUMN deregistered_at REAL;
+                    CREATE TABLE clusters (name TEXT PRIMARY KEY, arn TEXT NOT NULL, status TEXT NOT NULL, created_at REAL NOT NULL);
+                    CREATE TABLE client_tokens (token TEXT PRIMARY KEY, request TEXT NOT NULL, task_ids TEXT NOT NULL, created_at REAL NOT NULL);
+                    """)
+            }
             try migrator.migrate(pool)
         } catch {
             throw ControllerError(.io, "cannot open the state database in \(directory.path): \(error)")
@@ -61,9 +69,12 @@ public final class StateStore: Sendable {
             registered.status = "ACTIVE"
             registered.registeredAt = Date()
             registered.compatibilities = ["EC2", "FARGATE"]
-            try db.execute(sql: "INSERT INTO task_definitions VALUES (?, ?, ?, 'ACTIVE', ?, ?, ?)", arguments: [
+            try db.execute(sql: """
+                INSERT INTO task_definitions (family, revision, arn, status, registered_at, document, definition, tags)
+                VALUES (?, ?, ?, 'ACTIVE', ?, ?, ?, ?)
+                """, arguments: [
                 definition.family, last + 1, registered.taskDefinitionArn, registered.registeredAt?.timeIntervalSince1970,
-                docText, try Self.encode(registered),
+                docText, try Self.encode(registered), try Self.encode(definition.tags ?? []),
             ])
             return registered
         }
@@ -155,6 +166,9 @@ public final class StateStore: Sendable {
     }
 
     // MARK: Helpers
+
+    func writeDB<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T { try await write(body) }
+    func readDB<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T { try await read(body) }
 
     private func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         do {

@@ -1,5 +1,6 @@
 import ECSModel
 import Foundation
+import Synchronization
 
 /// Settings shared by everything the controller does.
 public struct ControllerConfiguration: Sendable {
@@ -25,9 +26,19 @@ public final class TaskController: Sendable {
     public let store: StateStore
     public let logs: LogStore
     public let arns: ARNFactory
+    private let endpoint: Mutex<String>
+
+    /// Base URL of the metadata and credentials endpoints that new tasks are given.
+    public var endpointBaseURL: String {
+        get { endpoint.withLock { $0 } }
+    }
+
+    /// Points new tasks at the server that actually listens (its port is known only once bound).
+    public func setEndpointBaseURL(_ url: String) { endpoint.withLock { $0 = url } }
 
     public init(configuration: ControllerConfiguration) throws {
         self.configuration = configuration
+        endpoint = Mutex(configuration.endpointBaseURL)
         store = try StateStore(directory: configuration.stateDirectory)
         logs = try LogStore(root: configuration.stateDirectory.appendingPathComponent("logs", isDirectory: true))
         arns = ARNFactory(region: configuration.region)
@@ -43,14 +54,14 @@ public final class TaskController: Sendable {
     }
 
     /// Creates a task in PROVISIONING and saves it; `supervise` then runs it.
-    public func createTask(definition: TaskDefinition, overrides: TaskOverride, options: RunOptions) async throws -> TaskRecord {
+    public func createTask(definition: TaskDefinition, overrides: TaskOverride, options: RunOptions, cluster requestedCluster: String? = nil) async throws -> TaskRecord {
         for (i, o) in (overrides.containerOverrides ?? []).enumerated() {
             guard let name = o.name, definition.containerDefinitions.contains(where: { $0.name == name }) else {
                 throw ControllerError(.invalidInput, "overrides.containerOverrides[\(i)].name: container \"\(o.name ?? "")\" does not exist in task definition \(definition.family):\(definition.revision ?? 0)")
             }
         }
         let id = ARNFactory.newTaskID()
-        let cluster = configuration.cluster
+        let cluster = requestedCluster ?? configuration.cluster
         let taskArn = arns.task(cluster: cluster, id: id)
         let containers = definition.containerDefinitions.map { c in
             var container = Container(containerArn: arns.container(cluster: cluster, taskID: id, containerID: ARNFactory.newUUID()),
@@ -75,7 +86,8 @@ public final class TaskController: Sendable {
         task.ephemeralStorage = overrides.ephemeralStorage ?? definition.ephemeralStorage ?? EphemeralStorage(sizeInGiB: 20)
         task.tags = definition.tags
         let record = TaskRecord(task: task, definition: definition, options: options, logStreams: [:], runtimeIDs: [:],
-                                stoppingContainer: nil, supervisorPID: getpid(), requestedStopReason: nil)
+                                stoppingContainer: nil, supervisorPID: getpid(), requestedStopReason: nil,
+                                credentialsToken: ARNFactory.newTaskID() + ARNFactory.newTaskID(), processStartTimes: [:])
         try await store.save(record)
         return record
     }
@@ -86,10 +98,22 @@ public final class TaskController: Sendable {
         for key in ["PATH", "HOME"] {
             if let v = ProcessInfo.processInfo.environment[key] { host.append((key, v)) }
         }
-        let environment = ContainerEnvironment(region: configuration.region, endpointBaseURL: configuration.endpointBaseURL,
+        let environment = ContainerEnvironment(region: configuration.region, endpointBaseURL: endpointBaseURL,
                                                hostVariables: runtime.name == "process" ? host : [])
         return TaskSupervisor(record: record, store: store, logs: logs, runtime: runtime, console: console,
                               environment: environment, stateDirectory: configuration.stateDirectory)
+    }
+
+    /// Reconciles tasks left by a controller that died: every task that is not STOPPED
+    /// and whose supervising process is gone is recorded STOPPED with a reason saying
+    /// so, and what is left of its containers is killed. Returns the tasks changed.
+    public func reconcileLostTasks() async throws -> [TaskRecord] {
+        var lost: [TaskRecord] = []
+        for record in try await store.tasks(desiredStatus: nil) where record.task.lastStatus != .stopped {
+            if let pid = record.supervisorPID, pid != getpid(), kill(pid, 0) == 0, !ProcStat.hasExited(pid) { continue }
+            lost.append(try await markLost(record, reason: "Task stopped by fargate-local: its controller exited while the task ran and its containers could not be re-adopted"))
+        }
+        return lost
     }
 
     /// The runtime called `name`.

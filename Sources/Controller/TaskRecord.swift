@@ -37,6 +37,10 @@ public struct TaskRecord: Codable, Sendable, Equatable {
     public var supervisorPID: Int32?
     /// A stop asked for from outside the supervising process: the reason to record.
     public var requestedStopReason: String?
+    /// The secret a task presents to the credentials endpoint. Never logged or shown.
+    public var credentialsToken: String?
+    /// Start time (clock ticks since boot) of each container's process, so a recycled pid is never mistaken for it.
+    public var processStartTimes: [String: UInt64]?
 
     public var id: String { task.taskID }
 

@@ -99,7 +99,7 @@ public actor TaskSupervisor {
             launches[name] = ContainerLaunch(
                 taskID: record.id, containerName: name,
                 arguments: commandLine(for: container, override: override),
-                environment: environment.variables(for: container, taskID: record.id, override: override),
+                environment: environment.variables(for: container, taskID: record.id, override: override, credentialsToken: record.credentialsToken),
                 workingDirectory: container.workingDirectory,
                 mounts: volumes.mounts(for: container, in: definition, folders: folders))
             if container.healthCheck.map({ $0.command.first != "NONE" }) == true, let i = record.task.containerIndex(name) {
@@ -229,6 +229,9 @@ public actor TaskSupervisor {
         handles[name] = handle
         await update(container: name) { $0.lastStatus = .running; $0.runtimeId = handle.runtimeID }
         record.runtimeIDs[name] = handle.runtimeID
+        if let pid = Int32(handle.runtimeID), let started = ProcStat.startTime(pid) {
+            record.processStartTimes = (record.processStartTimes ?? [:]).merging([name: started]) { $1 }
+        }
         await console?.event("container \(name) started")
         let sink = self.sink
         Task {

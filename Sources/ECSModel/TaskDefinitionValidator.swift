@@ -55,7 +55,8 @@ public enum TaskDefinitionValidator {
         return v.items
     }
 
-    static func isValidName(_ s: String) -> Bool {
+    /// ECS's rule for family, container and cluster names: up to 255 letters, digits, '_' and '-'.
+    public static func isValidName(_ s: String) -> Bool {
         s.count <= 255 && s.unicodeScalars.allSatisfy {
             ($0.isASCII && (CharacterSetCheck.isAlnum($0) || $0 == "_" || $0 == "-"))
         }

@@ -104,7 +104,7 @@ public struct ZipPipeline {
             Log.info("upload", "aborted the upload a previous run left open", [("zipKey", zipKey)])
         }
         let uploadID = try s3.createMultipartUpload(bucket: config.destinationBucket, key: zipKey, contentType: "application/zip")
-        let uploader = MultipartUploader(s3: s3, bucket: config.destinationBucket, key: zipKey, uploadID: uploadID)
+        let uploader = MultipartUploader(s3: s3, bucket: config.destinationBucket, key: zipKey, uploadID: uploadID, workers: 3)
         uploader.start()
         fetcher.start()
         Log.info("zip", "fetching, zipping and uploading", [("files", String(keys.count)), ("bytes", String(totalBytes)), ("zipKey", zipKey)])
@@ -112,8 +112,11 @@ public struct ZipPipeline {
         let zipped: (sha: String, bytes: Int64, crcs: [UInt32], tail: [UInt8], tailOffset: Int64)
         do {
             zipped = try writeZip(items: items, names: names, fetcher: fetcher, uploader: uploader, totalBytes: totalBytes)
+            Log.info("zip", "archive written", [("bytes", String(zipped.bytes))])
             let etags = try uploader.finish()
+            Log.info("upload", "all parts uploaded", [("parts", String(etags.count))])
             try s3.completeMultipartUpload(bucket: config.destinationBucket, key: zipKey, uploadID: uploadID, etags: etags)
+            Log.info("upload", "multipart upload completed", [("zipKey", zipKey)])
         } catch {
             fetcher.cancel()
             uploader.cancel()

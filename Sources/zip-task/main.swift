@@ -1,6 +1,15 @@
 import Foundation
 import ZipTask
 
+#if canImport(Glibc)
+import CMalloc
+
+// Keep large buffers (8 MiB upload parts) mmapped and returned to the kernel when freed:
+// glibc otherwise raises its mmap threshold after the first free and keeps them on the heap.
+_ = mallopt(M_MMAP_THRESHOLD, 1 << 20)
+_ = mallopt(M_ARENA_MAX, 2)
+#endif
+
 let environment = ProcessInfo.processInfo.environment
 do {
     let config = try TaskConfiguration.fromEnvironment(environment)

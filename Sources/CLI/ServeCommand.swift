@@ -1,0 +1,86 @@
+import ArgumentParser
+import Controller
+import Foundation
+import Server
+
+/// `fargate-local serve`: the controller as a service (ECS and CloudWatch Logs APIs,
+/// task metadata, container credentials).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the ECS and CloudWatch Logs APIs, task metadata and credentials on 127.0.0.1.",
+        discussion: "Point `aws ecs --endpoint-url`, `aws logs --endpoint-url` or boto3's endpoint_url at it.")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
+    @Option(help: "Port to listen on (0: any free port).") var port: Int = 8790
+    @Option(name: .customLong("aws-endpoint"), help: "An AWS endpoint (e.g. a local moto) where task roles are assumed through STS.")
+    var awsEndpoint: String?
+    @Option(help: "Runtime for tasks started through RunTask.") var runtime: String = "process"
+    @Option(help: ArgumentHelp("How long stopped tasks stay listable (at least 1h).", valueName: "DURATION")) var retention: String = "1h"
+    @Option(name: .customLong("image-map"), help: ArgumentHelp("In process mode, run this host executable as IMAGE's entrypoint. Repeatable.", valueName: "IMAGE=EXECUTABLE"))
+    var imageMap: [String] = []
+
+    func run() async throws {
+        try await reportingErrors {
+            guard let keep = DurationParser.seconds(retention), keep >= 3600 else {
+                throw CLIError("--retention \"\(retention)\": expected a duration of at least 1h (ECS keeps stopped tasks for an hour)")
+            }
+            let controller = try global.makeController()
+            let runtimeImpl = try TaskController.runtime(named: runtime)
+            let lost = try await controller.reconcileLostTasks()
+            for r in lost { Console.error("fargate-local: task \(r.id) was lost when the previous controller exited; recorded as STOPPED") }
+            var map = SupervisorLauncher.defaultImageMap()
+            for entry in imageMap {
+                guard let eq = entry.firstIndex(of: "=") else { throw CLIError("--image-map \"\(entry)\": expected IMAGE=EXECUTABLE") }
+                map[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
+            }
+            let taskHost = TaskHost(controller: controller, runtime: runtimeImpl, imageMap: map)
+            let server = ControllerServer(host: taskHost, controller: controller,
+                                          credentials: CredentialsProvider(environment: ProcessInfo.processInfo.environment,
+                                                                           awsEndpoint: awsEndpoint, region: global.resolvedRegion))
+            let running = try await server.start(address: host, port: port)
+            controller.setEndpointBaseURL("http://\(host):\(running.port)")
+            Console.out("fargate-local: serving ECS, CloudWatch Logs, task metadata and credentials on http://\(host):\(running.port) (runtime: \(runtimeImpl.name), state: \(global.resolvedStateDirectory.path))")
+            let stop = ShutdownSignal()
+            let pruning = Task {
+                while !Task.isCancelled {
+                    _ = try? await controller.store.pruneStoppedTasks(olderThan: keep)
+                    try? await Task.sleep(for: .seconds(60))
+                }
+            }
+            await stop.wait()
+            pruning.cancel()
+            Console.error("fargate-local: shutting down; stopping the tasks it runs")
+            for id in await taskHost.localTaskIDs {
+                _ = try? await taskHost.stop(id, reason: "Task stopped by fargate-local: the controller shut down")
+                _ = await taskHost.wait(id)
+            }
+            await running.stop()
+        }
+    }
+}
+
+/// Waits for SIGINT or SIGTERM.
+final class ShutdownSignal {
+    private let stream: AsyncStream<Void>
+    private let sources: [any DispatchSourceSignal]
+
+    init() {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
+        self.stream = stream
+        sources = [SIGINT, SIGTERM].map { sig in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { continuation.yield() }
+            source.resume()
+            return source
+        }
+    }
+
+    func wait() async {
+        var iterator = stream.makeAsyncIterator()
+        _ = await iterator.next()
+        for s in sources { s.cancel() }
+    }
+}

@@ -1,0 +1,97 @@
+import ECSModel
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs tasks in this process (for `serve` and RunTask) and stops tasks wherever
+/// they are supervised: here, or by another fargate-local process (which gets
+/// SIGTERM after the reason is recorded).
+public actor TaskHost {
+    public let controller: TaskController
+    private let runtime: any ContainerRuntime
+    private var supervisors: [String: TaskSupervisor] = [:]
+    private var runs: [String: Task<TaskRecord, Never>] = [:]
+    /// IMAGE → host executable, for tasks started through the API in process mode.
+    public nonisolated let imageMap: [String: String]
+
+    public init(controller: TaskController, runtime: any ContainerRuntime, imageMap: [String: String] = [:]) {
+        self.controller = controller
+        self.runtime = runtime
+        self.imageMap = imageMap
+    }
+
+    /// Starts supervising a created task; returns at once.
+    public func start(_ record: TaskRecord, console: (any TaskConsole)? = nil) {
+        let supervisor = controller.supervisor(for: record, runtime: runtime, console: console)
+        supervisors[record.id] = supervisor
+        let id = record.id
+        runs[id] = Task {
+            let final = await supervisor.run()
+            await self.finished(id)
+            return final
+        }
+    }
+
+    private func finished(_ id: String) {
+        supervisors[id] = nil
+    }
+
+    /// Waits for a task started here to stop; nil if it is not supervised here.
+    public func wait(_ id: String) async -> TaskRecord? {
+        guard let run = runs[id] else { return nil }
+        return await run.value
+    }
+
+    /// Task ids supervised by this process right now.
+    public var localTaskIDs: [String] { Array(supervisors.keys) }
+
+    /// StopTask: records the reason and stops the task where it runs.
+    public func stop(_ id: String, reason: String) async throws -> TaskRecord {
+        let text = String(reason.prefix(255))
+        if let supervisor = supervisors[id] {
+            supervisor.requestStop(reason: text)
+            if let record = try await controller.store.task(id: id) { return record }
+            return try await controller.store.resolveTask(id)
+        }
+        let record = try await controller.store.update(id) { $0.requestedStopReason = text }
+        guard record.task.lastStatus != .stopped else { return record }
+        if let pid = record.supervisorPID, pid != getpid(), kill(pid, 0) == 0 {
+            kill(pid, SIGTERM)
+            return record
+        }
+        // Nobody supervises it any more: its containers are killed and it is recorded as lost.
+        return try await controller.markLost(record, reason: text)
+    }
+}
+
+extension TaskController {
+    /// Ends a task whose supervisor is gone: kills what is left of its containers and
+    /// records it STOPPED with a reason that says so.
+    public func markLost(_ record: TaskRecord, reason: String) async throws -> TaskRecord {
+        for (name, runtimeID) in record.runtimeIDs {
+            // Only the same process (same pid *and* start time) is killed: pids get recycled.
+            if let pid = Int32(runtimeID), pid > 1, let started = record.processStartTimes?[name],
+               ProcStat.startTime(pid) == started {
+                kill(-pid, SIGKILL)
+            }
+        }
+        return try await store.update(record.id) { r in
+            guard r.task.lastStatus != .stopped else { return }
+            let now = Date()
+            r.task.desiredStatus = "STOPPED"
+            r.task.stopCode = r.task.stopCode ?? .userInitiated
+            r.task.stoppedReason = r.task.stoppedReason ?? reason
+            r.task.stoppingAt = r.task.stoppingAt ?? now
+            r.task.stoppedAt = now
+            r.task.executionStoppedAt = now
+            r.task.lastStatus = .stopped
+            r.task.version += 1
+            for i in r.task.containers.indices where r.task.containers[i].lastStatus != .stopped {
+                r.task.containers[i].lastStatus = .stopped
+                r.task.containers[i].reason = "fargate-local lost track of this container (its supervisor exited); it was killed"
+            }
+            r.supervisorPID = nil
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import Controller
+import ECSModel
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// fargate-local's HTTP front: ECS and CloudWatch Logs (AWS JSON 1.1 on `POST /`),
+/// task metadata (`/v4/...`, `/v3/...`) and the container credentials endpoint
+/// (`/v2/credentials/<task>`, token-protected).
+public struct ControllerServer: Sendable {
+    public let host: TaskHost
+    public let controller: TaskController
+    public let credentials: CredentialsProvider
+
+    public init(host: TaskHost, controller: TaskController, credentials: CredentialsProvider) {
+        self.host = host
+        self.controller = controller
+        self.credentials = credentials
+    }
+
+    static let maxBody = 16 << 20
+
+    /// The router with every route.
+    public func buildRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        let ecs = ECSOperations(host: host, controller: controller)
+        let logs = LogsOperations(logs: controller.logs, arns: controller.arns)
+        let metadata = TaskMetadata(controller: controller)
+        let credentials = self.credentials
+        let store = controller.store
+
+        router.post("/") { request, _ -> Response in
+            let target = request.headers[HTTPField.Name("X-Amz-Target")!] ?? ""
+            let body: ByteBuffer
+            do { body = try await request.body.collect(upTo: Self.maxBody) } catch {
+                return Self.error(APIError("SerializationException", "The request body is larger than \(Self.maxBody) bytes."))
+            }
+            do {
+                let parsed = try APIRequest(bytes: Array(buffer: body))
+                let result: JSONValue
+                if target.hasPrefix("AmazonEC2ContainerServiceV20141113.") {
+                    result = try await ecs.handle(String(target.dropFirst("AmazonEC2ContainerServiceV20141113.".count)), parsed)
+                } else if target.hasPrefix("Logs_20140328.") {
+                    result = try await logs.handle(String(target.dropFirst("Logs_20140328.".count)), parsed)
+                } else {
+                    throw APIError("UnknownOperationException", "Unknown X-Amz-Target \"\(target)\"; fargate-local serves AmazonEC2ContainerServiceV20141113.* and Logs_20140328.*.")
+                }
+                return Self.json(result)
+            } catch {
+                return Self.error(error)
+            }
+        }
+        for version in [3, 4] {
+            router.get("/v\(version)/{container}") { _, context -> Response in
+                try await Self.metadata(metadata, version, context, "")
+            }
+            for rest in ["task", "taskWithTags", "stats"] {
+                router.get("/v\(version)/{container}/\(rest)") { _, context -> Response in
+                    try await Self.metadata(metadata, version, context, "/\(rest)")
+                }
+            }
+            router.get("/v\(version)/{container}/task/stats") { _, context -> Response in
+                try await Self.metadata(metadata, version, context, "/task/stats")
+            }
+        }
+        router.get("/v2/credentials/{task}") { request, context -> Response in
+            let taskID = context.parameters.get("task") ?? ""
+            let offered = request.headers[.authorization] ?? ""
+            guard let record = try? await store.task(id: taskID), let expected = record.credentialsToken,
+                  Self.constantTimeEqual(offered, expected) else {
+                return Self.error(APIError("AccessDenied", "Missing or invalid authorization token for this task's credentials.", status: 403))
+            }
+            do {
+                return Self.json(CredentialsProvider.json(try credentials.credentials(for: record)))
+            } catch {
+                return Self.error(error)
+            }
+        }
+        router.get("/health") { _, _ -> Response in Self.json(.object([("status", .string("ok"))])) }
+        return router
+    }
+
+    static func metadata(_ m: TaskMetadata, _ version: Int, _ context: BasicRequestContext, _ rest: String) async throws -> Response {
+        do {
+            return json(try await m.handle(version: version, containerID: context.parameters.get("container") ?? "", rest: rest), contentType: "application/json")
+        } catch {
+            return Self.error(error)
+        }
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count, !y.isEmpty else { return false }
+        var diff: UInt8 = 0
+        for i in 0..<x.count { diff |= x[i] ^ y[i] }
+        return diff == 0
+    }
+
+    static func json(_ value: JSONValue, contentType: String = "application/x-amz-json-1.1") -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = contentType
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: value.serialized())))
+    }
+
+    static func error(_ error: any Error) -> Response {
+        let e = (error as? APIError) ?? APIError.server("\(error)")
+        var headers = HTTPFields()
+        headers[.contentType] = "application/x-amz-json-1.1"
+        headers[HTTPField.Name("x-amzn-ErrorType")!] = e.type
+        let body = JSONValue.object([("__type", .string(e.type)), ("message", .string(e.message))]).serialized()
+        return Response(status: HTTPResponse.Status(code: e.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// A running server: its port, and how to stop it.
+    public struct Running: Sendable {
+        public let port: Int
+        let task: Task<Void, any Error>
+        /// Stops accepting requests.
+        public func stop() async {
+            task.cancel()
+            _ = try? await task.value
+        }
+    }
+
+    /// Starts listening on `address:port` (port 0 picks a free port) and returns once bound.
+    public func start(address: String, port: Int) async throws -> Running {
+        var logger = Logger(label: "fargate-local")
+        logger.logLevel = .error
+        let router = buildRouter()
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(address, port: port), serverName: "fargate-local"),
+            onServerRunning: { channel in
+                continuation.yield(channel.localAddress?.port ?? port)
+                continuation.finish()
+            },
+            logger: logger)
+        let task = Task {
+            defer { continuation.finish() }
+            try await app.run()
+        }
+        var iterator = stream.makeAsyncIterator()
+        guard let bound = await iterator.next() else {
+            do { try await task.value } catch { throw ControllerError(.io, "cannot listen on \(address):\(port): \(error)") }
+            throw ControllerError(.io, "cannot listen on \(address):\(port)")
+        }
+        return Running(port: bound, task: task)
+    }
+}

@@ -1,0 +1,171 @@
+import Controller
+import ECSModel
+import Foundation
+
+/// CloudWatch Logs (Logs_20140328.*) over the streams fargate-local keeps on disk:
+/// enough for `aws logs get-log-events`, `describe-log-streams` and `aws logs tail --follow`.
+struct LogsOperations: Sendable {
+    let logs: LogStore
+    let arns: ARNFactory
+
+    func handle(_ operation: String, _ r: APIRequest) async throws(APIError) -> JSONValue {
+        switch operation {
+        case "DescribeLogGroups": return try describeLogGroups(r)
+        case "DescribeLogStreams": return try describeLogStreams(r)
+        case "GetLogEvents": return try getLogEvents(r)
+        case "FilterLogEvents": return try filterLogEvents(r)
+        default: throw APIError("UnknownOperationException", "fargate-local does not implement CloudWatch Logs operation \(operation).")
+        }
+    }
+
+    func groupARN(_ group: String) -> String { "arn:aws:logs:\(arns.region):\(arns.account):log-group:\(group):*" }
+
+    func describeLogGroups(_ r: APIRequest) throws(APIError) -> JSONValue {
+        let prefix = try r.string("logGroupNamePrefix") ?? ""
+        let groups = logs.groups().filter { $0.name.hasPrefix(prefix) }
+        let (page, next) = try Paging.page(groups, r, maxLimit: 50)
+        var out: [(key: String, value: JSONValue)] = [("logGroups", .array(page.map { g in
+            .object([("logGroupName", .string(g.name)), ("creationTime", WireJSON.number(g.created)),
+                     ("metricFilterCount", .number("0")), ("arn", .string(groupARN(g.name))), ("storedBytes", WireJSON.number(g.bytes))])
+        }))]
+        if let next { out.append(("nextToken", .string(next))) }
+        return .object(out)
+    }
+
+    func requireGroup(_ name: String) throws(APIError) {
+        guard logs.groups().contains(where: { $0.name == name }) else {
+            throw APIError.resourceNotFound("The specified log group does not exist.")
+        }
+    }
+
+    func describeLogStreams(_ r: APIRequest) throws(APIError) -> JSONValue {
+        let group = try r.requiredString("logGroupName")
+        try requireGroup(group)
+        let prefix = try r.string("logStreamNamePrefix") ?? ""
+        var streams = logs.streams(in: group).filter { $0.name.hasPrefix(prefix) }
+        if try r.string("orderBy") == "LastEventTime" { streams.sort { $0.lastEvent < $1.lastEvent } }
+        if try r.bool("descending") == true { streams.reverse() }
+        let (page, next) = try Paging.page(streams, r, maxLimit: 50)
+        var out: [(key: String, value: JSONValue)] = [("logStreams", .array(page.map { s in
+            .object([
+                ("logStreamName", .string(s.name)), ("creationTime", WireJSON.number(s.created)),
+                ("firstEventTimestamp", WireJSON.number(s.firstEvent)), ("lastEventTimestamp", WireJSON.number(s.lastEvent)),
+                ("lastIngestionTime", WireJSON.number(s.lastEvent)), ("uploadSequenceToken", .string("1")),
+                ("arn", .string("arn:aws:logs:\(arns.region):\(arns.account):log-group:\(group):log-stream:\(s.name)")),
+                ("storedBytes", WireJSON.number(s.bytes)),
+            ])
+        }))]
+        if let next { out.append(("nextToken", .string(next))) }
+        return .object(out)
+    }
+
+    func eventJSON(_ e: LogEvent, stream: String? = nil, index: Int? = nil) -> JSONValue {
+        var fields: [(key: String, value: JSONValue)] = []
+        if let stream { fields.append(("logStreamName", .string(stream))) }
+        fields += [("timestamp", WireJSON.number(e.timestamp)), ("message", .string(e.message)), ("ingestionTime", WireJSON.number(e.timestamp))]
+        if let stream, let index { fields.append(("eventId", .string("\(stream.hashValue & 0xFFFF_FFFF)-\(index)"))) }
+        return .object(fields)
+    }
+
+    func getLogEvents(_ r: APIRequest) throws(APIError) -> JSONValue {
+        let group = try r.requiredString("logGroupName")
+        let streamName = try r.requiredString("logStreamName")
+        guard logs.streams(in: group).contains(where: { $0.name == streamName }) else {
+            throw APIError.resourceNotFound("The specified log stream does not exist.")
+        }
+        let all = logs.events(of: LogStreamName(group: group, stream: streamName))
+        let start = try r.int("startTime").map(Int64.init)
+        let end = try r.int("endTime").map(Int64.init)
+        let inRange = all.indices.filter { i in
+            (start.map { all[i].timestamp >= $0 } ?? true) && (end.map { all[i].timestamp < $0 } ?? true)
+        }
+        let limit = min(try r.int("limit") ?? 10000, 10000)
+        guard limit >= 1 else { throw APIError.invalidParameter("limit must be at least 1.") }
+        // Tokens: "f/N" reads forward from index N, "b/N" backward before index N.
+        var forward = try r.bool("startFromHead") ?? false
+        var position: Int? = nil
+        if let token = try r.string("nextToken") {
+            guard token.count > 2, let n = Int(token.dropFirst(2)), token.hasPrefix("f/") || token.hasPrefix("b/") else {
+                throw APIError.invalidParameter("The specified nextToken is invalid.")
+            }
+            forward = token.hasPrefix("f/")
+            position = n
+        }
+        let selected: [Int]
+        if forward {
+            let from = position ?? 0
+            selected = Array(inRange.filter { $0 >= from }.prefix(limit))
+        } else {
+            let before = position ?? Int.max
+            selected = Array(inRange.filter { $0 < before }.suffix(limit))
+        }
+        let nextForward = (selected.last.map { $0 + 1 }) ?? (position ?? inRange.last.map { $0 + 1 } ?? 0)
+        let nextBackward = selected.first ?? (position ?? 0)
+        return .object([
+            ("events", .array(selected.map { eventJSON(all[$0]) })),
+            ("nextForwardToken", .string("f/\(nextForward)")),
+            ("nextBackwardToken", .string("b/\(nextBackward)")),
+        ])
+    }
+
+    func filterLogEvents(_ r: APIRequest) throws(APIError) -> JSONValue {
+        let group = try r.requiredString("logGroupName")
+        try requireGroup(group)
+        var streams = logs.streams(in: group).map(\.name)
+        if let names = try r.strings("logStreamNames") { streams = streams.filter { names.contains($0) } }
+        if let prefix = try r.string("logStreamNamePrefix") { streams = streams.filter { $0.hasPrefix(prefix) } }
+        let start = try r.int("startTime").map(Int64.init)
+        let end = try r.int("endTime").map(Int64.init)
+        let pattern = FilterPattern(try r.string("filterPattern") ?? "")
+        var matched: [(LogEvent, String, Int)] = []
+        for stream in streams {
+            for (i, e) in logs.events(of: LogStreamName(group: group, stream: stream)).enumerated()
+            where (start.map { e.timestamp >= $0 } ?? true) && (end.map { e.timestamp <= $0 } ?? true) && pattern.matches(e.message) {
+                matched.append((e, stream, i))
+            }
+        }
+        matched.sort { ($0.0.timestamp, $0.1, $0.2) < ($1.0.timestamp, $1.1, $1.2) }
+        let limit = min(try r.int("limit") ?? 10000, 10000)
+        var offset = 0
+        if let token = try r.string("nextToken") {
+            guard let n = Int(token), n >= 0 else { throw APIError.invalidParameter("The specified nextToken is invalid.") }
+            offset = n
+        }
+        let page = matched.dropFirst(offset).prefix(limit)
+        var out: [(key: String, value: JSONValue)] = [
+            ("events", .array(page.map { eventJSON($0.0, stream: $0.1, index: $0.2) })),
+            ("searchedLogStreams", .array(streams.map { .object([("logStreamName", .string($0)), ("searchedCompletely", .bool(true))]) })),
+        ]
+        if offset + page.count < matched.count { out.append(("nextToken", .string(String(offset + page.count)))) }
+        return .object(out)
+    }
+}
+
+/// CloudWatch Logs filter patterns, in their simplest forms: terms that must all
+/// appear (`ERROR timeout`), quoted phrases (`"status=500"`), and `-term` exclusions.
+struct FilterPattern {
+    let required: [String]
+    let excluded: [String]
+
+    init(_ text: String) {
+        var terms: [String] = []
+        var current = ""
+        var quoted = false
+        for ch in text {
+            if ch == "\"" { quoted.toggle(); continue }
+            if ch == " " && !quoted {
+                if !current.isEmpty { terms.append(current) }
+                current = ""
+            } else {
+                current.append(ch)
+            }
+        }
+        if !current.isEmpty { terms.append(current) }
+        required = terms.filter { !$0.hasPrefix("-") }
+        excluded = terms.filter { $0.hasPrefix("-") && $0.count > 1 }.map { String($0.dropFirst()) }
+    }
+
+    func matches(_ message: String) -> Bool {
+        required.allSatisfy { message.contains($0) } && !excluded.contains { message.contains($0) }
+    }
+}
