@@ -1,0 +1,128 @@
+import ECSModel
+import Foundation
+import TestSupport
+import Testing
+
+/// `fargate-local serve` driven by the clients users script with: boto3, the aws CLI, SDKs inside tasks.
+@Suite(.serialized)
+struct APITests {
+    func withServe<T: Sendable>(_ cli: CLIHarness, _ extra: [String] = [], _ body: (String) async throws -> T) async throws -> T {
+        let port = LocalServers.freePort()
+        return try await LocalServers.withServer(CLIHarness.binary, ["serve", "--port", String(port), "--state-dir", cli.stateDirectory.path] + extra, port: port) {
+            try await body("http://127.0.0.1:\(port)")
+        }
+    }
+
+    static let awsEnv = ["AWS_ACCESS_KEY_ID": "any", "AWS_SECRET_ACCESS_KEY": "any", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"]
+
+    func aws(_ endpoint: String, _ args: [String]) async throws -> Command.Output {
+        try await Command.run("aws", ["--endpoint-url", endpoint, "--output", "json"] + args, environment: Self.awsEnv)
+    }
+
+    @Test func everyOperationParsesWithBoto3() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try await withServe(cli) { endpoint in
+            let script = CLIHarness.repository.appendingPathComponent("Tests/Fixtures/api/ecs_api_check.py").path
+            let r = try await Command.run("python3", [script, endpoint])
+            #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+            #expect(r.stdout.contains("OK "), "\(r.stdout)")
+            #expect(!r.stdout.contains("FAIL"))
+        }
+    }
+
+    @Test func awsCliRegisterRunWaitAndReadLogs() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try await withServe(cli) { endpoint in
+            let reg = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://taskdefs/hello.json"])
+            #expect(reg.status == 0, "\(reg.stderr)")
+            let run = try await aws(endpoint, ["ecs", "run-task", "--task-definition", "hello", "--started-by", "cli",
+                                               "--overrides", #"{"containerOverrides":[{"name":"hello","environment":[{"name":"GREETING","value":"via-cli"}]}]}"#])
+            #expect(run.status == 0, "\(run.stderr)")
+            let taskArn = try #require(try JSONParser.parse(run.stdout)["tasks"].flatMap { v -> String? in
+                if case let .array(t) = v { return t.first?["taskArn"]?.stringValue }
+                return nil
+            })
+            let wait = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", taskArn])
+            #expect(wait.status == 0, "\(wait.stderr)")
+            let listed = try await aws(endpoint, ["ecs", "list-tasks", "--desired-status", "STOPPED", "--started-by", "cli"])
+            #expect(listed.stdout.contains(taskArn))
+            let id = String(taskArn.split(separator: "/").last ?? "")
+            let events = try await aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/ecs/hello", "--log-stream-name", "ecs/hello/\(id)"])
+            #expect(events.stdout.contains("GREETING=via-cli"), "\(events.stdout)\(events.stderr)")
+            #expect(events.stdout.contains("hello from AWS_ECS_FARGATE in us-east-1"))
+            // The CLI's own commands see the same task.
+            let ps = try await cli.run(["ps", "-a"])
+            #expect(ps.stdout.contains(String(id.prefix(12))))
+        }
+    }
+
+    @Test func sdkInsideATaskGetsCredentialsOnlyWithItsToken() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try await withServe(cli) { endpoint in
+            let probe = """
+                {"family": "creds", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "taskRoleArn": "arn:aws:iam::000000000000:role/app",
+                 "containerDefinitions": [{"name": "probe", "image": "x", "command": ["sh", "-c",
+                   "python3 -c 'import boto3; c = boto3.Session().get_credentials(); print(\\"sdk-key=\\" + c.get_frozen_credentials().access_key + \\" via \\" + c.method)'; curl -s -o /dev/null -w 'no-token=%{http_code}\\\\n' $AWS_CONTAINER_CREDENTIALS_FULL_URI; curl -s -o /dev/null -w 'wrong-token=%{http_code}\\\\n' -H 'Authorization: guess' $AWS_CONTAINER_CREDENTIALS_FULL_URI; curl -sf $ECS_CONTAINER_METADATA_URI_V4/task | python3 -c 'import json,sys; t=json.load(sys.stdin); print(\\"metadata-family=\\" + t[\\"Family\\"] + \\" containers=\\" + str(len(t[\\"Containers\\"])))'"]}]}
+                """
+            let file = cli.stateDirectory.appendingPathComponent("creds.json")
+            try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+            try Data(probe.utf8).write(to: file)
+            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://\(file.path)"])
+            let run = try await aws(endpoint, ["ecs", "run-task", "--task-definition", "creds"])
+            let taskArn = try #require(run.stdout.split(separator: "\"").first { $0.contains(":task/default/") }.map(String.init))
+            _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", taskArn])
+            let id = String(taskArn.split(separator: "/").last ?? "")
+            let events = try await aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/creds", "--log-stream-name", "probe/\(id)"])
+            #expect(events.stdout.contains("sdk-key=AKIAFARGATELOCAL0000 via container-role"), "\(events.stdout)")
+            #expect(events.stdout.contains("no-token=403"))
+            #expect(events.stdout.contains("wrong-token=403"))
+            #expect(events.stdout.contains("metadata-family=creds containers=1"))
+            // The token is never shown by the API.
+            let described = try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", taskArn])
+            #expect(!described.stdout.lowercased().contains("token"))
+        }
+    }
+
+    @Test func killedControllerLeavesNothingSilentlyDropped() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let port = LocalServers.freePort()
+        let endpoint = "http://127.0.0.1:\(port)"
+        // Start serve in the background, run a long task, kill -9 the server.
+        let script = """
+            "$0" serve --port \(port) --state-dir "$1" >/dev/null 2>&1 & pid=$!
+            for i in $(seq 1 100); do curl -sf \(endpoint)/health >/dev/null && break; sleep 0.1; done
+            echo $pid > "$1/serve.pid"
+            """
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        _ = try await Command.run("/bin/sh", ["-c", script, CLIHarness.binary, cli.stateDirectory.path])
+        _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/long-running.json"])
+        let run = try await aws(endpoint, ["ecs", "run-task", "--task-definition", "long-running"])
+        let taskArn = try #require(run.stdout.split(separator: "\"").first { $0.contains(":task/default/") }.map(String.init))
+        _ = try await aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks", taskArn])
+        let id = String(taskArn.split(separator: "/").last ?? "")
+        let before = try await cli.run(["describe", id])
+        let pid = try String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.pid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try await Command.run("kill", ["-9", pid])
+        try await Task.sleep(for: .milliseconds(300))
+        // The task's process: find it from describe's runtimeId.
+        let worker = try #require(try JSONParser.parse(before.stdout)["tasks"].flatMap { v -> String? in
+            if case let .array(t) = v, case let .array(c)? = t.first?["containers"] { return c.first?["runtimeId"]?.stringValue }
+            return nil
+        })
+        // Restart: the task is still there and is reconciled, not dropped.
+        try await withServe(cli) { endpoint2 in
+            let d = try await aws(endpoint2, ["ecs", "describe-tasks", "--tasks", taskArn])
+            #expect(d.stdout.contains("\"lastStatus\": \"STOPPED\""), "\(d.stdout)")
+            #expect(d.stdout.contains("its controller exited while the task ran"))
+            let stopped = try await aws(endpoint2, ["ecs", "list-tasks", "--desired-status", "STOPPED"])
+            #expect(stopped.stdout.contains(taskArn))
+        }
+        // Its process was killed (no orphan keeps running).
+        let alive = try await Command.run("/bin/sh", ["-c", "kill -0 \(worker) 2>/dev/null && grep -q '^State:.*Z' /proc/\(worker)/status 2>/dev/null; kill -0 \(worker) 2>/dev/null && ! grep -q 'zombie' /proc/\(worker)/status && echo alive || echo gone"])
+        #expect(alive.stdout.contains("gone"), "\(alive.stdout)")
+    }
+}
