@@ -100,6 +100,7 @@ REQUEST_ID=bench-1 SOURCE_BUCKET=bench WORK_DIR="$work/efs" AWS_ENDPOINT_URL="$e
   /usr/bin/time -v -o "$work/time.txt" "$zip_task" >"$work/zip-task.log" 2>&1 || { tail -20 "$work/zip-task.log"; exit 1; }
 t6=$(now)
 zt_total=$(elapsed "$t5" "$t6")
+cp "$work/zip-task.log" "${TMPDIR:-/tmp}/zip-task-bench.log"
 rss_kb=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$work/time.txt")
 zt_zip=$(sed -nE 's/.*stage=done msg="export complete".* zip_bytes=([0-9]+).*/\1/p' "$work/zip-task.log")
 stage_t() { sed -nE "s/^t=([0-9.]+) .*$1.*/\\1/p" "$work/zip-task.log" | tail -1; }

@@ -74,8 +74,11 @@ struct RunCommand: AsyncParsableCommand {
                 Console.out(record.id)
                 return
             }
+            // Serve the API (metadata, credentials, ECS, Logs) for this run's lifetime.
+            let api = try await InProcessAPI.start(controller: controller, runtime: runtimeImpl, imageMap: options.imageMap, region: global.resolvedRegion)
+            defer { Task { await api.stop() } }
             if !quiet {
-                Console.error("fargate-local: task \(record.id) (\(definition.family):\(definition.revision ?? 0)) starting with the \(runtimeImpl.name) runtime")
+                Console.error("fargate-local: task \(record.id) (\(definition.family):\(definition.revision ?? 0)) starting with the \(runtimeImpl.name) runtime; API on \(controller.endpointBaseURL)")
             }
             let final = try await Supervision.run(record: record, controller: controller, runtime: runtimeImpl,
                                                   console: ConsolePrinter(showEvents: !quiet))

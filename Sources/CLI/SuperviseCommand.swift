@@ -25,6 +25,8 @@ struct SuperviseCommand: AsyncParsableCommand {
             let pid = getpid()
             record = try await controller.store.update(taskID) { $0.supervisorPID = pid }
             let runtime = try TaskController.runtime(named: record.options.runtime)
+            let api = try await InProcessAPI.start(controller: controller, runtime: runtime, imageMap: record.options.imageMap, region: global.resolvedRegion)
+            defer { Task { await api.stop() } }
             let final = try await Supervision.run(record: record, controller: controller, runtime: runtime, console: nil)
             Console.error("task \(final.id) stopped: \(final.task.stoppedReason ?? "")")
         }

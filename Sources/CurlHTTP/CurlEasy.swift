@@ -6,6 +6,13 @@ enum CurlGlobal {
     static let initialized: Bool = curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
 }
 
+/// Sees every body byte written to a file sink (e.g. to checksum it as it arrives).
+public protocol BodyTee: AnyObject {
+    /// The file was emptied (the server sent the whole object again).
+    func restart()
+    func consume(_ bytes: UnsafeRawBufferPointer)
+}
+
 /// Owns one `CURL*` easy handle and everything libcurl borrows from it (header
 /// list, request body, callbacks' context); frees them in `deinit`. Not Sendable:
 /// one thread uses it at a time.
@@ -16,7 +23,7 @@ public final class CurlEasy {
         /// Appended to an open file descriptor (not closed by the handle). Only a 2xx
         /// response's body is written there (an error body is kept in memory); with
         /// `resumed`, a 200 (the server ignored Range) first empties the file.
-        case fileDescriptor(Int32, resumed: Bool)
+        case fileDescriptor(Int32, resumed: Bool, tee: (any BodyTee)? = nil)
         /// Handed to a closure chunk by chunk; return false to abort the transfer.
         case stream((UnsafeRawBufferPointer) -> Bool)
     }
@@ -155,18 +162,22 @@ public final class CurlEasy {
         case .memory:
             responseBody.append(contentsOf: data)
             return true
-        case let .fileDescriptor(fd, resumed):
+        case let .fileDescriptor(fd, resumed, tee):
             if !sinkChecked {
                 sinkChecked = true
                 var status = 0
                 _ = fl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
                 if !(200..<300).contains(status) {
                     bodyToMemory = true
-                } else if resumed && status == 200 && ftruncate(fd, 0) != 0 {
-                    writeFailed = true
-                    return false
+                } else if resumed && status == 200 {
+                    if ftruncate(fd, 0) != 0 {
+                        writeFailed = true
+                        return false
+                    }
+                    tee?.restart()
                 }
             }
+            if !bodyToMemory { tee?.consume(data) }
             if bodyToMemory {
                 responseBody.append(contentsOf: data.prefix(64 << 10 - responseBody.count))
                 return true

@@ -127,7 +127,7 @@ public struct ControllerServer: Sendable {
     /// Starts listening on `address:port` (port 0 picks a free port) and returns once bound.
     public func start(address: String, port: Int) async throws -> Running {
         var logger = Logger(label: "fargate-local")
-        logger.logLevel = .error
+        logger.logLevel = .critical
         let router = buildRouter()
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(

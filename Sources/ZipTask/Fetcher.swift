@@ -26,6 +26,7 @@ final class Fetcher: @unchecked Sendable {
     let maxAttempts: Int
     private let condition = NSCondition()
     private var completed = Set<Int>()
+    private var checksums: [Int: UInt32] = [:]
     private var failure: ZipTaskError?
     private var cancelled = false
     private var finished = false
@@ -48,7 +49,8 @@ final class Fetcher: @unchecked Sendable {
             let length = Self.fileLength(item.path)
             switch FetchRecord.decide(record: FetchRecord.load(item.recordPath), fileLength: length, etag: item.info.etag, size: item.info.size) {
             case .skip:
-                condition.lock(); completed.insert(item.index); condition.unlock()
+                let crc = FetchRecord.load(item.recordPath)?.crc32 ?? 0
+                condition.lock(); completed.insert(item.index); checksums[item.index] = crc; condition.unlock()
                 skippedCount += 1
                 skippedBytes += item.info.size
             case let .resume(from):
@@ -74,6 +76,13 @@ final class Fetcher: @unchecked Sendable {
         while !completed.contains(index) && failure == nil && !cancelled { condition.wait() }
         if completed.contains(index) { return }
         throw failure ?? ZipTaskError(.aws, "fetching was cancelled")
+    }
+
+    /// The CRC-32 of a fetched file, computed as it was downloaded.
+    func checksum(_ index: Int) -> UInt32? {
+        condition.lock()
+        defer { condition.unlock() }
+        return checksums[index]
     }
 
     /// Stops fetching (after a failure elsewhere) and waits for the thread to end.
@@ -122,14 +131,16 @@ final class Fetcher: @unchecked Sendable {
         var retryAt: [Int: Date] = [:]
         var lastError: [Int: String] = [:]
         var active: [Int: Int32] = [:]  // index -> fd
+        var sums: [Int: DownloadChecksum] = [:]
         let total = items.reduce(Int64(0)) { $0 + $1.info.size }
         let meter = ProgressMeter(stage: "fetch", total: total)
         var doneBytes = items.filter { completed.contains($0.index) }.reduce(Int64(0)) { $0 + $1.info.size }
 
-        func complete(_ item: FetchItem) {
-            try? FetchRecord(etag: item.info.etag, size: item.info.size, complete: true).save(item.recordPath)
+        func complete(_ item: FetchItem, crc: UInt32) {
+            try? FetchRecord(etag: item.info.etag, size: item.info.size, complete: true, crc32: crc).save(item.recordPath)
             condition.lock()
             completed.insert(item.index)
+            checksums[item.index] = crc
             condition.broadcast()
             condition.unlock()
             doneBytes += item.info.size
@@ -164,10 +175,10 @@ final class Fetcher: @unchecked Sendable {
                 let decision = FetchRecord.decide(record: FetchRecord.load(item.recordPath), fileLength: length, etag: item.info.etag, size: item.info.size)
                 var offset: Int64 = 0
                 if case let .resume(from) = decision { offset = from }
-                if case .skip = decision { complete(item); continue }
+                if case .skip = decision { complete(item, crc: FetchRecord.load(item.recordPath)?.crc32 ?? 0); continue }
                 if item.info.size == 0 {
                     _ = FileManager.default.createFile(atPath: item.path, contents: nil)
-                    complete(item)
+                    complete(item, crc: 0)
                     continue
                 }
                 let flags = O_WRONLY | O_CREAT | O_APPEND | (offset == 0 ? O_TRUNC : 0)
@@ -178,7 +189,9 @@ final class Fetcher: @unchecked Sendable {
                 }
                 do {
                     try FetchRecord(etag: item.info.etag, size: item.info.size, complete: false).save(item.recordPath)
-                    let easy = try s3.getHandle(bucket: bucket, key: item.key, offset: offset, etag: item.info.etag, fd: fd)
+                    let sum = DownloadChecksum(prefixOf: offset > 0 ? item.path : nil)
+                    sums[index] = sum
+                    let easy = try s3.getHandle(bucket: bucket, key: item.key, offset: offset, etag: item.info.etag, fd: fd, tee: sum)
                     easy.tag = index
                     try multi.add(easy)
                     active[index] = fd
@@ -206,20 +219,21 @@ final class Fetcher: @unchecked Sendable {
                 let index = easy.tag
                 let item = items[index]
                 if let fd = active.removeValue(forKey: index) { close(fd) }
+                let crc = sums.removeValue(forKey: index)?.crc.value ?? 0
                 let length = Self.fileLength(item.path) ?? 0
                 switch result {
                 case let .success(response):
                     switch response.status {
                     case 200, 206:
                         if length == item.info.size {
-                            complete(item)
+                            complete(item, crc: crc)
                         } else if length > item.info.size {
                             // The server ignored the Range: start this file over.
                             truncate(item.path, 0)
                             if !scheduleRetry(item, "got \(length) bytes for a \(item.info.size)-byte object") { break }
                         } else if !scheduleRetry(item, "short read: \(length) of \(item.info.size) bytes") { break }
                     case 416 where length == item.info.size:
-                        complete(item)
+                        complete(item, crc: DownloadChecksum(prefixOf: item.path).crc.value)
                     case 404:
                         fail(ZipTaskError(.badRequest, "source object s3://\(bucket)/\(item.key) disappeared while the export ran"))
                     case 412:

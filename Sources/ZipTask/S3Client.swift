@@ -70,11 +70,11 @@ public struct S3Client: Sendable {
     }
 
     /// A GET of `key` from byte `offset` (a Range request when > 0), written to `fd`, as a handle to run in a multi.
-    public func getHandle(bucket: String, key: String, offset: Int64, etag: String?, fd: Int32) throws(HTTPError) -> CurlEasy {
+    public func getHandle(bucket: String, key: String, offset: Int64, etag: String?, fd: Int32, tee: (any BodyTee)? = nil) throws(HTTPError) -> CurlEasy {
         var headers: [(String, String)] = []
         if offset > 0 { headers.append(("Range", "bytes=\(offset)-")) }
         if let etag, !etag.isEmpty { headers.append(("If-Match", etag)) }
-        return try CurlEasy(request("GET", url(bucket: bucket, key: key), headers: headers, timeout: 0), sink: .fileDescriptor(fd, resumed: offset > 0))
+        return try CurlEasy(request("GET", url(bucket: bucket, key: key), headers: headers, timeout: 0), sink: .fileDescriptor(fd, resumed: offset > 0, tee: tee))
     }
 
     /// CreateMultipartUpload; returns the upload id.

@@ -13,9 +13,9 @@ public struct TaskConfiguration: Sendable {
     public var senderEmail: String
     public var maxFiles: Int
     public var fetchConcurrency: Int
-    /// Deflate level for compressible entries (1–9, `ZIP_DEFLATE_LEVEL`). 3 is the default:
-    /// on log-like text it is ~10 % smaller than level 1 at ~2/3 of its speed, while
-    /// level 6 is another 12 % smaller at half the speed again (see BENCHMARKS.md).
+    /// Deflate level for compressible entries (1–9, `ZIP_DEFLATE_LEVEL`). 2 is the default:
+    /// on log-like text it is ~6 % smaller than level 1 at ~90 % of its speed; level 6 is
+    /// another 16 % smaller at a third of the speed (see BENCHMARKS.md).
     public var deflateLevel: Int
     public var region: String
     public var endpoints: AWSEndpoints
@@ -54,7 +54,7 @@ public struct TaskConfiguration: Sendable {
             senderEmail: env["SENDER_EMAIL"].flatMap { $0.isEmpty ? nil : $0 } ?? "noreply@example.com",
             maxFiles: try integer("MAX_FILES", default: 30, range: 1...65535),
             fetchConcurrency: try integer("FETCH_CONCURRENCY", default: 4, range: 1...64),
-            deflateLevel: try integer("ZIP_DEFLATE_LEVEL", default: 3, range: 1...9),
+            deflateLevel: try integer("ZIP_DEFLATE_LEVEL", default: 2, range: 1...9),
             region: region,
             endpoints: AWSEndpoints(environment: env, region: region))
     }

@@ -8,7 +8,7 @@ final class ZipOutputStream {
     let partSize: Int
     private var buffer: [UInt8] = []
     private var nextPart = 1
-    private var hasher = SHA256()
+    private let hasher = OrderedHasher()
     private(set) var totalBytes: Int64 = 0
     /// The last bytes written, with the stream offset of their first byte.
     private(set) var tail: [UInt8] = []
@@ -26,7 +26,6 @@ final class ZipOutputStream {
     /// libarchive's sink: false stops the archive (the failure is kept).
     func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
         if failure != nil { return false }
-        hasher.update(bufferPointer: bytes)
         totalBytes += Int64(bytes.count)
         tail.append(contentsOf: bytes)
         if tail.count > tailLimit * 2 {
@@ -55,6 +54,7 @@ final class ZipOutputStream {
         let part = buffer
         buffer = []
         buffer.reserveCapacity(partSize)
+        hasher.submit(part)
         try uploader.submit(number: nextPart, bytes: part)
         nextPart += 1
     }
@@ -63,6 +63,54 @@ final class ZipOutputStream {
     func finish() throws(ZipTaskError) -> String {
         if let failure { throw failure }
         if !buffer.isEmpty || nextPart == 1 { try flushPart() }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hasher.finish()
+    }
+}
+
+/// SHA-256 of the parts, in order, on its own thread (off the zip thread).
+/// Thread safety: `queue`, `done` and `digest` are only used with `condition` locked.
+final class OrderedHasher: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var queue: [[UInt8]] = []
+    private var closed = false
+    private var digest: String?
+
+    init() {
+        let thread = Thread { [self] in self.run() }
+        thread.start()
+    }
+
+    func submit(_ part: [UInt8]) {
+        condition.lock()
+        queue.append(part)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits for every part and returns the hex digest.
+    func finish() -> String {
+        condition.lock()
+        defer { condition.unlock() }
+        closed = true
+        condition.broadcast()
+        while digest == nil { condition.wait() }
+        return digest ?? ""
+    }
+
+    private func run() {
+        var hasher = SHA256()
+        while true {
+            condition.lock()
+            while queue.isEmpty && !closed { condition.wait() }
+            if queue.isEmpty && closed {
+                digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let part = queue.removeFirst()
+            condition.unlock()
+            part.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        }
     }
 }

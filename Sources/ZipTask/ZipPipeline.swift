@@ -104,7 +104,7 @@ public struct ZipPipeline {
             Log.info("upload", "aborted the upload a previous run left open", [("zipKey", zipKey)])
         }
         let uploadID = try s3.createMultipartUpload(bucket: config.destinationBucket, key: zipKey, contentType: "application/zip")
-        let uploader = MultipartUploader(s3: s3, bucket: config.destinationBucket, key: zipKey, uploadID: uploadID, workers: 3)
+        let uploader = MultipartUploader(s3: s3, bucket: config.destinationBucket, key: zipKey, uploadID: uploadID, workers: 2)
         uploader.start()
         fetcher.start()
         Log.info("zip", "fetching, zipping and uploading", [("files", String(keys.count)), ("bytes", String(totalBytes)), ("zipKey", zipKey)])
@@ -189,7 +189,6 @@ public struct ZipPipeline {
             let fd = open(item.path, O_RDONLY)
             guard fd >= 0 else { throw ZipTaskError(.storage, "cannot read \(item.path): \(String(cString: strerror(errno)))") }
             defer { close(fd) }
-            var crc = CRC32()
             var fileBytes: Int64 = 0
             while true {
                 let n = read(fd, buffer.baseAddress, chunk)
@@ -199,7 +198,6 @@ public struct ZipPipeline {
                 }
                 if n == 0 { break }
                 let slice = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-                crc.update(slice)
                 do {
                     try writer.write(slice)
                 } catch {
@@ -217,7 +215,8 @@ public struct ZipPipeline {
             } catch {
                 throw stream.failure ?? error
             }
-            crcs.append(crc.value)
+            // The CRC computed while downloading; the central directory must agree with it.
+            crcs.append(fetcher.checksum(item.index) ?? 0)
         }
         do {
             try writer.close()

@@ -90,7 +90,9 @@ struct ResumeBookkeepingTests {
         let etag = "\"abc\""
         #expect(FetchRecord.decide(record: nil, fileLength: nil, etag: etag, size: 10) == .restart)
         #expect(FetchRecord.decide(record: nil, fileLength: 5, etag: etag, size: 10) == .restart)
-        #expect(FetchRecord.decide(record: FetchRecord(etag: etag, size: 10, complete: true), fileLength: 10, etag: etag, size: 10) == .skip)
+        #expect(FetchRecord.decide(record: FetchRecord(etag: etag, size: 10, complete: true, crc32: 7), fileLength: 10, etag: etag, size: 10) == .skip)
+        // A record without the download's CRC (an older run) is fetched again.
+        #expect(FetchRecord.decide(record: FetchRecord(etag: etag, size: 10, complete: true), fileLength: 10, etag: etag, size: 10) == .restart)
         #expect(FetchRecord.decide(record: FetchRecord(etag: etag, size: 10, complete: true), fileLength: 7, etag: etag, size: 10) == .restart)
         #expect(FetchRecord.decide(record: FetchRecord(etag: etag, size: 10, complete: false), fileLength: 4, etag: etag, size: 10) == .resume(from: 4))
         #expect(FetchRecord.decide(record: FetchRecord(etag: etag, size: 10, complete: false), fileLength: 0, etag: etag, size: 10) == .restart)

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Controller
+import ECSModel
+import Foundation
+
+/// `fargate-local events [-f]`: ECS "Task State Change" events as JSON lines, in EventBridge's shape.
+struct EventsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events",
+        abstract: "Print ECS Task State Change events as JSON lines (EventBridge's shape).",
+        discussion: "Without -f, one event per task with its current state. With -f, then one event per change until interrupted.")
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .shortAndLong, help: "Keep printing events as tasks change.") var follow = false
+    @Option(help: "Only tasks of this family.") var family: String?
+
+    func run() async throws {
+        try await reportingErrors {
+            let controller = try global.makeController()
+            var seen: [String: Int] = [:]
+            while true {
+                let records = try await controller.store.tasks(family: family).reversed()
+                var chunk = ""
+                for record in records where seen[record.id] != record.task.version {
+                    seen[record.id] = record.task.version
+                    chunk += TaskStateChangeEvent.json(record.task, region: global.resolvedRegion) + "\n"
+                }
+                if !chunk.isEmpty { FileHandle.standardOutput.write(Data(chunk.utf8)) }
+                if !follow { return }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
+    }
+}
+
+/// EventBridge's envelope around an ECS task (`detail-type: ECS Task State Change`).
+enum TaskStateChangeEvent {
+    static func json(_ task: ECSTask, region: String) -> String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let detail = (try? encoder.encode(task)).flatMap { try? JSONParser.parse(Array($0)) } ?? .null
+        let account = task.taskArn.split(separator: ":").dropFirst(4).first.map(String.init) ?? "000000000000"
+        let event: JSONValue = .object([
+            ("version", .string("0")), ("id", .string(ARNFactory.newUUID())), ("detail-type", .string("ECS Task State Change")),
+            ("source", .string("aws.ecs")), ("account", .string(account)),
+            ("time", .string(ISO8601DateFormatter().string(from: Date()))), ("region", .string(region)),
+            ("resources", .array([.string(task.taskArn)])), ("detail", detail),
+        ])
+        return event.serialized()
+    }
+}
