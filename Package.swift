@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "Controller",
             dependencies: [
-                "ECSModel",
+                "ECSModel", "CurlHTTP",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

@@ -50,6 +50,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("launch-type"), help: "FARGATE or EC2 validation rules.")
     var launchType: String = "FARGATE"
 
+    @Flag(name: .customLong("keep-containers"), help: "Docker runtime: keep the task's containers after it stops, for debugging.")
+    var keepContainers = false
+
     @Flag(name: .shortAndLong, help: "With --wait, print only container output (no lifecycle events).")
     var quiet = false
 
@@ -59,7 +62,7 @@ struct RunCommand: AsyncParsableCommand {
             let (definition, overrides, options) = try await prepare(controller)
             let runtimeImpl: any ContainerRuntime
             do {
-                runtimeImpl = try TaskController.runtime(named: runtime)
+                runtimeImpl = try TaskController.runtime(named: runtime, keepContainers: keepContainers)
             } catch {
                 throw CLIError("\(error)", exitCode: 125)
             }
@@ -125,7 +128,8 @@ struct RunCommand: AsyncParsableCommand {
             }
             seconds = s
         }
-        let options = RunOptions(runtime: runtime, imageMap: map, timeoutSeconds: seconds, startedBy: startedBy, group: group)
+        var options = RunOptions(runtime: runtime, imageMap: map, timeoutSeconds: seconds, startedBy: startedBy, group: group)
+        options.keepContainers = keepContainers
         return (definition, overrides, options)
     }
 

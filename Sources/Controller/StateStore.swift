@@ -15,7 +15,7 @@ public final class StateStore: Sendable {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             var config = Configuration()
             config.busyMode = .timeout(10)
-            pool = try DatabasePool(path: directory.appendingPathComponent("state.sqlite").path, configuration: config)
+            pool = try Self.open(directory.appendingPathComponent("state.sqlite").path, config)
             var migrator = DatabaseMigrator()
             migrator.registerMigration("v1") { db in
                 try db.execute(sql: """
@@ -41,6 +41,21 @@ public final class StateStore: Sendable {
             try migrator.migrate(pool)
         } catch {
             throw ControllerError(.io, "cannot open the state database in \(directory.path): \(error)")
+        }
+    }
+
+    /// Opens the pool. Two processes creating a new database at the same moment can find it
+    /// locked while one switches it to WAL (busy_timeout does not cover that pragma), so a
+    /// locked open is retried for up to 5 s.
+    private static func open(_ path: String, _ config: Configuration) throws -> DatabasePool {
+        var attempt = 0
+        while true {
+            do {
+                return try DatabasePool(path: path, configuration: config)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && attempt < 50 {
+                attempt += 1
+                usleep(100_000)
+            }
         }
     }
 
@@ -170,9 +185,19 @@ public final class StateStore: Sendable {
     func writeDB<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T { try await write(body) }
     func readDB<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T { try await read(body) }
 
+    /// Runs `body` in an IMMEDIATE transaction: it takes the write lock up front, so two
+    /// processes never both read the same state and then collide on commit.
     private func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         do {
-            return try await pool.write(body)
+            return try await pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw ControllerError(.state, "a state database transaction returned nothing") }
+                return result
+            }
         } catch let e as ControllerError {
             throw e
         } catch {

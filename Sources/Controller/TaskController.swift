@@ -117,11 +117,11 @@ public final class TaskController: Sendable {
     }
 
     /// The runtime called `name`.
-    public static func runtime(named name: String) throws -> any ContainerRuntime {
+    public static func runtime(named name: String, keepContainers: Bool = false) throws -> any ContainerRuntime {
         switch name {
-        case "process", "auto": return ProcessRuntime()
-        case "docker":
-            throw ControllerError(.invalidInput, "the docker runtime is not available yet; use --runtime process")
+        case "process": return ProcessRuntime()
+        case "auto": return DockerRuntime.isAvailable() ? try DockerRuntime(keepContainers: keepContainers) : ProcessRuntime()
+        case "docker": return try DockerRuntime(keepContainers: keepContainers)
         default:
             throw ControllerError(.invalidInput, "unknown runtime \"\(name)\"; use process, docker or auto")
         }

@@ -11,6 +11,8 @@ public struct RunOptions: Codable, Sendable, Equatable {
     public var timeoutSeconds: Double?
     public var startedBy: String?
     public var group: String?
+    /// Docker runtime: keep the task's containers after it stops.
+    public var keepContainers: Bool?
 
     public init(runtime: String = "process", imageMap: [String: String] = [:], timeoutSeconds: Double? = nil,
                 startedBy: String? = nil, group: String? = nil) {

@@ -96,12 +96,27 @@ public actor TaskSupervisor {
                 return
             }
             record.logStreams[name] = stream
-            launches[name] = ContainerLaunch(
+            var launch = ContainerLaunch(
                 taskID: record.id, containerName: name,
                 arguments: commandLine(for: container, override: override),
                 environment: environment.variables(for: container, taskID: record.id, override: override, credentialsToken: record.credentialsToken),
                 workingDirectory: container.workingDirectory,
                 mounts: volumes.mounts(for: container, in: definition, folders: folders))
+            launch.image = container.image
+            launch.entryPoint = container.entryPoint
+            launch.command = override?.command ?? container.command
+            launch.definition = container
+            launch.taskCPU = record.task.cpu.flatMap(Int.init)
+            launch.taskMemoryMiB = record.task.memory.flatMap(Int.init)
+            launch.labels = [
+                "com.amazonaws.ecs.cluster": record.task.clusterArn,
+                "com.amazonaws.ecs.container-name": name,
+                "com.amazonaws.ecs.task-arn": record.task.taskArn,
+                "com.amazonaws.ecs.task-definition-family": definition.family,
+                "com.amazonaws.ecs.task-definition-version": String(definition.revision ?? 1),
+                "dev.fargate-local.task-id": record.id,
+            ].merging(container.dockerLabels ?? [:]) { ecs, _ in ecs }
+            launches[name] = launch
             if container.healthCheck.map({ $0.command.first != "NONE" }) == true, let i = record.task.containerIndex(name) {
                 record.task.containers[i].healthStatus = .unknown
             }
@@ -367,6 +382,7 @@ public actor TaskSupervisor {
         for timer in timers { timer.cancel() }
         for (_, check) in healthChecks { check.cancel() }
         await transition(to: .deprovisioning) { _ in }
+        await runtime.cleanUp(taskID: record.id)
         volumes.removeScratch()
         for (_, writer) in writers { await writer.close() }
         await transition(to: .stopped) {

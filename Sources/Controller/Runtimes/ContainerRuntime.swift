@@ -1,3 +1,4 @@
+import ECSModel
 import Foundation
 
 /// Everything a runtime needs to start one container of a task.
@@ -9,6 +10,15 @@ public struct ContainerLaunch: Sendable {
     public var environment: [(String, String)]
     public var workingDirectory: String?
     public var mounts: [BindMount]
+    /// What an image-based runtime needs: the image, ECS's entryPoint and command
+    /// (nil keeps the image's own), the container definition, labels and task limits.
+    public var image: String?
+    public var entryPoint: [String]?
+    public var command: [String]?
+    public var definition: ContainerDefinition?
+    public var labels: [String: String] = [:]
+    public var taskCPU: Int?
+    public var taskMemoryMiB: Int?
 
     public init(taskID: String, containerName: String, arguments: [String], environment: [(String, String)],
                 workingDirectory: String?, mounts: [BindMount]) {
@@ -73,6 +83,13 @@ public protocol ContainerRuntime: Sendable {
     var name: String { get }
     /// Starts a container; returns once it runs, or throws why it could not start.
     func start(_ launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError) -> any RunningContainer
+    /// Removes what the runtime created for a stopped task.
+    func cleanUp(taskID: String) async
+}
+
+extension ContainerRuntime {
+    /// Removes what the runtime created for a stopped task (Docker containers, the pause container).
+    public func cleanUp(taskID: String) async {}
 }
 
 /// A started container. Valid until `exit()` returns.

@@ -1,0 +1,89 @@
+import CurlHTTP
+import ECSModel
+import Foundation
+
+/// A Docker Engine API client (API 1.41) over the unix socket, on libcurl.
+/// Calls block; use `Blocking.run` from async code.
+struct DockerEngine: Sendable {
+    let socketPath: String
+    let apiVersion = "v1.41"
+
+    /// `DOCKER_HOST=unix:///path` or the default socket. Other schemes are not supported.
+    static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws(ControllerError) -> DockerEngine {
+        guard let host = env["DOCKER_HOST"], !host.isEmpty else { return DockerEngine(socketPath: "/var/run/docker.sock") }
+        guard host.hasPrefix("unix://") else {
+            throw ControllerError(.invalidInput, "DOCKER_HOST=\(host) is not supported: fargate-local talks to the engine over a unix socket (unix:///var/run/docker.sock)")
+        }
+        return DockerEngine(socketPath: String(host.dropFirst("unix://".count)))
+    }
+
+    func request(_ method: String, _ path: String, body: JSONValue? = nil, timeout: Int = 60) throws(HTTPError) -> HTTPResponse {
+        var headers: [(String, String)] = []
+        if body != nil { headers.append(("Content-Type", "application/json")) }
+        let request = HTTPRequest(method: method, url: "http://localhost/\(apiVersion)\(path)", headers: headers,
+                                  body: body.map { Array($0.serialized().utf8) }, unixSocketPath: socketPath, timeoutSeconds: timeout)
+        return try HTTPClient().send(request)
+    }
+
+    /// True when the engine answers `/_ping`.
+    func ping() -> Bool {
+        let request = HTTPRequest(url: "http://localhost/_ping", unixSocketPath: socketPath, timeoutSeconds: 3)
+        return (try? HTTPClient().send(request).status) == 200
+    }
+
+    /// The engine's error message from a response body (`{"message": "..."}`).
+    static func message(_ r: HTTPResponse) -> String {
+        if let v = try? JSONParser.parse(r.body), let m = v["message"]?.stringValue { return m }
+        return "HTTP \(r.status)"
+    }
+
+    /// Streams a container's multiplexed logs (following) into `onFrame`; returns when the container stops.
+    func followLogs(_ id: String, onFrame: @escaping (OutputBatch.Source, UnsafeRawBufferPointer) -> Void) throws(HTTPError) {
+        var demuxer = LogDemuxer(onFrame: onFrame)
+        let request = HTTPRequest(url: "http://localhost/\(apiVersion)/containers/\(id)/logs?follow=1&stdout=1&stderr=1",
+                                  unixSocketPath: socketPath, timeoutSeconds: 0)
+        let easy = try CurlEasy(request, sink: .stream({ chunk in demuxer.feed(chunk); return true }))
+        _ = try easy.perform()
+    }
+}
+
+/// Splits Docker's multiplexed stream: frames of [stream, 0, 0, 0, size (big-endian u32)] + payload.
+struct LogDemuxer {
+    let onFrame: (OutputBatch.Source, UnsafeRawBufferPointer) -> Void
+    private var header: [UInt8] = []
+    private var remaining = 0
+    private var source = OutputBatch.Source.stdout
+
+    init(onFrame: @escaping (OutputBatch.Source, UnsafeRawBufferPointer) -> Void) { self.onFrame = onFrame }
+
+    mutating func feed(_ data: UnsafeRawBufferPointer) {
+        var i = 0
+        while i < data.count {
+            if remaining == 0 {
+                header.append(data[i])
+                i += 1
+                if header.count == 8 {
+                    source = header[0] == 2 ? .stderr : .stdout
+                    remaining = Int(header[4]) << 24 | Int(header[5]) << 16 | Int(header[6]) << 8 | Int(header[7])
+                    header.removeAll(keepingCapacity: true)
+                }
+                continue
+            }
+            let n = min(remaining, data.count - i)
+            onFrame(source, UnsafeRawBufferPointer(rebasing: data[i..<i + n]))
+            remaining -= n
+            i += n
+        }
+    }
+}
+
+/// Runs a blocking call on its own thread, so async code never blocks a cooperative thread.
+enum Blocking {
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try body() }) }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+}

@@ -1,0 +1,307 @@
+import CurlHTTP
+import ECSModel
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs each container as a real Docker container through the Engine API, as Fargate
+/// does: one network namespace per task (held by a small pause container that the
+/// task's containers join), ECS's labels, memory and CPU limits (an OOM kill is
+/// exitCode 137 with ECS's OutOfMemoryError reason), ulimits capped at the host's hard
+/// limit, volumes as bind mounts, init, capabilities, read-only root, tmpfs.
+public final class DockerRuntime: ContainerRuntime, Sendable {
+    public let name = "docker"
+    let engine: DockerEngine
+    let pauses = PauseContainers()
+    /// Keep containers after the task stops (`--keep-containers`), for debugging.
+    public let keepContainers: Bool
+
+    public init(keepContainers: Bool = false) throws(ControllerError) {
+        engine = try DockerEngine.fromEnvironment()
+        self.keepContainers = keepContainers
+        guard engine.ping() else {
+            throw ControllerError(.invalidInput, "no Docker engine answers on \(engine.socketPath); start dockerd (scripts/setup-machine does) or use --runtime process")
+        }
+    }
+
+    /// True when a Docker engine answers on the configured socket.
+    public static func isAvailable() -> Bool {
+        (try? DockerEngine.fromEnvironment())?.ping() ?? false
+    }
+
+    public func start(_ launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError) -> any RunningContainer {
+        guard let image = launch.image, !image.isEmpty else {
+            throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName) has no image")
+        }
+        let engine = self.engine
+        do {
+            try await Blocking.run { try Self.ensureImage(engine, image) }
+            let pause = try await pauses.pause(for: launch.taskID) {
+                try await Blocking.run { try Self.createPause(engine, launch, fallbackImage: image) }
+            }
+            let id = try await Blocking.run { try Self.create(engine, launch, image: image, pause: pause) }
+            let container = DockerContainer(engine: engine, id: id)
+            try await Blocking.run {
+                let r = try engine.request("POST", "/containers/\(id)/start")
+                guard r.status == 204 || r.status == 304 else {
+                    throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName): \(DockerEngine.message(r))")
+                }
+            }
+            await container.begin(output: output)
+            return container
+        } catch let e as ContainerStartError {
+            throw e
+        } catch {
+            throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName): Docker engine error: \(error)")
+        }
+    }
+
+    public func cleanUp(taskID: String) async {
+        let pause = await pauses.remove(taskID)
+        guard !keepContainers else { return }
+        let engine = self.engine
+        _ = try? await Blocking.run {
+            let filter = "{\"label\":[\"dev.fargate-local.task-id=\(taskID)\"]}"
+            let encoded = filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            let list = try engine.request("GET", "/containers/json?all=1&filters=\(encoded)")
+            var ids: [String] = []
+            if case let .array(items) = try JSONParser.parse(list.body) {
+                ids = items.compactMap { $0["Id"]?.stringValue }
+            }
+            if let pause, !ids.contains(pause) { ids.append(pause) }
+            for id in ids { _ = try? engine.request("DELETE", "/containers/\(id)?force=1&v=1") }
+        }
+    }
+
+    // MARK: Engine calls (blocking)
+
+    static func ensureImage(_ engine: DockerEngine, _ image: String) throws {
+        if try engine.request("GET", "/images/\(image)/json").status == 200 { return }
+        let (name, tag) = splitImage(image)
+        let pull = try engine.request("POST", "/images/create?fromImage=\(name.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? name)&tag=\(tag)", timeout: 300)
+        if try engine.request("GET", "/images/\(image)/json").status == 200 { return }
+        var message = DockerEngine.message(pull)
+        // A pull streams JSON lines; the error is in the last one.
+        for line in pull.bodyText.split(separator: "\n").reversed() {
+            if let v = try? JSONParser.parse(String(line)), let e = v["error"]?.stringValue { message = e; break }
+        }
+        throw ContainerStartError(kind: "CannotPullContainerError", detail: "pull image manifest has been retried 1 time(s): \(image): \(message)")
+    }
+
+    static func splitImage(_ image: String) -> (String, String) {
+        let noDigest = image.split(separator: "@").first.map(String.init) ?? image
+        if let colon = noDigest.lastIndex(of: ":"), !noDigest[colon...].contains("/") {
+            return (String(noDigest[..<colon]), String(noDigest[noDigest.index(after: colon)...]))
+        }
+        return (noDigest, "latest")
+    }
+
+    static func createPause(_ engine: DockerEngine, _ launch: ContainerLaunch, fallbackImage: String) throws -> String {
+        let preferred = ProcessInfo.processInfo.environment["FARGATE_LOCAL_PAUSE_IMAGE"] ?? "debian:bookworm-slim"
+        let image = (try? engine.request("GET", "/images/\(preferred)/json").status) == 200 ? preferred : fallbackImage
+        var labels = launch.labels
+        labels["com.amazonaws.ecs.container-name"] = "~internal~ecs~pause"
+        labels["dev.fargate-local.pause"] = "true"
+        let body: JSONValue = .object([
+            ("Image", .string(image)), ("Entrypoint", .array([.string("sleep")])), ("Cmd", .array([.string("infinity")])),
+            ("Labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("HostConfig", .object([("NetworkMode", .string("bridge")), ("Init", .bool(true))])),
+        ])
+        let name = "fargate-local-\(launch.taskID.prefix(12))-pause"
+        let r = try engine.request("POST", "/containers/create?name=\(name)", body: body)
+        guard r.status == 201, let id = (try? JSONParser.parse(r.body))?["Id"]?.stringValue else {
+            throw ContainerStartError(kind: "ResourceInitializationError", detail: "failed to create the task's network namespace (pause container): \(DockerEngine.message(r))")
+        }
+        let started = try engine.request("POST", "/containers/\(id)/start")
+        guard started.status == 204 || started.status == 304 else {
+            throw ContainerStartError(kind: "ResourceInitializationError", detail: "failed to start the task's pause container: \(DockerEngine.message(started))")
+        }
+        return id
+    }
+
+    static func hostHardNofile() -> Int {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        return limit.rlim_max == rlim_t.max ? Int.max : Int(limit.rlim_max)  // RLIM_INFINITY
+    }
+
+    static func create(_ engine: DockerEngine, _ launch: ContainerLaunch, image: String, pause: String) throws -> String {
+        let def = launch.definition
+        var host: [(key: String, value: JSONValue)] = [
+            ("NetworkMode", .string("container:\(pause)")),
+            ("Binds", .array(launch.mounts.map { JSONValue.string("\($0.hostPath):\($0.containerPath)\($0.readOnly ? ":ro" : "")") })),
+        ]
+        if let memory = def?.memory ?? launch.taskMemoryMiB {
+            let bytes = memory * 1024 * 1024
+            host.append(("Memory", .number(String(bytes))))
+            host.append(("MemorySwap", .number(String(bytes))))
+        }
+        if let reservation = def?.memoryReservation { host.append(("MemoryReservation", .number(String(reservation * 1024 * 1024)))) }
+        if let cpu = (def?.cpu).flatMap({ $0 > 0 ? $0 : nil }) ?? launch.taskCPU {
+            host.append(("NanoCpus", .number(String(Int64(cpu) * 1_000_000_000 / 1024))))
+        }
+        if def?.linuxParameters?.initProcessEnabled == true { host.append(("Init", .bool(true))) }
+        if let add = def?.linuxParameters?.capabilities?.add { host.append(("CapAdd", .array(add.map { JSONValue.string($0) }))) }
+        if let drop = def?.linuxParameters?.capabilities?.drop { host.append(("CapDrop", .array(drop.map { JSONValue.string($0) }))) }
+        if def?.readonlyRootFilesystem == true { host.append(("ReadonlyRootfs", .bool(true))) }
+        if let tmpfs = def?.linuxParameters?.tmpfs {
+            host.append(("Tmpfs", .object(tmpfs.map { ($0.containerPath, .string((["size=\($0.size)m"] + ($0.mountOptions ?? [])).joined(separator: ","))) })))
+        }
+        if let ulimits = def?.ulimits {
+            let cap = hostHardNofile()
+            host.append(("Ulimits", .array(ulimits.map { u in
+                let hard = u.name == "nofile" ? min(u.hardLimit, cap) : u.hardLimit
+                let soft = min(u.softLimit, hard)
+                return .object([("Name", .string(u.name)), ("Soft", .number(String(soft))), ("Hard", .number(String(hard)))])
+            })))
+        }
+        var body: [(key: String, value: JSONValue)] = [
+            ("Image", .string(image)),
+            ("Env", .array(launch.environment.map { JSONValue.string("\($0.0)=\($0.1)") })),
+            ("Labels", .object(launch.labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("HostConfig", .object(host)),
+        ]
+        if let entry = launch.entryPoint, !entry.isEmpty { body.append(("Entrypoint", .array(entry.map { JSONValue.string($0) }))) }
+        if let command = launch.command { body.append(("Cmd", .array(command.map { JSONValue.string($0) }))) }
+        if let wd = launch.workingDirectory { body.append(("WorkingDir", .string(wd))) }
+        if let user = def?.user { body.append(("User", .string(user))) }
+        let name = "fargate-local-\(launch.taskID.prefix(12))-\(launch.containerName)"
+        let r = try engine.request("POST", "/containers/create?name=\(name)", body: .object(body))
+        guard r.status == 201, let id = (try? JSONParser.parse(r.body))?["Id"]?.stringValue else {
+            throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName): \(DockerEngine.message(r))")
+        }
+        return id
+    }
+}
+
+/// The pause container holding each task's network namespace.
+actor PauseContainers {
+    private var byTask: [String: String] = [:]
+
+    func pause(for taskID: String, create: () async throws -> String) async throws -> String {
+        if let id = byTask[taskID] { return id }
+        let id = try await create()
+        byTask[taskID] = id
+        return id
+    }
+
+    func remove(_ taskID: String) -> String? { byTask.removeValue(forKey: taskID) }
+}
+
+/// A running Docker container: its logs are followed and demultiplexed into lines,
+/// its exit is awaited, and it stops with Docker's stop (SIGTERM, SIGKILL after t).
+actor DockerContainer: RunningContainer {
+    nonisolated let engine: DockerEngine
+    nonisolated let id: String
+    private var exitStatus: ContainerExit?
+    private var logsDone = false
+    private var waiters: [CheckedContinuation<ContainerExit, Never>] = []
+
+    init(engine: DockerEngine, id: String) {
+        self.engine = engine
+        self.id = id
+    }
+
+    nonisolated var runtimeID: String { String(id.prefix(12)) }
+
+    func begin(output: any ContainerOutputSink) {
+        let (batches, continuation) = AsyncStream.makeStream(of: OutputBatch.self)
+        let engine = self.engine
+        let id = self.id
+        Thread {
+            var pending: [OutputBatch.Source: [UInt8]] = [.stdout: [], .stderr: []]
+            func emit(_ source: OutputBatch.Source, _ lines: [String]) {
+                guard !lines.isEmpty else { return }
+                let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+                continuation.yield(OutputBatch(source: source, timestamps: Array(repeating: now, count: lines.count), lines: lines))
+            }
+            try? engine.followLogs(id) { source, bytes in
+                var lines: [String] = []
+                var buffer = pending[source] ?? []
+                for byte in bytes {
+                    if byte == 0x0A {
+                        lines.append(String(decoding: buffer, as: UTF8.self))
+                        buffer.removeAll(keepingCapacity: true)
+                    } else {
+                        buffer.append(byte)
+                        if buffer.count >= LineSplitter.maxLineBytes {
+                            lines.append(String(decoding: buffer, as: UTF8.self))
+                            buffer.removeAll(keepingCapacity: true)
+                        }
+                    }
+                }
+                pending[source] = buffer
+                emit(source, lines)
+            }
+            for (source, rest) in pending where !rest.isEmpty { emit(source, [String(decoding: rest, as: UTF8.self)]) }
+            continuation.finish()
+        }.start()
+        Task {
+            for await batch in batches { await output.receive(batch) }
+            await self.markLogsDone()
+        }
+        Thread { [self] in
+            var exit = ContainerExit(exitCode: 255, reason: "fargate-local lost track of the container")
+            if let r = try? engine.request("POST", "/containers/\(id)/wait", timeout: 0),
+               let code = (try? JSONParser.parse(r.body))?["StatusCode"].flatMap({ v -> Int? in
+                   if case let .number(n) = v { return Int(n) }
+                   return nil
+               }) {
+                exit = ContainerExit(exitCode: code)
+                if let inspect = try? engine.request("GET", "/containers/\(id)/json"), let state = (try? JSONParser.parse(inspect.body))?["State"],
+                   state["OOMKilled"] == .bool(true) {
+                    // As ECS: Docker's exit code (137 when the main process was the one killed), with the reason.
+                    exit = ContainerExit(exitCode: code, reason: "OutOfMemoryError: Container killed due to memory usage")
+                }
+            }
+            Task { await self.markExited(exit) }
+        }.start()
+    }
+
+    private func markLogsDone() {
+        logsDone = true
+        resumeIfFinished()
+    }
+
+    private func markExited(_ exit: ContainerExit) {
+        exitStatus = exit
+        resumeIfFinished()
+    }
+
+    private func resumeIfFinished() {
+        guard logsDone, let exit = exitStatus else { return }
+        for w in waiters { w.resume(returning: exit) }
+        waiters = []
+    }
+
+    func exit() async -> ContainerExit {
+        if logsDone, let exit = exitStatus { return exit }
+        return await withCheckedContinuation { waiters.append($0) }
+    }
+
+    nonisolated func stop(timeout: Duration) async {
+        let seconds = Int(timeout.components.seconds)
+        let engine = self.engine
+        let id = self.id
+        _ = try? await Blocking.run { try engine.request("POST", "/containers/\(id)/stop?t=\(seconds)", timeout: seconds + 60) }
+    }
+
+    nonisolated func runHealthCheck(_ command: [String], environment: [(String, String)], timeout: Duration) async -> Bool {
+        guard let first = command.first, command.count >= 2 else { return false }
+        let cmd = first == "CMD-SHELL" ? ["/bin/sh", "-c", command[1...].joined(separator: " ")] : Array(command.dropFirst())
+        let engine = self.engine
+        let id = self.id
+        let seconds = max(1, Int(timeout.components.seconds))
+        return (try? await Blocking.run { () -> Bool in
+            let create = try engine.request("POST", "/containers/\(id)/exec", body: .object([
+                ("Cmd", .array(cmd.map { JSONValue.string($0) })), ("AttachStdout", .bool(true)), ("AttachStderr", .bool(true)),
+            ]))
+            guard create.status == 201, let exec = (try? JSONParser.parse(create.body))?["Id"]?.stringValue else { return false }
+            guard let started = try? engine.request("POST", "/exec/\(exec)/start", body: .object([("Detach", .bool(false)), ("Tty", .bool(false))]), timeout: seconds),
+                  started.status == 200 else { return false }
+            let inspect = try engine.request("GET", "/exec/\(exec)/json")
+            return (try? JSONParser.parse(inspect.body))?["ExitCode"] == .number("0")
+        }) ?? false
+    }
+}

@@ -1,0 +1,122 @@
+import ECSModel
+import Foundation
+import TestSupport
+import Testing
+
+/// The Docker runtime on a real engine. These tests fail (never skip) when no engine
+/// answers: the README's test command and CI install and start one.
+@Suite(.serialized)
+struct DockerRuntimeTests {
+    func requireDocker() async throws {
+        let ping = try await Command.run("curl", ["-sf", "--unix-socket", "/var/run/docker.sock", "http://localhost/_ping"])
+        guard ping.stdout == "OK" else {
+            throw LocalServers.ServerError(description: "no Docker engine answers on /var/run/docker.sock; run scripts/setup-machine (installs docker.io, starts dockerd, builds debian:bookworm-slim)")
+        }
+        let image = try await Command.run("docker", ["image", "inspect", "debian:bookworm-slim"])
+        guard image.status == 0 else {
+            throw LocalServers.ServerError(description: "the debian:bookworm-slim image is missing; run scripts/setup-machine")
+        }
+    }
+
+    func run(_ cli: CLIHarness, _ file: String, _ extra: [String] = []) async throws -> CLIHarness.Result {
+        try await cli.run(["run", "--wait", "--runtime", "docker", "Tests/Fixtures/docker/\(file)"] + extra)
+    }
+
+    func report(_ path: String) throws -> JSONValue { try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: path)))) }
+
+    func exitCodes(_ report: JSONValue) -> [String: JSONValue] {
+        guard case let .array(containers)? = report["containers"] else { return [:] }
+        return Dictionary(uniqueKeysWithValues: containers.compactMap { c in c["name"]?.stringValue.map { ($0, c["exitCode"] ?? .null) } })
+    }
+
+    @Test func containersOfATaskShareOneNetworkNamespace() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        // Two tasks at once: each server binds 127.0.0.1:7777 in its own namespace.
+        async let first = run(cli, "shared-netns.json")
+        async let second = run(cli, "shared-netns.json")
+        let results = try await [first, second]
+        var namespaces: [Substring] = []
+        for r in results {
+            #expect(r.status == 0, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+            #expect(r.stdout.contains("client | pong from server"))
+            let server = r.lines.first { $0.hasPrefix("server | server-ns=") }?.split(separator: "=").last
+            let client = r.lines.first { $0.hasPrefix("client | client-ns=") }?.split(separator: "=").last
+            #expect(server != nil && server == client, "\(r.stdout)")
+            if let client { namespaces.append(client) }
+        }
+        #expect(namespaces.count == 2 && namespaces[0] != namespaces[1], "\(namespaces)")
+        let host = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")).map { Substring($0) }
+        #expect(!namespaces.contains { $0 == host })
+    }
+
+    @Test func essentialExitStopsSiblingsWithTheirStopTimeout() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let path = cli.stateDirectory.appendingPathComponent("r.json").path
+        let r = try await run(cli, "essential-exit.json", ["--report", path])
+        #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("polite | polite: got SIGTERM"))
+        #expect(r.stdout.contains("stubborn | stubborn: ignoring SIGTERM"))
+        let doc = try report(path)
+        #expect(doc["stopCode"] == .string("EssentialContainerExited"))
+        #expect(exitCodes(doc) == ["main": .number("3"), "polite": .number("0"), "stubborn": .number("137")])
+    }
+
+    @Test func outOfMemoryIsExit137WithEcsReason() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let path = cli.stateDirectory.appendingPathComponent("r.json").path
+        let r = try await run(cli, "oom.json", ["--report", path])
+        #expect(r.status == 137, "\(r.stdout)\n\(r.stderr)")
+        #expect(!r.stdout.contains("records in"), "dd finished: \(r.stdout)")
+        guard case let .array(containers)? = try report(path)["containers"] else { Issue.record("no containers"); return }
+        #expect(containers.first?["reason"] == .string("OutOfMemoryError: Container killed due to memory usage"))
+    }
+
+    @Test func efsVolumeWrittenByOneTaskIsReadByTheNext() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let w = try await run(cli, "efs-writer.json")
+        #expect(w.status == 0, "\(w.stdout)\n\(w.stderr)")
+        let r = try await run(cli, "efs-reader.json")
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("reader | written-by-task-one"))
+        #expect(r.stdout.contains("reader | read-only"))
+        #expect(FileManager.default.fileExists(atPath: cli.stateDirectory.appendingPathComponent("efs/fs-dockertest/shared/note").path))
+    }
+
+    @Test func missingImageIsCannotPullContainerError() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let r = try await run(cli, "missing-image.json")
+        #expect(r.status == 125)
+        #expect(r.stderr.contains("CannotPullContainerError:"), "\(r.stderr)")
+    }
+
+    @Test func containersCarryEcsLabelsAndAreRemovedAfterTheTask() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let path = cli.stateDirectory.appendingPathComponent("r.json").path
+        let kept = try await run(cli, "efs-writer.json", ["--keep-containers", "--report", path])
+        #expect(kept.status == 0)
+        let arn = try #require(try report(path)["taskArn"]?.stringValue)
+        let id = String(arn.split(separator: "/").last ?? "")
+        let labels = try await Command.run("docker", ["ps", "-a", "--filter", "label=dev.fargate-local.task-id=\(id)", "--format",
+            "{{.Label \"com.amazonaws.ecs.container-name\"}} {{.Label \"com.amazonaws.ecs.task-arn\"}} {{.Label \"com.amazonaws.ecs.task-definition-family\"}}"])
+        #expect(labels.stdout.contains("writer \(arn) docker-efs-writer"), "\(labels.stdout)")
+        _ = try await Command.run("/bin/sh", ["-c", "docker rm -f $(docker ps -aq --filter label=dev.fargate-local.task-id=\(id)) >/dev/null 2>&1"])
+
+        let removed = try await run(cli, "efs-writer.json", ["--report", path])
+        #expect(removed.status == 0)
+        let id2 = String((try report(path)["taskArn"]?.stringValue ?? "").split(separator: "/").last ?? "")
+        let left = try await Command.run("docker", ["ps", "-aq", "--filter", "label=dev.fargate-local.task-id=\(id2)"])
+        #expect(left.stdout.isEmpty, "containers left behind: \(left.stdout)")
+    }
+}
