@@ -13,6 +13,13 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Cluster name used in ARNs.")
     var cluster: String = "default"
 
+    @Option(name: .customLong("aws-endpoint"), help: ArgumentHelp("Where secrets, environment files and task roles are fetched, e.g. a local moto (default: $FARGATE_LOCAL_AWS_ENDPOINT, else AWS).", valueName: "URL"))
+    var awsEndpoint: String?
+
+    var resolvedAWSEndpoint: String? {
+        awsEndpoint ?? ProcessInfo.processInfo.environment["FARGATE_LOCAL_AWS_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     var resolvedStateDirectory: URL {
         let env = ProcessInfo.processInfo.environment
         if let dir = stateDirectory ?? env["FARGATE_LOCAL_HOME"], !dir.isEmpty {
@@ -30,7 +37,7 @@ struct GlobalOptions: ParsableArguments {
     func makeController() throws -> TaskController {
         do {
             return try TaskController(configuration: ControllerConfiguration(
-                stateDirectory: resolvedStateDirectory, region: resolvedRegion, cluster: cluster))
+                stateDirectory: resolvedStateDirectory, region: resolvedRegion, cluster: cluster, awsEndpoint: resolvedAWSEndpoint))
         } catch {
             throw CLIError("\(error)")
         }

@@ -14,8 +14,6 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "Port to listen on (0: any free port).") var port: Int = 8790
-    @Option(name: .customLong("aws-endpoint"), help: "An AWS endpoint (e.g. a local moto) where task roles are assumed through STS.")
-    var awsEndpoint: String?
     @Option(help: "Runtime for tasks started through RunTask.") var runtime: String = "process"
     @Option(help: ArgumentHelp("How long stopped tasks stay listable (at least 1h).", valueName: "DURATION")) var retention: String = "1h"
     @Option(name: .customLong("image-map"), help: ArgumentHelp("In process mode, run this host executable as IMAGE's entrypoint. Repeatable.", valueName: "IMAGE=EXECUTABLE"))
@@ -38,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
             let taskHost = TaskHost(controller: controller, runtime: runtimeImpl, imageMap: map)
             let server = ControllerServer(host: taskHost, controller: controller,
                                           credentials: CredentialsProvider(environment: ProcessInfo.processInfo.environment,
-                                                                           awsEndpoint: awsEndpoint, region: global.resolvedRegion))
+                                                                           awsEndpoint: global.resolvedAWSEndpoint, region: global.resolvedRegion))
             let running = try await server.start(address: host, port: port)
             controller.setEndpointBaseURL("http://\(host):\(running.port)")
             Console.out("fargate-local: serving ECS, CloudWatch Logs, task metadata and credentials on http://\(host):\(running.port) (runtime: \(runtimeImpl.name), state: \(global.resolvedStateDirectory.path))")

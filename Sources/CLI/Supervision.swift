@@ -55,7 +55,7 @@ enum SupervisorLauncher {
         let logPath = logDir.appendingPathComponent("\(taskID).log").path
         let args = [executablePath(), "supervise", taskID,
                     "--state-dir", global.resolvedStateDirectory.path,
-                    "--region", global.resolvedRegion, "--cluster", global.cluster]
+                    "--region", global.resolvedRegion, "--cluster", global.cluster] + (global.resolvedAWSEndpoint.map { ["--aws-endpoint", $0] } ?? [])
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }

@@ -31,7 +31,8 @@ public struct ContainerEnvironment: Sendable {
 
     /// The full environment of one container, without duplicate names. With a
     /// `credentialsToken`, the container credentials endpoint is advertised as SDKs expect.
-    public func variables(for container: ContainerDefinition, taskID: String, override: ContainerOverride?, credentialsToken: String? = nil) -> [(String, String)] {
+    public func variables(for container: ContainerDefinition, taskID: String, override: ContainerOverride?, credentialsToken: String? = nil,
+                          files: [(String, String)] = [], secrets: [(String, String)] = []) -> [(String, String)] {
         var ordered: [(String, String)] = []
         var index: [String: Int] = [:]
         func set(_ name: String, _ value: String) {
@@ -46,9 +47,11 @@ public struct ContainerEnvironment: Sendable {
             set("AWS_CONTAINER_CREDENTIALS_FULL_URI", "\(endpointBaseURL)/v2/credentials/\(taskID)")
             set("AWS_CONTAINER_AUTHORIZATION_TOKEN", credentialsToken)
         }
+        for (k, v) in files { set(k, v) }
         for pair in container.environment ?? [] {
             if let name = pair.name { set(name, pair.value ?? "") }
         }
+        for (k, v) in secrets { set(k, v) }
         for pair in override?.environment ?? [] {
             if let name = pair.name { set(name, pair.value ?? "") }
         }

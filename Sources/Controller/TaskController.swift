@@ -10,13 +10,16 @@ public struct ControllerConfiguration: Sendable {
     public var cluster: String
     /// Base URL of the controller's endpoints, as containers see it.
     public var endpointBaseURL: String
+    /// Where secrets, environment files and task roles are fetched (e.g. a local moto); nil for AWS.
+    public var awsEndpoint: String?
 
     public init(stateDirectory: URL, region: String = "us-east-1", cluster: String = "default",
-                endpointBaseURL: String = "http://127.0.0.1:8790") {
+                endpointBaseURL: String = "http://127.0.0.1:8790", awsEndpoint: String? = nil) {
         self.stateDirectory = stateDirectory
         self.region = region
         self.cluster = cluster
         self.endpointBaseURL = endpointBaseURL
+        self.awsEndpoint = awsEndpoint
     }
 }
 
@@ -101,7 +104,8 @@ public final class TaskController: Sendable {
         let environment = ContainerEnvironment(region: configuration.region, endpointBaseURL: endpointBaseURL,
                                                hostVariables: runtime.name == "process" ? host : [])
         return TaskSupervisor(record: record, store: store, logs: logs, runtime: runtime, console: console,
-                              environment: environment, stateDirectory: configuration.stateDirectory)
+                              environment: environment, stateDirectory: configuration.stateDirectory,
+                              secretResolver: SecretResolver(endpoint: configuration.awsEndpoint, region: configuration.region))
     }
 
     /// Reconciles tasks left by a controller that died: every task that is not STOPPED

@@ -27,6 +27,9 @@ public actor TaskSupervisor {
     private var handles: [String: any RunningContainer] = [:]
     private var writers: [String: LogStreamWriter] = [:]
     private var launches: [String: ContainerLaunch] = [:]
+    private var fileVariables: [String: [(String, String)]] = [:]
+    private var secretVariables: [String: [(String, String)]] = [:]
+    private let secretResolver: SecretResolver
     private var signalled: Set<String> = []
     private var timers: [Task<Void, Never>] = []
     private var healthChecks: [String: Task<Void, Never>] = [:]
@@ -37,7 +40,8 @@ public actor TaskSupervisor {
     static let defaultStartTimeout = 180
 
     init(record: TaskRecord, store: StateStore, logs: LogStore, runtime: any ContainerRuntime,
-         console: (any TaskConsole)?, environment: ContainerEnvironment, stateDirectory: URL) {
+         console: (any TaskConsole)?, environment: ContainerEnvironment, stateDirectory: URL, secretResolver: SecretResolver) {
+        self.secretResolver = secretResolver
         self.record = record
         self.store = store
         self.logs = logs
@@ -80,12 +84,25 @@ public actor TaskSupervisor {
         for container in definition.containerDefinitions {
             guard let name = container.name else { continue }
             let override = record.task.overrides.container(name)
-            if let secret = container.secrets?.first {
-                await failToStart("ResourceInitializationError: unable to pull secrets or registry auth: container \(name): secret \(secret.name) (valueFrom \(secret.valueFrom)) cannot be resolved: fargate-local does not resolve secrets yet")
+            // Environment files, then secrets, resolved now (ACTIVATING) with the execution role.
+            var resolved: [(String, String)] = []
+            do {
+                for file in override?.environmentFiles ?? container.environmentFiles ?? [] {
+                    let resolver = secretResolver
+                    resolved += try await Blocking.run { try resolver.environmentFile(file) }
+                }
+                var secretValues: [(String, String)] = []
+                for secret in container.secrets ?? [] {
+                    let resolver = secretResolver
+                    secretValues.append((secret.name, try await Blocking.run { try resolver.resolve(secret) }))
+                }
+                fileVariables[name] = resolved
+                secretVariables[name] = secretValues
+            } catch let error as ContainerStartError {
+                await failToStart(error.description)
                 return
-            }
-            if let file = (override?.environmentFiles ?? container.environmentFiles)?.first {
-                await failToStart("ResourceInitializationError: failed to download env files: container \(name): \(file.value): fargate-local does not fetch environment files yet")
+            } catch {
+                await failToStart("ResourceInitializationError: \(error)")
                 return
             }
             let stream = logStreamName(for: container)
@@ -99,7 +116,8 @@ public actor TaskSupervisor {
             var launch = ContainerLaunch(
                 taskID: record.id, containerName: name,
                 arguments: commandLine(for: container, override: override),
-                environment: environment.variables(for: container, taskID: record.id, override: override, credentialsToken: record.credentialsToken),
+                environment: environment.variables(for: container, taskID: record.id, override: override, credentialsToken: record.credentialsToken,
+                                                   files: fileVariables[name] ?? [], secrets: secretVariables[name] ?? []),
                 workingDirectory: container.workingDirectory,
                 mounts: volumes.mounts(for: container, in: definition, folders: folders))
             launch.image = container.image

@@ -1,0 +1,86 @@
+import ECSModel
+import Foundation
+import TestSupport
+import Testing
+
+/// `secrets` and `environmentFiles` resolved from a real moto (SSM, Secrets Manager, S3),
+/// in both runtimes; values reach the container and never the logs, describe output,
+/// reports or state.
+@Suite(.serialized)
+struct SecretsTests {
+    static let ssmValue = "ssm-value-\(UUID().uuidString.prefix(8))"
+    static let smPassword = "sm-password-\(UUID().uuidString.prefix(8))"
+
+    static func sha256(_ s: String) async throws -> String {
+        let r = try await Command.run("/bin/sh", ["-c", "printf %s \"$0\" | sha256sum | cut -d' ' -f1", s])
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Seeds moto and returns the Secrets Manager secret's ARN.
+    static func seed(_ endpoint: String) async throws -> String {
+        let code = """
+            import boto3, sys
+            kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+            boto3.client("ssm", **kw).put_parameter(Name="/app/db-password", Value=sys.argv[2], Type="SecureString")
+            arn = boto3.client("secretsmanager", **kw).create_secret(Name="app/creds", SecretString='{"username": "svc", "password": "%s"}' % sys.argv[3])["ARN"]
+            s3 = boto3.client("s3", **kw)
+            s3.create_bucket(Bucket="cfg")
+            s3.put_object(Bucket="cfg", Key="app.env", Body=b"# settings\\nFROM_FILE=yes\\n\\nSHARED=from-file\\n")
+            print(arn)
+            """
+        let r = try await Command.run("python3", ["-c", code, endpoint, ssmValue, smPassword])
+        guard r.status == 0 else { throw LocalServers.ServerError(description: "seeding moto failed: \(r.stderr)") }
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func definition(image: String, secretARN: String, missing: Bool = false) -> String {
+        let ssm = missing ? "/app/not-there" : "arn:aws:ssm:us-east-1:123456789012:parameter/app/db-password"
+        return """
+            {"family": "secrets", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+             "containerDefinitions": [{"name": "app", "image": "\(image)",
+               "command": ["sh", "-c", "echo FROM_FILE=$FROM_FILE SHARED=$SHARED; printf %s \\"$DB_PASSWORD\\" | sha256sum; printf %s \\"$API_PASSWORD\\" | sha256sum"],
+               "environment": [{"name": "SHARED", "value": "from-environment"}],
+               "environmentFiles": [{"type": "s3", "value": "arn:aws:s3:::cfg/app.env"}],
+               "secrets": [{"name": "DB_PASSWORD", "valueFrom": "\(ssm)"},
+                           {"name": "API_PASSWORD", "valueFrom": "\(secretARN):password::"}]}]}
+            """
+    }
+
+    func check(runtime: String, image: String) async throws {
+        try await LocalServers.withMoto { endpoint in
+            let arn = try await Self.seed(endpoint)
+            let cli = CLIHarness()
+            defer { cli.cleanup() }
+            try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+            let file = cli.stateDirectory.appendingPathComponent("secrets.json").path
+            try Data(Self.definition(image: image, secretARN: arn).utf8).write(to: URL(fileURLWithPath: file))
+            let report = cli.stateDirectory.appendingPathComponent("report.json").path
+            let r = try await cli.run(["run", "--wait", "--runtime", runtime, "--aws-endpoint", endpoint, file, "--report", report])
+            #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+            #expect(r.stdout.contains("app | FROM_FILE=yes SHARED=from-environment"))
+            #expect(r.stdout.contains(try await Self.sha256(Self.ssmValue)))
+            #expect(r.stdout.contains(try await Self.sha256(Self.smPassword)))
+            // Never the values themselves: not in output, logs, describe, the report or the state database.
+            let describe = try await cli.run(["describe"] + [String((try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: report)))))["taskArn"]?.stringValue?.split(separator: "/").last ?? "")])
+            let everything = try await Command.run("/bin/sh", ["-c", "cat -v \"$0\"/state.sqlite* \"$0\"/logs/*/* \"$1\" 2>/dev/null", cli.stateDirectory.path, report])
+            for haystack in [r.stdout, r.stderr, describe.stdout, everything.stdout] {
+                #expect(!haystack.contains(Self.ssmValue) && !haystack.contains(Self.smPassword))
+            }
+
+            try Data(Self.definition(image: image, secretARN: arn, missing: true).utf8).write(to: URL(fileURLWithPath: file))
+            let failed = try await cli.run(["run", "--wait", "--runtime", runtime, "--aws-endpoint", endpoint, file])
+            #expect(failed.status == 125)
+            #expect(failed.stderr.contains("ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secret DB_PASSWORD from /app/not-there"), "\(failed.stderr)")
+        }
+    }
+
+    @Test func processRuntime() async throws {
+        try await check(runtime: "process", image: "x")
+    }
+
+    @Test func dockerRuntime() async throws {
+        let ping = try await Command.run("curl", ["-sf", "--unix-socket", "/var/run/docker.sock", "http://localhost/_ping"])
+        guard ping.stdout == "OK" else { throw LocalServers.ServerError(description: "no Docker engine answers; run scripts/setup-machine") }
+        try await check(runtime: "docker", image: "debian:bookworm-slim")
+    }
+}
