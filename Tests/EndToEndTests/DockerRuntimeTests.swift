@@ -120,3 +120,36 @@ struct DockerRuntimeTests {
         #expect(left.stdout.isEmpty, "containers left behind: \(left.stdout)")
     }
 }
+
+/// The bundled task in its real container (fargate-local/zip-task:latest), against moto.
+@Suite(.serialized)
+struct ZipTaskContainerTests {
+    @Test func bundledZipTaskRunsInItsContainer() async throws {
+        try await DockerRuntimeTests().requireDocker()
+        let image = try await Command.run("docker", ["image", "inspect", "fargate-local/zip-task:latest"])
+        guard image.status == 0 else {
+            throw LocalServers.ServerError(description: "the task image fargate-local/zip-task:latest is missing; run scripts/build-task-image (scripts/test does)")
+        }
+        let gateway = try await LocalServers.dockerGateway()
+        try await LocalServers.withMoto(host: gateway) { endpoint in
+            var s = try ZipScenario(endpoint: endpoint)
+            s.bucket = "zip-export-source"
+            defer { s.cleanup() }
+            let objects: [(String, [UInt8])] = [("in/a.log", ZipScenario.content(random: false, size: 300_000)),
+                                                ("../../escape.bin", ZipScenario.content(random: true, size: 200_000))]
+            try await s.seed(objects: objects)
+            let cli = CLIHarness()
+            defer { cli.cleanup() }
+            let r = try await cli.run(["run", "--wait", "--runtime", "docker", "taskdefs/zip-export.json",
+                                       "--env", "REQUEST_ID=\(s.requestID)", "--env", "AWS_ENDPOINT_URL=\(endpoint)",
+                                       "--env", "AWS_ACCESS_KEY_ID=test", "--env", "AWS_SECRET_ACCESS_KEY=test"])
+            #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+            #expect(r.stdout.contains("stage=verify msg=\"zip verified\" entries=2"))
+            let state = try await s.inspect()
+            #expect(state["item"]?.string("status") == "COMPLETED")
+            let (_, entries) = try await s.download(try #require(state["item"]?.string("url")))
+            #expect(entries.map(\.0) == ["in/a.log", "escape.bin"])
+            #expect(FileManager.default.fileExists(atPath: cli.stateDirectory.appendingPathComponent("efs/fs-0zipexport").path))
+        }
+    }
+}

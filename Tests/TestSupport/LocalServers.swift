@@ -42,14 +42,14 @@ public enum LocalServers {
     }
 
     /// Waits until something accepts connections on the port.
-    static func waitForPort(_ port: Int, seconds: Double = 20) async throws {
+    static func waitForPort(_ port: Int, host: String = "127.0.0.1", seconds: Double = 20) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var addr = sockaddr_in()
             addr.sin_family = sa_family_t(AF_INET)
             addr.sin_port = in_port_t(UInt16(port).bigEndian)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            addr.sin_addr.s_addr = inet_addr(host)
             let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
             close(fd)
             if rc == 0 { return }
@@ -59,12 +59,26 @@ public enum LocalServers {
     }
 
     /// Runs `body` with a fresh moto server's endpoint URL; the server is stopped afterwards.
-    public static func withMoto<T: Sendable>(_ body: (String) async throws -> T) async throws -> T {
+    /// `host` is where moto listens: 127.0.0.1, or the Docker bridge's gateway so containers reach it.
+    public static func withMoto<T: Sendable>(host: String = "127.0.0.1", _ body: (String) async throws -> T) async throws -> T {
         let moto = try executable("moto_server")
         let port = freePort()
-        return try await withServer(moto, ["-H", "127.0.0.1", "-p", String(port)], port: port) {
-            try await body("http://127.0.0.1:\(port)")
+        return try await withServer(moto, ["-H", host, "-p", String(port)], port: port, host: host) {
+            try await body("http://\(host):\(port)")
         }
+    }
+
+    /// The Docker bridge network's gateway address (how containers reach the host).
+    public static func dockerGateway() async throws -> String {
+        let r = try await Command.run("docker", ["network", "inspect", "bridge", "--format", "{{range .IPAM.Config}}{{.Gateway}} {{.Subnet}}{{end}}"])
+        let fields = r.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+        if let gateway = fields.first(where: { !$0.contains("/") }) { return gateway }
+        // Docker 20.10's default bridge names only its subnet; the gateway is its first address.
+        if let subnet = fields.first(where: { $0.contains("/") }) {
+            var octets = subnet.split(separator: "/")[0].split(separator: ".").compactMap { Int($0) }
+            if octets.count == 4 { octets[3] += 1; return octets.map(String.init).joined(separator: ".") }
+        }
+        throw ServerError(description: "cannot find the Docker bridge gateway: \(r.stdout) \(r.stderr)")
     }
 
     /// Runs `body` with an rclone S3 server over `root` that verifies SigV4 for KEY/SECRET.
@@ -88,10 +102,10 @@ public enum LocalServers {
     }
 
     /// Runs `exe` in its own process group while `body` runs, then kills the group.
-    public static func withServer<T: Sendable>(_ exe: String, _ args: [String], port: Int, errorLog: String? = nil, _ body: () async throws -> T) async throws -> T {
+    public static func withServer<T: Sendable>(_ exe: String, _ args: [String], port: Int, host: String = "127.0.0.1", errorLog: String? = nil, _ body: () async throws -> T) async throws -> T {
         if let errorLog {
             let wrapped = ["-c", "exec \"$0\" \"$@\" 2>>\"\(errorLog)\"", exe] + args
-            return try await withServer("/bin/sh", wrapped, port: port, body)
+            return try await withServer("/bin/sh", wrapped, port: port, host: host, body)
         }
         var options = PlatformOptions()
         options.processGroupID = 0
@@ -99,7 +113,7 @@ public enum LocalServers {
         let result = try await Subprocess.run(config, input: .none, output: .discarded, error: .discarded) { execution -> Result<T, any Error> in
             let outcome: Result<T, any Error>
             do {
-                try await waitForPort(port)
+                try await waitForPort(port, host: host)
                 outcome = .success(try await body())
             } catch {
                 outcome = .failure(error)
