@@ -26,8 +26,6 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let controller = try global.makeController()
             let runtimeImpl = try TaskController.runtime(named: runtime)
-            let lost = try await controller.reconcileLostTasks()
-            for r in lost { Console.error("fargate-local: task \(r.id) was lost when the previous controller exited; recorded as STOPPED") }
             var map = SupervisorLauncher.defaultImageMap()
             for entry in imageMap {
                 guard let eq = entry.firstIndex(of: "=") else { throw CLIError("--image-map \"\(entry)\": expected IMAGE=EXECUTABLE") }
@@ -39,6 +37,13 @@ struct ServeCommand: AsyncParsableCommand {
                                                                            awsEndpoint: global.resolvedAWSEndpoint, region: global.resolvedRegion))
             let running = try await server.start(address: host, port: port)
             controller.setEndpointBaseURL("http://\(host):\(running.port)")
+            for orphan in try await controller.orphanedTasks() {
+                if try await taskHost.adoptOrMarkLost(orphan) {
+                    Console.error("fargate-local: re-adopted task \(orphan.id) (its \(orphan.runtimeName ?? "") containers were still there)")
+                } else {
+                    Console.error("fargate-local: task \(orphan.id) was lost when the previous controller exited; recorded as STOPPED")
+                }
+            }
             Console.out("fargate-local: serving ECS, CloudWatch Logs, task metadata and credentials on http://\(host):\(running.port) (runtime: \(runtimeImpl.name), state: \(global.resolvedStateDirectory.path))")
             let stop = ShutdownSignal()
             let pruning = Task {

@@ -108,16 +108,13 @@ public final class TaskController: Sendable {
                               secretResolver: SecretResolver(endpoint: configuration.awsEndpoint, region: configuration.region))
     }
 
-    /// Reconciles tasks left by a controller that died: every task that is not STOPPED
-    /// and whose supervising process is gone is recorded STOPPED with a reason saying
-    /// so, and what is left of its containers is killed. Returns the tasks changed.
-    public func reconcileLostTasks() async throws -> [TaskRecord] {
-        var lost: [TaskRecord] = []
-        for record in try await store.tasks(desiredStatus: nil) where record.task.lastStatus != .stopped {
-            if let pid = record.supervisorPID, pid != getpid(), kill(pid, 0) == 0, !ProcStat.hasExited(pid) { continue }
-            lost.append(try await markLost(record, reason: "Task stopped by fargate-local: its controller exited while the task ran and its containers could not be re-adopted"))
+    /// Tasks left by a controller that died: not STOPPED, and their supervising process is gone.
+    public func orphanedTasks() async throws -> [TaskRecord] {
+        try await store.tasks(desiredStatus: nil).filter { record in
+            guard record.task.lastStatus != .stopped else { return false }
+            if let pid = record.supervisorPID, pid != getpid(), kill(pid, 0) == 0, !ProcStat.hasExited(pid) { return false }
+            return true
         }
-        return lost
     }
 
     /// The runtime called `name`.

@@ -37,6 +37,38 @@ public actor TaskHost {
         supervisors[id] = nil
     }
 
+    /// Takes over a task whose controller died: Docker containers are found again by
+    /// label and supervised to the end; anything that cannot be re-adopted is recorded lost.
+    /// Returns true when the task was re-adopted.
+    public func adoptOrMarkLost(_ record: TaskRecord) async throws -> Bool {
+        var adopter: (any ContainerRuntime)?
+        if record.runtimeName == runtime.name {
+            adopter = runtime
+        } else if record.runtimeName == "docker", DockerRuntime.isAvailable() {
+            adopter = try? DockerRuntime(keepContainers: record.options.keepContainers ?? false)
+        }
+        if let adopter {
+            let supervisor = controller.supervisor(for: record, runtime: adopter, console: nil)
+            let sinks = await supervisor.outputSinks()
+            var since: [String: Int64] = [:]
+            for (name, stream) in record.logStreams {
+                if let last = controller.logs.events(of: stream).last?.timestamp { since[name] = last }
+            }
+            if let adopted = await adopter.adopt(taskID: record.id, since: since, output: { name in sinks[name] ?? DiscardingSink() }) {
+                supervisors[record.id] = supervisor
+                let id = record.id
+                runs[id] = Task {
+                    let final = await supervisor.resume(adopting: adopted)
+                    await self.finished(id)
+                    return final
+                }
+                return true
+            }
+        }
+        _ = try await controller.markLost(record, reason: "Task stopped by fargate-local: its controller exited while the task ran and its containers could not be re-adopted")
+        return false
+    }
+
     /// Waits for a task started here to stop; nil if it is not supervised here.
     public func wait(_ id: String) async -> TaskRecord? {
         guard let run = runs[id] else { return nil }
@@ -94,4 +126,9 @@ extension TaskController {
             r.supervisorPID = nil
         }
     }
+}
+
+/// Drops output (a container with no log stream).
+struct DiscardingSink: ContainerOutputSink {
+    func receive(_ batch: OutputBatch) async {}
 }

@@ -41,6 +41,8 @@ public struct TaskRecord: Codable, Sendable, Equatable {
     public var requestedStopReason: String?
     /// The secret a task presents to the credentials endpoint. Never logged or shown.
     public var credentialsToken: String?
+    /// The runtime that ran the task (`process`, `docker`).
+    public var runtimeName: String?
     /// Start time (clock ticks since boot) of each container's process, so a recycled pid is never mistaken for it.
     public var processStartTimes: [String: UInt64]?
 

@@ -1,5 +1,8 @@
 import ECSModel
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Drives one task through ECS's lifecycle: starts its containers in `dependsOn`
 /// order, watches health checks, stops the task when an essential container exits
@@ -60,6 +63,10 @@ public actor TaskSupervisor {
     /// Runs the task to STOPPED and returns its final record.
     public func run() async -> TaskRecord {
         await prepareAndStart()
+        return await runLoop()
+    }
+
+    private func runLoop() async -> TaskRecord {
         var iterator = events.makeAsyncIterator()
         while !isDone {
             guard let event = await iterator.next() else { break }
@@ -71,16 +78,26 @@ public actor TaskSupervisor {
     // MARK: - Start-up
 
     private func prepareAndStart() async {
-        let definition = record.definition
+        record.runtimeName = runtime.name
         let folders: [String: String]
         do {
-            folders = try volumes.prepare(definition.volumes ?? [])
+            folders = try volumes.prepare(record.definition.volumes ?? [])
         } catch {
             await failToStart(error.description)
             return
         }
         await transition(to: .pending) { $0.task.pullStartedAt = Date(); $0.task.pullStoppedAt = Date() }
         await transition(to: .activating) { _ in }
+        guard await buildLaunches(folders: folders) else { return }
+        await persist()
+        armTimeout()
+        await startEligibleContainers()
+    }
+
+    /// Resolves each container's environment (files, secrets), opens its log stream and
+    /// builds its launch. False when the task failed to start (already recorded).
+    private func buildLaunches(folders: [String: String]) async -> Bool {
+        let definition = record.definition
         for container in definition.containerDefinitions {
             guard let name = container.name else { continue }
             let override = record.task.overrides.container(name)
@@ -100,17 +117,17 @@ public actor TaskSupervisor {
                 secretVariables[name] = secretValues
             } catch let error as ContainerStartError {
                 await failToStart(error.description)
-                return
+                return false
             } catch {
                 await failToStart("ResourceInitializationError: \(error)")
-                return
+                return false
             }
             let stream = logStreamName(for: container)
             do {
                 writers[name] = try logs.openWriter(for: stream)
             } catch {
                 await failToStart("ResourceInitializationError: cannot create log stream \(stream.stream) in \(stream.group): \(error)")
-                return
+                return false
             }
             record.logStreams[name] = stream
             var launch = ContainerLaunch(
@@ -135,11 +152,15 @@ public actor TaskSupervisor {
                 "dev.fargate-local.task-id": record.id,
             ].merging(container.dockerLabels ?? [:]) { ecs, _ in ecs }
             launches[name] = launch
-            if container.healthCheck.map({ $0.command.first != "NONE" }) == true, let i = record.task.containerIndex(name) {
+            if container.healthCheck.map({ $0.command.first != "NONE" }) == true, let i = record.task.containerIndex(name),
+               record.task.containers[i].healthStatus == nil {
                 record.task.containers[i].healthStatus = .unknown
             }
         }
-        await persist()
+        return true
+    }
+
+    private func armTimeout() {
         if let seconds = record.options.timeoutSeconds {
             let sink = self.sink
             timers.append(Task {
@@ -149,7 +170,58 @@ public actor TaskSupervisor {
                 }
             })
         }
-        await startEligibleContainers()
+    }
+
+    /// The log sinks of every container (for containers found again after a restart).
+    public func outputSinks() async -> [String: any ContainerOutputSink] {
+        var out: [String: any ContainerOutputSink] = [:]
+        for container in record.definition.containerDefinitions {
+            guard let name = container.name else { continue }
+            if writers[name] == nil {
+                let stream = record.logStreams[name] ?? logStreamName(for: container)
+                writers[name] = try? logs.openWriter(for: stream)
+                record.logStreams[name] = stream
+            }
+            if let writer = writers[name] { out[name] = ContainerLogSink(container: name, writer: writer, console: console) }
+        }
+        return out
+    }
+
+    /// Continues supervising a task whose controller died, with its containers found again
+    /// by the runtime; runs it to STOPPED like `run()`.
+    public func resume(adopting adopted: [String: AdoptedContainer]) async -> TaskRecord {
+        record.supervisorPID = getpid()
+        phase = record.task.desiredStatus == "STOPPED" || record.task.lastStatus >= .deactivating ? .stopping : .starting
+        await console?.event("re-adopted task \(record.id) after a controller restart")
+        if let folders = try? volumes.prepare(record.definition.volumes ?? []), phase == .starting,
+           record.task.containers.contains(where: { $0.lastStatus == .pending }) {
+            // Containers that never started may still start: they need their launches.
+            guard await buildLaunches(folders: folders) else { return await runLoop() }
+        }
+        for c in record.task.containers where c.lastStatus != .stopped {
+            switch adopted[c.name] {
+            case let .running(handle)?:
+                handles[c.name] = handle
+                let sink = self.sink
+                let name = c.name
+                Task {
+                    let exit = await handle.exit()
+                    sink.yield(.exited(name, exit))
+                }
+                if let check = record.definition.containerDefinitions.first(where: { $0.name == c.name })?.healthCheck, check.command.first != "NONE" {
+                    healthChecks[c.name] = Self.healthLoop(name: c.name, check: check, handle: handle, environment: [], sink: sink)
+                }
+            case let .exited(exit)?:
+                sink.yield(.exited(c.name, exit))
+            case nil where c.lastStatus == .running:
+                sink.yield(.exited(c.name, ContainerExit(exitCode: 255, reason: "the container disappeared while fargate-local was not running")))
+            case nil:
+                break
+            }
+        }
+        await persist()
+        if phase == .stopping { await stopNextWave() } else { armTimeout() }
+        return await runLoop()
     }
 
     /// `entryPoint` + `command` as ECS combines them; a mapped image supplies the entrypoint.

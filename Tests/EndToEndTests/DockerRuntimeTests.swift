@@ -153,3 +153,61 @@ struct ZipTaskContainerTests {
         }
     }
 }
+
+/// A controller restart with Docker tasks running: the containers are re-adopted by label.
+@Suite(.serialized)
+struct DockerReadoptionTests {
+    static let awsEnv = ["AWS_ACCESS_KEY_ID": "any", "AWS_SECRET_ACCESS_KEY": "any", "AWS_DEFAULT_REGION": "us-east-1"]
+
+    func aws(_ endpoint: String, _ args: [String]) async throws -> Command.Output {
+        try await Command.run("aws", ["--endpoint-url", endpoint, "--output", "json"] + args, environment: Self.awsEnv)
+    }
+
+    @Test func killedControllerReadoptsDockerContainers() async throws {
+        try await DockerRuntimeTests().requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let port = LocalServers.freePort()
+        let endpoint = "http://127.0.0.1:\(port)"
+        let start = """
+            "$0" serve --runtime docker --port \(port) --state-dir "$1" >/dev/null 2>&1 & echo $! > "$1/serve.pid"
+            for i in $(seq 1 100); do curl -sf \(endpoint)/health >/dev/null && break; sleep 0.1; done
+            """
+        _ = try await Command.run("/bin/sh", ["-c", start, CLIHarness.binary, cli.stateDirectory.path])
+        _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/docker/ticker.json"])
+        let run = try await aws(endpoint, ["ecs", "run-task", "--task-definition", "docker-ticker"])
+        let taskArn = try #require(run.stdout.split(separator: "\"").first { $0.contains(":task/default/") }.map(String.init))
+        _ = try await aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks", taskArn])
+        try await Task.sleep(for: .milliseconds(600))
+        let pid = try String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.pid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try await Command.run("kill", ["-9", pid])
+        try await Task.sleep(for: .milliseconds(1200))  // the container keeps ticking with no controller
+
+        _ = try await Command.run("/bin/sh", ["-c", start, CLIHarness.binary, cli.stateDirectory.path])
+        defer { Task { _ = try? await Command.run("/bin/sh", ["-c", "kill $(cat \"$0\"/serve.pid)", cli.stateDirectory.path]) } }
+        let described = try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", taskArn])
+        #expect(described.stdout.contains("\"lastStatus\": \"RUNNING\""), "\(described.stdout)")
+        try await Task.sleep(for: .milliseconds(500))
+        let stop = try await aws(endpoint, ["ecs", "stop-task", "--task", taskArn, "--reason", "after the restart"])
+        #expect(stop.status == 0, "\(stop.stderr)")
+        _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", taskArn])
+        let final = try JSONParser.parse(try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", taskArn]).stdout)
+        guard case let .array(tasks)? = final["tasks"], let task = tasks.first, case let .array(containers)? = task["containers"] else {
+            Issue.record("no task"); return
+        }
+        #expect(task["stopCode"] == .string("UserInitiated"))
+        #expect(task["stoppedReason"] == .string("after the restart"))
+        #expect(containers.first?["exitCode"] == .number("0"))
+        let id = String(taskArn.split(separator: "/").last ?? "")
+        let events = try JSONParser.parse(try await aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/docker-ticker", "--log-stream-name", "ticker/\(id)", "--start-from-head"]).stdout)
+        guard case let .array(list)? = events["events"] else { Issue.record("no events"); return }
+        let messages = list.compactMap { $0["message"]?.stringValue }
+        let ticks = messages.compactMap { $0.hasPrefix("tick ") ? Int($0.dropFirst(5)) : nil }
+        #expect(messages.last == "got SIGTERM")
+        #expect(ticks.count > 10)
+        #expect(ticks == Array(1...(ticks.last ?? 0)), "ticks have gaps or duplicates across the restart: \(ticks)")
+        let left = try await Command.run("docker", ["ps", "-aq", "--filter", "label=dev.fargate-local.task-id=\(id)"])
+        #expect(left.stdout.isEmpty)
+    }
+}

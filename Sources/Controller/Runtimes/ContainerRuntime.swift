@@ -85,11 +85,24 @@ public protocol ContainerRuntime: Sendable {
     func start(_ launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError) -> any RunningContainer
     /// Removes what the runtime created for a stopped task.
     func cleanUp(taskID: String) async
+    /// Finds a task's containers again after a controller restart.
+    func adopt(taskID: String, since: [String: Int64], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]?
+}
+
+/// A container found again after a controller restart: still running, or already exited.
+public enum AdoptedContainer: Sendable {
+    case running(any RunningContainer)
+    case exited(ContainerExit)
 }
 
 extension ContainerRuntime {
     /// Removes what the runtime created for a stopped task (Docker containers, the pause container).
     public func cleanUp(taskID: String) async {}
+
+    /// Finds a task's containers again after a controller restart, by container name;
+    /// nil when this runtime cannot (process containers die with their pipes).
+    /// `since` (ms since the epoch) is the newest log line already captured per container.
+    public func adopt(taskID: String, since: [String: Int64], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]? { nil }
 }
 
 /// A started container. Valid until `exit()` returns.

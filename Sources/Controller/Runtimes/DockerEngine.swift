@@ -38,9 +38,11 @@ struct DockerEngine: Sendable {
     }
 
     /// Streams a container's multiplexed logs (following) into `onFrame`; returns when the container stops.
-    func followLogs(_ id: String, onFrame: @escaping (OutputBatch.Source, UnsafeRawBufferPointer) -> Void) throws(HTTPError) {
+    /// `sinceMilliseconds`: only lines logged after that time (for a re-adopted container).
+    func followLogs(_ id: String, sinceMilliseconds: Int64? = nil, onFrame: @escaping (OutputBatch.Source, UnsafeRawBufferPointer) -> Void) throws(HTTPError) {
         var demuxer = LogDemuxer(onFrame: onFrame)
-        let request = HTTPRequest(url: "http://localhost/\(apiVersion)/containers/\(id)/logs?follow=1&stdout=1&stderr=1",
+        let since = sinceMilliseconds.map { String(format: "&since=%.3f", Double($0 + 1) / 1000) } ?? ""
+        let request = HTTPRequest(url: "http://localhost/\(apiVersion)/containers/\(id)/logs?follow=1&stdout=1&stderr=1\(since)",
                                   unixSocketPath: socketPath, timeoutSeconds: 0)
         let easy = try CurlEasy(request, sink: .stream({ chunk in demuxer.feed(chunk); return true }))
         _ = try easy.perform()

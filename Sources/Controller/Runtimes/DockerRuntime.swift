@@ -57,6 +57,40 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         }
     }
 
+    public func adopt(taskID: String, since: [String: Int64], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]? {
+        let engine = self.engine
+        guard let listed = try? await Blocking.run({ () -> [JSONValue] in
+            let filter = "{\"label\":[\"dev.fargate-local.task-id=\(taskID)\"]}"
+            let encoded = filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            let list = try engine.request("GET", "/containers/json?all=1&filters=\(encoded)")
+            guard case let .array(items) = try JSONParser.parse(list.body) else { return [] }
+            return items
+        }) else { return nil }
+        var adopted: [String: AdoptedContainer] = [:]
+        for item in listed {
+            guard let id = item["Id"]?.stringValue, let labels = item["Labels"] else { continue }
+            if labels["dev.fargate-local.pause"] == .string("true") {
+                _ = try? await pauses.pause(for: taskID) { id }
+                continue
+            }
+            guard let name = labels["com.amazonaws.ecs.container-name"]?.stringValue else { continue }
+            if item["State"]?.stringValue == "running" {
+                let container = DockerContainer(engine: engine, id: id)
+                await container.begin(output: output(name), sinceMilliseconds: since[name])
+                adopted[name] = .running(container)
+            } else if let exit = try? await Blocking.run({ () -> ContainerExit in
+                let inspect = try engine.request("GET", "/containers/\(id)/json")
+                let state = try JSONParser.parse(inspect.body)["State"]
+                let code = state?["ExitCode"].flatMap { v -> Int? in if case let .number(n) = v { return Int(n) }; return nil } ?? 255
+                let oom = state?["OOMKilled"] == .bool(true)
+                return ContainerExit(exitCode: code, reason: oom ? "OutOfMemoryError: Container killed due to memory usage" : nil)
+            }) {
+                adopted[name] = .exited(exit)
+            }
+        }
+        return adopted
+    }
+
     public func cleanUp(taskID: String) async {
         let pause = await pauses.remove(taskID)
         guard !keepContainers else { return }
@@ -205,7 +239,7 @@ actor DockerContainer: RunningContainer {
 
     nonisolated var runtimeID: String { String(id.prefix(12)) }
 
-    func begin(output: any ContainerOutputSink) {
+    func begin(output: any ContainerOutputSink, sinceMilliseconds: Int64? = nil) {
         let (batches, continuation) = AsyncStream.makeStream(of: OutputBatch.self)
         let engine = self.engine
         let id = self.id
@@ -216,7 +250,7 @@ actor DockerContainer: RunningContainer {
                 let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
                 continuation.yield(OutputBatch(source: source, timestamps: Array(repeating: now, count: lines.count), lines: lines))
             }
-            try? engine.followLogs(id) { source, bytes in
+            try? engine.followLogs(id, sinceMilliseconds: sinceMilliseconds) { source, bytes in
                 var lines: [String] = []
                 var buffer = pending[source] ?? []
                 for byte in bytes {
