@@ -16,6 +16,17 @@ enum InProcessAPI {
             running = try await server.start(address: "127.0.0.1", port: 0)
         }
         controller.setEndpointBaseURL("http://127.0.0.1:\(running.port)")
+        await attachAgentListener(server: server, runtime: runtime)
         return running
+    }
+
+    /// For the Docker runtime: a second listener on the Docker bridge's gateway, where each
+    /// task's 169.254.170.2:80 is routed (containers cannot reach the host's 127.0.0.1).
+    @discardableResult
+    static func attachAgentListener(server: ControllerServer, runtime: any ContainerRuntime) async -> ControllerServer.Running? {
+        guard let docker = runtime as? DockerRuntime, let gateway = await docker.bridgeGateway(),
+              let listener = try? await server.start(address: gateway, port: 0) else { return nil }
+        docker.setAgentEndpoint(host: gateway, port: listener.port)
+        return listener
     }
 }

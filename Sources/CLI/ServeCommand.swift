@@ -37,6 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
                                                                            awsEndpoint: global.resolvedAWSEndpoint, region: global.resolvedRegion))
             let running = try await server.start(address: host, port: port)
             controller.setEndpointBaseURL("http://\(host):\(running.port)")
+            let agentListener = await InProcessAPI.attachAgentListener(server: server, runtime: runtimeImpl)
             for orphan in try await controller.orphanedTasks() {
                 if try await taskHost.adoptOrMarkLost(orphan) {
                     Console.error("fargate-local: re-adopted task \(orphan.id) (its \(orphan.runtimeName ?? "") containers were still there)")
@@ -59,6 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
                 _ = try? await taskHost.stop(id, reason: "Task stopped by fargate-local: the controller shut down")
                 _ = await taskHost.wait(id)
             }
+            await agentListener?.stop()
             await running.stop()
         }
     }

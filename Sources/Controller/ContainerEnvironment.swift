@@ -9,6 +9,9 @@ public struct ContainerEnvironment: Sendable {
     public var endpointBaseURL: String
     /// Variables taken from the host in process mode (PATH, HOME).
     public var hostVariables: [(String, String)]
+    /// Set for containers in their own network namespace (Docker): the endpoints are reached as
+    /// on Fargate, at http://169.254.170.2, with credentials on a RELATIVE_URI whose path is the secret.
+    public var linkLocalEndpoint = false
 
     public init(region: String, endpointBaseURL: String, hostVariables: [(String, String)]) {
         self.region = region
@@ -19,6 +22,7 @@ public struct ContainerEnvironment: Sendable {
     /// The variables Fargate injects into every container.
     public func fargateVariables(taskID: String, containerName: String) -> [(String, String)] {
         let containerID = "\(taskID)-\(containerName)"
+        let endpointBaseURL = linkLocalEndpoint ? "http://169.254.170.2" : self.endpointBaseURL
         return [
             ("AWS_REGION", region),
             ("AWS_DEFAULT_REGION", region),
@@ -44,8 +48,12 @@ public struct ContainerEnvironment: Sendable {
         for (k, v) in hostVariables { set(k, v) }
         for (k, v) in fargateVariables(taskID: taskID, containerName: container.name ?? "") { set(k, v) }
         if let credentialsToken {
-            set("AWS_CONTAINER_CREDENTIALS_FULL_URI", "\(endpointBaseURL)/v2/credentials/\(taskID)")
-            set("AWS_CONTAINER_AUTHORIZATION_TOKEN", credentialsToken)
+            if linkLocalEndpoint {
+                set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/\(taskID)-\(credentialsToken)")
+            } else {
+                set("AWS_CONTAINER_CREDENTIALS_FULL_URI", "\(endpointBaseURL)/v2/credentials/\(taskID)")
+                set("AWS_CONTAINER_AUTHORIZATION_TOKEN", credentialsToken)
+            }
         }
         for (k, v) in files { set(k, v) }
         for pair in container.environment ?? [] {

@@ -101,8 +101,9 @@ public final class TaskController: Sendable {
         for key in ["PATH", "HOME"] {
             if let v = ProcessInfo.processInfo.environment[key] { host.append((key, v)) }
         }
-        let environment = ContainerEnvironment(region: configuration.region, endpointBaseURL: endpointBaseURL,
+        var environment = ContainerEnvironment(region: configuration.region, endpointBaseURL: endpointBaseURL,
                                                hostVariables: runtime.name == "process" ? host : [])
+        environment.linkLocalEndpoint = runtime.name == "docker"
         return TaskSupervisor(record: record, store: store, logs: logs, runtime: runtime, console: console,
                               environment: environment, stateDirectory: configuration.stateDirectory,
                               secretResolver: SecretResolver(endpoint: configuration.awsEndpoint, region: configuration.region))

@@ -66,8 +66,14 @@ public struct ControllerServer: Sendable {
             }
         }
         router.get("/v2/credentials/{task}") { request, context -> Response in
-            let taskID = context.parameters.get("task") ?? ""
-            let offered = request.headers[.authorization] ?? ""
+            // `/v2/credentials/TASK` with the token in Authorization (FULL_URI, process runtime), or
+            // `/v2/credentials/TASK-TOKEN` (RELATIVE_URI via 169.254.170.2, Docker runtime).
+            var taskID = context.parameters.get("task") ?? ""
+            var offered = request.headers[.authorization] ?? ""
+            if let dash = taskID.firstIndex(of: "-") {
+                offered = String(taskID[taskID.index(after: dash)...])
+                taskID = String(taskID[..<dash])
+            }
             guard let record = try? await store.task(id: taskID), let expected = record.credentialsToken,
                   Self.constantTimeEqual(offered, expected) else {
                 return Self.error(APIError("AccessDenied", "Missing or invalid authorization token for this task's credentials.", status: 403))

@@ -90,6 +90,19 @@ struct DockerRuntimeTests {
         #expect(FileManager.default.fileExists(atPath: cli.stateDirectory.appendingPathComponent("efs/fs-dockertest/shared/note").path))
     }
 
+    @Test func metadataAndCredentialsAreReachedAt169_254_170_2() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let r = try await run(cli, "endpoints.json")
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("c | {\"Cluster\":\"arn:aws:ecs:us-east-1:000000000000:cluster/default\",\"TaskARN\""), "\(r.stdout)")
+        #expect(r.stdout.contains("c | {\"AccessKeyId\":\"AKIAFARGATELOCAL0000\""))
+        #expect(r.stdout.contains("c | {\"__type\":\"AccessDenied\""))
+        let rules = try await Command.run("iptables", ["-t", "nat", "-S", "PREROUTING"])
+        #expect(!rules.stdout.contains("169.254.170.2"), "DNAT rules left behind: \(rules.stdout)")
+    }
+
     @Test func missingImageIsCannotPullContainerError() async throws {
         try await requireDocker()
         let cli = CLIHarness()

@@ -1,6 +1,7 @@
 import CurlHTTP
 import ECSModel
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,6 +15,28 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     public let name = "docker"
     let engine: DockerEngine
     let pauses = PauseContainers()
+    /// Where the controller's endpoints listen for containers (the bridge gateway and port):
+    /// each task's traffic to 169.254.170.2:80 is DNATed there, as the ECS agent does.
+    private let agentEndpoint = Mutex<(host: String, port: Int)?>(nil)
+
+    /// Points tasks' 169.254.170.2 at the controller listening on `host:port`.
+    public func setAgentEndpoint(host: String, port: Int) { agentEndpoint.withLock { $0 = (host, port) } }
+
+    /// The Docker bridge's gateway address: how containers reach this host.
+    public func bridgeGateway() async -> String? {
+        let engine = self.engine
+        return try? await Blocking.run { () -> String? in
+            let r = try engine.request("GET", "/networks/bridge")
+            guard case let .array(configs)? = (try? JSONParser.parse(r.body))?["IPAM"]?["Config"], let config = configs.first else { return nil }
+            if let gateway = config["Gateway"]?.stringValue, !gateway.isEmpty { return gateway }
+            // Docker 20.10's default bridge names only its subnet; the gateway is its first address.
+            guard let subnet = config["Subnet"]?.stringValue else { return nil }
+            var octets = subnet.split(separator: "/")[0].split(separator: ".").compactMap { Int($0) }
+            guard octets.count == 4 else { return nil }
+            octets[3] += 1
+            return octets.map(String.init).joined(separator: ".")
+        }
+    }
     /// Keep containers after the task stops (`--keep-containers`), for debugging.
     public let keepContainers: Bool
 
@@ -37,8 +60,11 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         let engine = self.engine
         do {
             try await Blocking.run { try Self.ensureImage(engine, image) }
+            let agent = agentEndpoint.withLock { $0 }
             let pause = try await pauses.pause(for: launch.taskID) {
-                try await Blocking.run { try Self.createPause(engine, launch, fallbackImage: image) }
+                let id = try await Blocking.run { try Self.createPause(engine, launch, fallbackImage: image) }
+                if let agent { await LinkLocalRoute.add(engine: engine, pause: id, taskID: launch.taskID, to: agent) }
+                return id
             }
             let id = try await Blocking.run { try Self.create(engine, launch, image: image, pause: pause) }
             let container = DockerContainer(engine: engine, id: id)
@@ -92,6 +118,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     }
 
     public func cleanUp(taskID: String) async {
+        await LinkLocalRoute.remove(taskID: taskID)
         let pause = await pauses.remove(taskID)
         guard !keepContainers else { return }
         let engine = self.engine
@@ -337,5 +364,45 @@ actor DockerContainer: RunningContainer {
             let inspect = try engine.request("GET", "/exec/\(exec)/json")
             return (try? JSONParser.parse(inspect.body))?["ExitCode"] == .number("0")
         }) ?? false
+    }
+}
+
+/// Per-task DNAT rules sending a task's traffic for 169.254.170.2:80 (the ECS agent's
+/// address, where SDKs look for task credentials and metadata) to the controller.
+/// Best effort: without iptables (or root) the variables are still set, but unreachable.
+enum LinkLocalRoute {
+    private static let rules = Mutex<[String: [String]]>([:])
+
+    static func add(engine: DockerEngine, pause: String, taskID: String, to agent: (host: String, port: Int)) async {
+        guard let inspect = try? await Blocking.run({ try engine.request("GET", "/containers/\(pause)/json") }),
+              let ip = (try? JSONParser.parse(inspect.body))?["NetworkSettings"]?["IPAddress"]?.stringValue, !ip.isEmpty,
+              let iptables = ExecutableLookup.find("iptables", path: "/usr/sbin:/sbin:/usr/bin:/bin") else { return }
+        let rule = ["-t", "nat", "PREROUTING", "-s", "\(ip)/32", "-d", "169.254.170.2/32", "-p", "tcp", "--dport", "80",
+                    "-j", "DNAT", "--to-destination", "\(agent.host):\(agent.port)"]
+        if await run(iptables, insert(rule)) == 0 {
+            rules.withLock { $0[taskID] = rule }
+        }
+    }
+
+    static func remove(taskID: String) async {
+        guard let rule = rules.withLock({ $0.removeValue(forKey: taskID) }),
+              let iptables = ExecutableLookup.find("iptables", path: "/usr/sbin:/sbin:/usr/bin:/bin") else { return }
+        _ = await run(iptables, delete(rule))
+    }
+
+    static func insert(_ rule: [String]) -> [String] { Array(rule[0...1]) + ["-I"] + Array(rule[2...]) }
+    static func delete(_ rule: [String]) -> [String] { Array(rule[0...1]) + ["-D"] + Array(rule[2...]) }
+
+    static func run(_ exe: String, _ args: [String]) async -> Int32 {
+        (try? await Blocking.run { () -> Int32 in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: exe)
+            p.arguments = args
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            return p.terminationStatus
+        }) ?? -1
     }
 }
