@@ -15,6 +15,9 @@ public final class StateStore: Sendable {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             var config = Configuration()
             config.busyMode = .timeout(10)
+            // WAL with synchronous=NORMAL: every transition is on disk before the controller acts
+            // (it survives a controller crash); only a power loss may drop the last commits.
+            config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             pool = try Self.open(directory.appendingPathComponent("state.sqlite").path, config)
             var migrator = DatabaseMigrator()
             migrator.registerMigration("v1") { db in

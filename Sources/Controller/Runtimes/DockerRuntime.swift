@@ -122,16 +122,19 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         let pause = await pauses.remove(taskID)
         guard !keepContainers else { return }
         let engine = self.engine
-        _ = try? await Blocking.run {
+        var ids = (try? await Blocking.run { () -> [String] in
             let filter = "{\"label\":[\"dev.fargate-local.task-id=\(taskID)\"]}"
             let encoded = filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
             let list = try engine.request("GET", "/containers/json?all=1&filters=\(encoded)")
-            var ids: [String] = []
-            if case let .array(items) = try JSONParser.parse(list.body) {
-                ids = items.compactMap { $0["Id"]?.stringValue }
+            guard case let .array(items) = try JSONParser.parse(list.body) else { return [] }
+            return items.compactMap { $0["Id"]?.stringValue }
+        }) ?? []
+        if let pause, !ids.contains(pause) { ids.append(pause) }
+        // Removed concurrently: each removal waits for the engine.
+        await withTaskGroup(of: Void.self) { group in
+            for id in ids {
+                group.addTask { _ = try? await Blocking.run { try engine.request("DELETE", "/containers/\(id)?force=1&v=1") } }
             }
-            if let pause, !ids.contains(pause) { ids.append(pause) }
-            for id in ids { _ = try? engine.request("DELETE", "/containers/\(id)?force=1&v=1") }
         }
     }
 
