@@ -1,5 +1,6 @@
 import ArgumentParser
 import Controller
+import ECSModel
 
 /// `fargate-local describe TASK…`: tasks as DescribeTasks returns them.
 struct DescribeCommand: AsyncParsableCommand {
@@ -10,17 +11,27 @@ struct DescribeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let controller = try global.makeController()
-            var found: [TaskRecord] = []
+            var found: [ECSTask] = []
             var failures: [(arn: String, reason: String)] = []
-            for ref in tasks {
-                do {
-                    found.append(try await controller.store.resolveTask(ref))
-                } catch let e as ControllerError where e.code == .notFound {
-                    failures.append((ref, "MISSING"))
+            if let client = global.endpointClient {
+                for ref in tasks {
+                    if let arn = try? await client.resolve(ref), let task = try await client.tasks([arn]).first {
+                        found.append(task)
+                    } else {
+                        failures.append((ref, "MISSING"))
+                    }
+                }
+            } else {
+                let controller = try global.makeController()
+                for ref in tasks {
+                    do {
+                        found.append(try await controller.store.resolveTask(ref).task)
+                    } catch let e as ControllerError where e.code == .notFound {
+                        failures.append((ref, "MISSING"))
+                    }
                 }
             }
-            Console.out(TaskOutput.json(tasks: found.map(\.task), failures: failures))
+            Console.out(TaskOutput.json(tasks: found, failures: failures))
             if !failures.isEmpty { throw CLIError("\(failures.count) task(s) not found: \(failures.map(\.arn).joined(separator: ", "))") }
         }
     }

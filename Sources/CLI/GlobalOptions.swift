@@ -16,6 +16,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("aws-endpoint"), help: ArgumentHelp("Where secrets, environment files and task roles are fetched, e.g. a local moto (default: $FARGATE_LOCAL_AWS_ENDPOINT, else AWS).", valueName: "URL"))
     var awsEndpoint: String?
 
+    @Option(help: ArgumentHelp("Talk to a running controller's API instead of the state directory (default: $FARGATE_LOCAL_ENDPOINT).", valueName: "URL"))
+    var endpoint: String?
+
     var resolvedAWSEndpoint: String? {
         awsEndpoint ?? ProcessInfo.processInfo.environment["FARGATE_LOCAL_AWS_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Controller
+import ECSModel
 import Foundation
 
 /// `fargate-local logs TASK`: the task's log streams, merged by time.
@@ -15,6 +16,10 @@ struct LogsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            if let client = global.endpointClient {
+                try await followThroughAPI(client)
+                return
+            }
             let controller = try global.makeController()
             var record = try await controller.store.resolveTask(task)
             if let container, record.task.containerIndex(container) == nil {
@@ -51,6 +56,48 @@ struct LogsCommand: AsyncParsableCommand {
                 try await Task.sleep(for: .milliseconds(250))
                 record = try await controller.store.task(id: record.id) ?? record
             }
+        }
+    }
+
+    /// The same output through a controller's CloudWatch Logs API (GetLogEvents with forward tokens).
+    private func followThroughAPI(_ client: EndpointClient) async throws {
+        let arn = try await client.resolve(task)
+        let id = String(arn.split(separator: "/").last ?? "")
+        var tokens: [String: String] = [:]
+        let minTimestamp = try since.map { s -> Int64 in
+            guard let seconds = DurationParser.seconds(s) else { throw CLIError("--since \"\(s)\": expected a duration such as 10m") }
+            return Int64((Date().timeIntervalSince1970 - seconds) * 1000)
+        } ?? 0
+        while true {
+            let stopped = try await client.tasks([arn]).first?.lastStatus == .stopped
+            var streams = try await client.logStreams(taskID: id)
+            if let container {
+                streams = streams.filter { $0.container == container }
+                if streams.isEmpty && stopped { throw CLIError("task \(id) has no log stream for container \"\(container)\"") }
+            }
+            var batch: [(Int64, Int, String, String)] = []
+            for (order, s) in streams.enumerated() {
+                var body: [(key: String, value: JSONValue)] = [("logGroupName", .string(s.group)), ("logStreamName", .string(s.stream)), ("startFromHead", .bool(true))]
+                if let token = tokens[s.stream] { body.append(("nextToken", .string(token))) }
+                let page = try await client.logs("GetLogEvents", .object(body))
+                tokens[s.stream] = page["nextForwardToken"]?.stringValue
+                guard case let .array(events)? = page["events"] else { continue }
+                for e in events {
+                    guard let message = e["message"]?.stringValue, case let .number(n)? = e["timestamp"], let ts = Int64(n) ?? Double(n).map({ Int64($0) }) else { continue }
+                    if ts >= minTimestamp { batch.append((ts, order, s.container, message)) }
+                }
+            }
+            batch.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+            var chunk = ""
+            for (ts, _, name, message) in batch {
+                if timestamps {
+                    chunk += ISO8601DateFormatter.string(from: Date(timeIntervalSince1970: Double(ts) / 1000), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]) + " "
+                }
+                chunk += (container == nil && streams.count > 1 ? "\(name) | " : "") + message + "\n"
+            }
+            if !chunk.isEmpty { FileHandle.standardOutput.write(Data(chunk.utf8)) }
+            if !follow || stopped { break }
+            try await Task.sleep(for: .milliseconds(250))
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Controller
+import ECSModel
 
 /// `fargate-local ps`: list tasks like `docker ps`.
 struct PsCommand: AsyncParsableCommand {
@@ -13,13 +14,16 @@ struct PsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let controller = try global.makeController()
-            let records = try await controller.store.tasks(desiredStatus: all ? nil : "RUNNING", family: family, startedBy: startedBy)
-            switch output {
-            case "json": Console.out(TaskOutput.json(tasks: records.map(\.task)))
-            case "table": Console.out(TaskOutput.table(records))
-            default: throw CLIError("--output must be table or json, not \"\(output)\"")
+            guard ["table", "json"].contains(output) else { throw CLIError("--output must be table or json, not \"\(output)\"") }
+            let tasks: [ECSTask]
+            if let client = global.endpointClient {
+                let arns = try await client.taskArns(includeStopped: all, family: family, startedBy: startedBy)
+                tasks = try await client.tasks(arns).sorted { ($0.createdAt ?? .distantPast) > ($1.createdAt ?? .distantPast) }
+            } else {
+                let controller = try global.makeController()
+                tasks = try await controller.store.tasks(desiredStatus: all ? nil : "RUNNING", family: family, startedBy: startedBy).map(\.task)
             }
+            Console.out(output == "json" ? TaskOutput.json(tasks: tasks) : TaskOutput.table(tasks))
         }
     }
 }

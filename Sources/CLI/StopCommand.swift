@@ -1,5 +1,6 @@
 import ArgumentParser
 import Controller
+import ECSModel
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -16,6 +17,19 @@ struct StopCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            if let client = global.endpointClient {
+                var arns: [String] = []
+                for ref in tasks {
+                    let arn = try await client.resolve(ref)
+                    _ = try await client.ecs("StopTask", .object([("task", .string(arn)), ("reason", .string(String(reason.prefix(255))))]))
+                    arns.append(arn)
+                    Console.out(String(arn.split(separator: "/").last ?? ""))
+                }
+                while wait, try await client.tasks(arns).contains(where: { $0.lastStatus != .stopped }) {
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                return
+            }
             let controller = try global.makeController()
             var stopping: [String] = []
             for ref in tasks {

@@ -16,14 +16,22 @@ enum TaskOutput {
     }
 
     static func table(_ records: [TaskRecord], now: Date = Date()) -> String {
+        table(records.map(\.task), now: now)
+    }
+
+    /// TASK ID, TASK DEFINITION (family:revision), STATUS, CONTAINERS (running/total), CREATED,
+    /// EXIT (containers' exit codes in order, or "start failed").
+    static func table(_ tasks: [ECSTask], now: Date = Date()) -> String {
         var rows = [["TASK ID", "TASK DEFINITION", "STATUS", "CONTAINERS", "CREATED", "EXIT"]]
-        for r in records {
-            let t = r.task
+        for t in tasks {
             let running = t.containers.filter { $0.lastStatus == .running }.count
-            let exit = t.lastStatus == .stopped ? String(r.waitExitCode) : ""
+            var exit = ""
+            if t.lastStatus == .stopped {
+                exit = t.stopCode == .taskFailedToStart ? "start failed" : t.containers.map { $0.exitCode.map(String.init) ?? "-" }.joined(separator: ",")
+            }
             rows.append([
-                String(r.id.prefix(12)),
-                "\(r.definition.family):\(r.definition.revision ?? 0)",
+                String(t.taskID.prefix(12)),
+                String(t.taskDefinitionArn.split(separator: "/").last ?? ""),
                 t.lastStatus.rawValue,
                 "\(running)/\(t.containers.count)",
                 relative(t.createdAt, now: now),

@@ -8,3 +8,19 @@ public struct HTTPClient: Sendable {
         return try easy.perform()
     }
 }
+
+import Foundation
+
+extension HTTPClient {
+    /// Performs `request` on a thread of its own, so async callers never block.
+    public func sendAsync(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
+        let result: Result<HTTPResponse, HTTPError> = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(returning: Result { () throws(HTTPError) -> HTTPResponse in try self.send(request) })
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        return try result.get()
+    }
+}

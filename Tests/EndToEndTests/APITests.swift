@@ -125,4 +125,39 @@ struct APITests {
         let alive = try await Command.run("/bin/sh", ["-c", "kill -0 \(worker) 2>/dev/null && grep -q '^State:.*Z' /proc/\(worker)/status 2>/dev/null; kill -0 \(worker) 2>/dev/null && ! grep -q 'zombie' /proc/\(worker)/status && echo alive || echo gone"])
         #expect(alive.stdout.contains("gone"), "\(alive.stdout)")
     }
+
+    @Test func cliCommandsWorkThroughTheEndpoint() async throws {
+        let server = CLIHarness()
+        let client = CLIHarness()  // a different, empty state directory: only the API can answer
+        defer { server.cleanup(); client.cleanup() }
+        try await withServe(server) { endpoint in
+            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/long-running.json"])
+            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://taskdefs/hello.json"])
+            let run = try await aws(endpoint, ["ecs", "run-task", "--task-definition", "long-running", "--started-by", "via-endpoint"])
+            let taskArn = try #require(run.stdout.split(separator: "\"").first { $0.contains(":task/default/") }.map(String.init))
+            let hello = try await aws(endpoint, ["ecs", "run-task", "--task-definition", "hello"])
+            let helloArn = try #require(hello.stdout.split(separator: "\"").first { $0.contains(":task/default/") }.map(String.init))
+            _ = try await aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks", taskArn])
+            _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", helloArn])
+            let id = String(taskArn.split(separator: "/").last ?? "")
+
+            let ps = try await client.run(["ps", "--endpoint", endpoint])
+            #expect(ps.stdout.contains(String(id.prefix(12))) && ps.stdout.contains("long-running:1") && ps.stdout.contains("RUNNING"), "\(ps.stdout)\(ps.stderr)")
+            #expect(!ps.stdout.contains(String(helloArn.split(separator: "/").last?.prefix(12) ?? "x")))
+            let all = try await client.run(["ps", "-a", "--endpoint", endpoint, "--started-by", "via-endpoint", "--output", "json"])
+            #expect(all.stdout.contains(taskArn) && !all.stdout.contains(helloArn))
+            let helloLogs = try await client.run(["logs", String(helloArn.split(separator: "/").last?.prefix(8) ?? ""), "--endpoint", endpoint])
+            #expect(helloLogs.stdout.contains("hello from AWS_ECS_FARGATE"), "\(helloLogs.stdout)\(helloLogs.stderr)")
+            let described = try await client.run(["describe", String(id.prefix(10)), "--endpoint", endpoint])
+            #expect(described.stdout.contains("\"taskArn\" : \"\(taskArn)\""), "\(described.stdout)")
+            let stop = try await client.run(["stop", String(id.prefix(8)), "--reason", "stopped over the API", "--wait", "--endpoint", endpoint])
+            #expect(stop.status == 0, "\(stop.stderr)")
+            let follow = try await client.run(["logs", "-f", id, "--endpoint", endpoint])
+            #expect(follow.stdout.contains("worker: got SIGTERM"))
+            let after = try await client.run(["describe", id, "--endpoint", endpoint])
+            #expect(after.stdout.contains("\"stoppedReason\" : \"stopped over the API\""))
+            // The client's own state directory was never used.
+            #expect(!FileManager.default.fileExists(atPath: client.stateDirectory.appendingPathComponent("state.sqlite").path))
+        }
+    }
 }
