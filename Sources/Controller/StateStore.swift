@@ -1,6 +1,9 @@
 import ECSModel
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The controller's durable state in SQLite: registered task definitions and tasks.
 /// Several processes (the CLI, supervisors, the server) share it through WAL.
@@ -13,6 +16,16 @@ public final class StateStore: Sendable {
         self.directory = directory
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            // Creating and migrating the database is serialised across processes (two `run`s on a
+            // fresh state directory would otherwise both find it empty and both create tables).
+            let lock = Glibc.open(directory.appendingPathComponent("state.lock").path, O_RDWR | O_CREAT, 0o644)
+            if lock >= 0 { flock(lock, LOCK_EX) }
+            defer {
+                if lock >= 0 {
+                    flock(lock, LOCK_UN)
+                    close(lock)
+                }
+            }
             var config = Configuration()
             config.busyMode = .timeout(10)
             // WAL with synchronous=NORMAL: every transition is on disk before the controller acts

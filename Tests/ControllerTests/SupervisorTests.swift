@@ -158,7 +158,8 @@ struct SupervisorTests {
         let td = try await f.register("""
             {"family": "env", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
               {"name": "a", "image": "x", "command": ["sh", "-c", "echo R=$AWS_REGION D=$AWS_DEFAULT_REGION X=$AWS_EXECUTION_ENV M=${ECS_CONTAINER_METADATA_URI_V4:+set} V=$V W=$W P=${PATH:+set}"],
-               "environment": [{"name": "V", "value": "from-definition"}, {"name": "W", "value": "kept"}]},
+               "environment": [{"name": "V", "value": "from-definition"}, {"name": "W", "value": "kept"}],
+               "dependsOn": [{"containerName": "b", "condition": "COMPLETE"}]},
               {"name": "b", "image": "x", "essential": false, "command": ["sh", "-c", "echo V=$V"]}]}
             """)
         let overrides = TaskOverride(containerOverrides: [ContainerOverride(name: "a", environment: [KeyValuePair(name: "V", value: "from-override")])])

@@ -99,14 +99,20 @@ struct DockerRuntimeTests {
         #expect(r.stdout.contains("c | {\"Cluster\":\"arn:aws:ecs:us-east-1:000000000000:cluster/default\",\"TaskARN\""), "\(r.stdout)")
         #expect(r.stdout.contains("c | {\"AccessKeyId\":\"AKIAFARGATELOCAL0000\""))
         #expect(r.stdout.contains("c | {\"__type\":\"AccessDenied\""))
-        // Other tasks may be running in parallel: every 169.254.170.2 rule left must belong to a running container.
-        let rules = try await Command.run("iptables", ["-t", "nat", "-S", "PREROUTING"])
-        let sources = rules.stdout.split(separator: "\n").filter { $0.contains("169.254.170.2") }.compactMap { line -> String? in
-            let parts = line.split(separator: " ")
-            return parts.firstIndex(of: "-s").map { String(parts[$0 + 1].split(separator: "/")[0]) }
+        // Other tasks may be starting and stopping in parallel: a rule whose container is gone
+        // may be seen for a moment, but a leaked one stays. Poll until none is orphaned.
+        var orphaned: [String] = []
+        for _ in 0..<25 {
+            let running = try await Command.run("/bin/sh", ["-c", "docker ps -q | xargs -r docker inspect -f '{{.NetworkSettings.IPAddress}}'"])
+            let rules = try await Command.run("iptables", ["-t", "nat", "-S", "PREROUTING"])
+            orphaned = rules.stdout.split(separator: "\n").filter { $0.contains("169.254.170.2") }.compactMap { line -> String? in
+                let parts = line.split(separator: " ")
+                return parts.firstIndex(of: "-s").map { String(parts[$0 + 1].split(separator: "/")[0]) }
+            }.filter { !running.stdout.contains($0) }
+            if orphaned.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(200))
         }
-        let running = try await Command.run("/bin/sh", ["-c", "docker ps -q | xargs -r docker inspect -f '{{.NetworkSettings.IPAddress}}'"])
-        for ip in sources { #expect(running.stdout.contains(ip), "DNAT rule for \(ip) left behind") }
+        #expect(orphaned.isEmpty, "DNAT rules left behind for \(orphaned)")
     }
 
     @Test func missingImageIsCannotPullContainerError() async throws {

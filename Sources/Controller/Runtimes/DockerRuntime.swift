@@ -97,6 +97,10 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             guard let id = item["Id"]?.stringValue, let labels = item["Labels"] else { continue }
             if labels["dev.fargate-local.pause"] == .string("true") {
                 _ = try? await pauses.pause(for: taskID) { id }
+                // The task's 169.254.170.2 still points at the dead controller: point it here.
+                if let agent = agentEndpoint.withLock({ $0 }) {
+                    await LinkLocalRoute.add(engine: engine, pause: id, taskID: taskID, to: agent)
+                }
                 continue
             }
             guard let name = labels["com.amazonaws.ecs.container-name"]?.stringValue else { continue }
@@ -118,8 +122,10 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     }
 
     public func cleanUp(taskID: String) async {
-        await LinkLocalRoute.remove(taskID: taskID)
         let pause = await pauses.remove(taskID)
+        if let pause, let ip = await LinkLocalRoute.pauseIP(engine: engine, pause: pause) {
+            await LinkLocalRoute.remove(sourceIP: ip)
+        }
         guard !keepContainers else { return }
         let engine = self.engine
         var ids = (try? await Blocking.run { () -> [String] in
@@ -372,29 +378,35 @@ actor DockerContainer: RunningContainer {
 
 /// Per-task DNAT rules sending a task's traffic for 169.254.170.2:80 (the ECS agent's
 /// address, where SDKs look for task credentials and metadata) to the controller.
-/// Best effort: without iptables (or root) the variables are still set, but unreachable.
+/// Rules are found by what iptables holds (the pause container's source IP), not by
+/// memory, so a restarted controller replaces a dead one's rules and nothing leaks.
+/// Best effort: without iptables (or root) the variables are set but unreachable.
 enum LinkLocalRoute {
-    private static let rules = Mutex<[String: [String]]>([:])
+    static var iptables: String? { ExecutableLookup.find("iptables", path: "/usr/sbin:/sbin:/usr/bin:/bin") }
 
-    static func add(engine: DockerEngine, pause: String, taskID: String, to agent: (host: String, port: Int)) async {
+    static func pauseIP(engine: DockerEngine, pause: String) async -> String? {
         guard let inspect = try? await Blocking.run({ try engine.request("GET", "/containers/\(pause)/json") }),
-              let ip = (try? JSONParser.parse(inspect.body))?["NetworkSettings"]?["IPAddress"]?.stringValue, !ip.isEmpty,
-              let iptables = ExecutableLookup.find("iptables", path: "/usr/sbin:/sbin:/usr/bin:/bin") else { return }
-        let rule = ["-t", "nat", "PREROUTING", "-s", "\(ip)/32", "-d", "169.254.170.2/32", "-p", "tcp", "--dport", "80",
-                    "-j", "DNAT", "--to-destination", "\(agent.host):\(agent.port)"]
-        if await run(iptables, insert(rule)) == 0 {
-            rules.withLock { $0[taskID] = rule }
+              let ip = (try? JSONParser.parse(inspect.body))?["NetworkSettings"]?["IPAddress"]?.stringValue, !ip.isEmpty else { return nil }
+        return ip
+    }
+
+    /// Routes the pause container's 169.254.170.2:80 to `agent`, replacing any older rule for its IP.
+    static func add(engine: DockerEngine, pause: String, taskID: String, to agent: (host: String, port: Int)) async {
+        guard let ip = await pauseIP(engine: engine, pause: pause), let iptables else { return }
+        await remove(sourceIP: ip)
+        _ = await run(iptables, ["-t", "nat", "-I", "PREROUTING", "-s", "\(ip)/32", "-d", "169.254.170.2/32", "-p", "tcp", "--dport", "80",
+                                 "-j", "DNAT", "--to-destination", "\(agent.host):\(agent.port)"])
+    }
+
+    /// Deletes every 169.254.170.2 rule for a source IP.
+    static func remove(sourceIP ip: String) async {
+        guard let iptables else { return }
+        let listing = await output(iptables, ["-t", "nat", "-S", "PREROUTING"])
+        for line in listing.split(separator: "\n") where line.hasPrefix("-A PREROUTING") && line.contains("-s \(ip)/32") && line.contains("169.254.170.2") {
+            let args = line.split(separator: " ").map(String.init)
+            _ = await run(iptables, ["-t", "nat", "-D"] + args.dropFirst())
         }
     }
-
-    static func remove(taskID: String) async {
-        guard let rule = rules.withLock({ $0.removeValue(forKey: taskID) }),
-              let iptables = ExecutableLookup.find("iptables", path: "/usr/sbin:/sbin:/usr/bin:/bin") else { return }
-        _ = await run(iptables, delete(rule))
-    }
-
-    static func insert(_ rule: [String]) -> [String] { Array(rule[0...1]) + ["-I"] + Array(rule[2...]) }
-    static func delete(_ rule: [String]) -> [String] { Array(rule[0...1]) + ["-D"] + Array(rule[2...]) }
 
     static func run(_ exe: String, _ args: [String]) async -> Int32 {
         (try? await Blocking.run { () -> Int32 in
@@ -407,5 +419,20 @@ enum LinkLocalRoute {
             p.waitUntilExit()
             return p.terminationStatus
         }) ?? -1
+    }
+
+    static func output(_ exe: String, _ args: [String]) async -> String {
+        (try? await Blocking.run { () -> String in
+            let p = Process()
+            let pipe = Pipe()
+            p.executableURL = URL(fileURLWithPath: exe)
+            p.arguments = args
+            p.standardOutput = pipe
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }) ?? ""
     }
 }
