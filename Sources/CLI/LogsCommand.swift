@@ -43,15 +43,7 @@ struct LogsCommand: AsyncParsableCommand {
                         printed[name] = events.count
                     }
                 }
-                batch.sort { ($0.0, $0.1) < ($1.0, $1.1) }
-                var chunk = ""
-                for (ts, _, name, message) in batch {
-                    if timestamps {
-                        chunk += ISO8601DateFormatter.string(from: Date(timeIntervalSince1970: Double(ts) / 1000), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]) + " "
-                    }
-                    chunk += (container == nil && names.count > 1 ? "\(name) | " : "") + message + "\n"
-                }
-                if !chunk.isEmpty { FileHandle.standardOutput.write(Data(chunk.utf8)) }
+                print(batch, prefixed: container == nil && names.count > 1)
                 if !follow || record.task.lastStatus == .stopped { break }
                 try await Task.sleep(for: .milliseconds(250))
                 record = try await controller.store.task(id: record.id) ?? record
@@ -87,17 +79,21 @@ struct LogsCommand: AsyncParsableCommand {
                     if ts >= minTimestamp { batch.append((ts, order, s.container, message)) }
                 }
             }
-            batch.sort { ($0.0, $0.1) < ($1.0, $1.1) }
-            var chunk = ""
-            for (ts, _, name, message) in batch {
-                if timestamps {
-                    chunk += ISO8601DateFormatter.string(from: Date(timeIntervalSince1970: Double(ts) / 1000), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]) + " "
-                }
-                chunk += (container == nil && streams.count > 1 ? "\(name) | " : "") + message + "\n"
-            }
-            if !chunk.isEmpty { FileHandle.standardOutput.write(Data(chunk.utf8)) }
+            print(batch, prefixed: container == nil && streams.count > 1)
             if !follow || stopped { break }
             try await Task.sleep(for: .milliseconds(250))
         }
+    }
+
+    /// Prints events (timestamp, stream order, container, message) merged by time.
+    private func print(_ events: [(Int64, Int, String, String)], prefixed: Bool) {
+        var chunk = ""
+        for (ts, _, name, message) in events.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
+            if timestamps {
+                chunk += ISO8601DateFormatter.string(from: Date(timeIntervalSince1970: Double(ts) / 1000), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]) + " "
+            }
+            chunk += (prefixed ? "\(name) | " : "") + message + "\n"
+        }
+        if !chunk.isEmpty { FileHandle.standardOutput.write(Data(chunk.utf8)) }
     }
 }

@@ -280,31 +280,17 @@ actor DockerContainer: RunningContainer {
         let engine = self.engine
         let id = self.id
         Thread {
-            var pending: [OutputBatch.Source: [UInt8]] = [.stdout: [], .stderr: []]
+            var assemblers: [OutputBatch.Source: LineAssembler] = [.stdout: LineAssembler(), .stderr: LineAssembler()]
             func emit(_ source: OutputBatch.Source, _ lines: [String]) {
                 guard !lines.isEmpty else { return }
-                let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
-                continuation.yield(OutputBatch(source: source, timestamps: Array(repeating: now, count: lines.count), lines: lines))
+                continuation.yield(OutputBatch(source: source, timestamps: Array(repeating: LineSplitter.now(), count: lines.count), lines: lines))
             }
             try? engine.followLogs(id, sinceMilliseconds: sinceMilliseconds) { source, bytes in
-                var lines: [String] = []
-                var buffer = pending[source] ?? []
-                for byte in bytes {
-                    if byte == 0x0A {
-                        lines.append(String(decoding: buffer, as: UTF8.self))
-                        buffer.removeAll(keepingCapacity: true)
-                    } else {
-                        buffer.append(byte)
-                        if buffer.count >= LineSplitter.maxLineBytes {
-                            lines.append(String(decoding: buffer, as: UTF8.self))
-                            buffer.removeAll(keepingCapacity: true)
-                        }
-                    }
-                }
-                pending[source] = buffer
-                emit(source, lines)
+                emit(source, assemblers[source, default: LineAssembler()].append(bytes))
             }
-            for (source, rest) in pending where !rest.isEmpty { emit(source, [String(decoding: rest, as: UTF8.self)]) }
+            for source in [OutputBatch.Source.stdout, .stderr] {
+                if let last = assemblers[source]?.finish() { emit(source, [last]) }
+            }
             continuation.finish()
         }.start()
         Task {

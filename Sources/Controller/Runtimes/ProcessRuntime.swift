@@ -327,41 +327,55 @@ actor ProcessContainer {
     }
 }
 
-/// Splits a byte stream into lines (at most 256 KiB each, like awslogs' event limit)
-/// and hands them on in batches, stamped with the time they were read.
-enum LineSplitter {
+/// Assembles complete lines (at most 256 KiB each, like awslogs' event limit) from
+/// chunks of bytes; shared by every runtime's output handling.
+struct LineAssembler {
     static let maxLineBytes = 256 * 1024
+    private var pending: [UInt8] = []
+
+    /// The lines completed by `bytes`; a partial last line is kept for the next chunk.
+    mutating func append(_ bytes: UnsafeRawBufferPointer) -> [String] {
+        var lines: [String] = []
+        for byte in bytes {
+            if byte == 0x0A {
+                lines.append(String(decoding: pending, as: UTF8.self))
+                pending.removeAll(keepingCapacity: true)
+            } else {
+                pending.append(byte)
+                if pending.count >= Self.maxLineBytes {
+                    lines.append(String(decoding: pending, as: UTF8.self))
+                    pending.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        return lines
+    }
+
+    /// The unterminated last line, if any.
+    mutating func finish() -> String? {
+        defer { pending.removeAll() }
+        return pending.isEmpty ? nil : String(decoding: pending, as: UTF8.self)
+    }
+}
+
+/// Hands a process's pipe on to a sink as batches of lines, stamped with the time they were read.
+enum LineSplitter {
+    static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 
     static func drain(_ sequence: SubprocessOutputSequence, source: OutputBatch.Source, into sink: any ContainerOutputSink) async {
-        var pending: [UInt8] = []
+        var assembler = LineAssembler()
         do {
             for try await buffer in sequence {
-                let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
-                var lines: [String] = []
-                buffer.withUnsafeBytes { raw in
-                    for byte in raw {
-                        if byte == 0x0A {
-                            lines.append(String(decoding: pending, as: UTF8.self))
-                            pending.removeAll(keepingCapacity: true)
-                        } else {
-                            pending.append(byte)
-                            if pending.count >= maxLineBytes {
-                                lines.append(String(decoding: pending, as: UTF8.self))
-                                pending.removeAll(keepingCapacity: true)
-                            }
-                        }
-                    }
-                }
+                let lines = buffer.withUnsafeBytes { assembler.append($0) }
                 if !lines.isEmpty {
-                    await sink.receive(OutputBatch(source: source, timestamps: Array(repeating: now, count: lines.count), lines: lines))
+                    await sink.receive(OutputBatch(source: source, timestamps: Array(repeating: now(), count: lines.count), lines: lines))
                 }
             }
         } catch {
             // The pipe failed; whatever was read is still delivered below.
         }
-        if !pending.isEmpty {
-            let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
-            await sink.receive(OutputBatch(source: source, timestamps: [now], lines: [String(decoding: pending, as: UTF8.self)]))
+        if let last = assembler.finish() {
+            await sink.receive(OutputBatch(source: source, timestamps: [now()], lines: [last]))
         }
     }
 }
