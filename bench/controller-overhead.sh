@@ -45,7 +45,7 @@ PY
 
 echo "== $tasks tasks at once, each printing $mb MB of numbered lines"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin" serve --port "$port" --state-dir "$work/serve" >"$work/serve.log" 2>&1 &
+"$bin" serve --runtime process --port "$port" --state-dir "$work/serve" >"$work/serve.log" 2>&1 &
 serve_pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 python3 - "http://127.0.0.1:$port" "$tasks" "$mb" "$work/serve" <<'PY'

@@ -26,8 +26,8 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Stay attached: stream output and exit with the task's exit code.")
     var wait = false
 
-    @Option(help: "process (host subprocesses), docker, or auto.")
-    var runtime: String = "process"
+    @Option(help: "auto (Docker when an engine answers, else process), docker, or process (host subprocesses).")
+    var runtime: String = "auto"
 
     @Option(name: .customLong("env"), help: ArgumentHelp("Override an environment variable in every container (NAME=VALUE) or one (CONTAINER:NAME=VALUE). Repeatable.", valueName: "[CONTAINER:]NAME=VALUE"))
     var environment: [String] = []
@@ -52,6 +52,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @Flag(name: .customLong("keep-containers"), help: "Docker runtime: keep the task's containers after it stops, for debugging.")
     var keepContainers = false
+
+    @Flag(help: "Docker runtime: publish the task's portMappings on 127.0.0.1 (hostPort, else containerPort).")
+    var publish = false
 
     @Flag(name: .shortAndLong, help: "With --wait, print only container output (no lifecycle events).")
     var quiet = false
@@ -130,6 +133,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         var options = RunOptions(runtime: runtime, imageMap: map, timeoutSeconds: seconds, startedBy: startedBy, group: group)
         options.keepContainers = keepContainers
+        options.publish = publish
         return (definition, overrides, options)
     }
 

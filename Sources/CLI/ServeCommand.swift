@@ -14,7 +14,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "Port to listen on (0: any free port).") var port: Int = 8790
-    @Option(help: "Runtime for tasks started through RunTask.") var runtime: String = "process"
+    @Option(help: "Runtime for tasks started through RunTask: auto (Docker when an engine answers), docker or process.") var runtime: String = "auto"
     @Option(help: ArgumentHelp("How long stopped tasks stay listable (at least 1h).", valueName: "DURATION")) var retention: String = "1h"
     @Option(name: .customLong("image-map"), help: ArgumentHelp("In process mode, run this host executable as IMAGE's entrypoint. Repeatable.", valueName: "IMAGE=EXECUTABLE"))
     var imageMap: [String] = []

@@ -13,6 +13,8 @@ public struct RunOptions: Codable, Sendable, Equatable {
     public var group: String?
     /// Docker runtime: keep the task's containers after it stops.
     public var keepContainers: Bool?
+    /// Docker runtime: publish the task's portMappings on 127.0.0.1.
+    public var publish: Bool?
 
     public init(runtime: String = "process", imageMap: [String: String] = [:], timeoutSeconds: Double? = nil,
                 startedBy: String? = nil, group: String? = nil) {

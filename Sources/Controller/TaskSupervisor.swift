@@ -141,6 +141,14 @@ public actor TaskSupervisor {
             launch.entryPoint = container.entryPoint
             launch.command = override?.command ?? container.command
             launch.definition = container
+            if record.options.publish == true {
+                launch.publishedPorts = definition.containerDefinitions.flatMap { $0.portMappings ?? [] }.compactMap { pm in
+                    pm.containerPort.map { ($0, pm.hostPort.flatMap { $0 == 0 ? nil : $0 } ?? $0, pm.protocol ?? "tcp") }
+                }
+            }
+            for u in container.ulimits ?? [] where u.name == "nofile" && u.hardLimit > DockerRuntime.hostHardNofile() {
+                await console?.event("warning: container \(name): ulimit nofile \(u.hardLimit) is above this host's hard limit; capped at \(DockerRuntime.hostHardNofile())")
+            }
             launch.taskCPU = record.task.cpu.flatMap(Int.init)
             launch.taskMemoryMiB = record.task.memory.flatMap(Int.init)
             launch.labels = [

@@ -72,9 +72,11 @@ public final class CurlEasy {
         try check(fl_easy_setopt_long(handle, CURLOPT_PATH_AS_IS, 1), "CURLOPT_PATH_AS_IS")
         try check(fl_easy_setopt_long(handle, CURLOPT_TIMEOUT, request.timeoutSeconds), "CURLOPT_TIMEOUT")
         try check(fl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, 10), "CURLOPT_CONNECTTIMEOUT")
-        // Abort transfers that stall below 1 byte/s for 30 s.
-        try check(fl_easy_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1), "CURLOPT_LOW_SPEED_LIMIT")
-        try check(fl_easy_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, 30), "CURLOPT_LOW_SPEED_TIME")
+        // Abort transfers that stall (below 1 byte/s) for the request's stall timeout.
+        if let stall = request.stallTimeoutSeconds {
+            try check(fl_easy_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1), "CURLOPT_LOW_SPEED_LIMIT")
+            try check(fl_easy_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, stall), "CURLOPT_LOW_SPEED_TIME")
+        }
         if let socket = request.unixSocketPath {
             try check(fl_easy_setopt_string(handle, CURLOPT_UNIX_SOCKET_PATH, socket), "CURLOPT_UNIX_SOCKET_PATH")
         }

@@ -13,9 +13,12 @@ public struct HTTPRequest: Sendable {
     public var signing: SigV4Signing?
     /// Whole-request timeout in seconds (0: none).
     public var timeoutSeconds: Int
+    /// Abort when no byte arrives for this long (nil: never, for long polls such as Docker's wait and log follow).
+    public var stallTimeoutSeconds: Int?
 
     public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-                unixSocketPath: String? = nil, signing: SigV4Signing? = nil, timeoutSeconds: Int = 120) {
+                unixSocketPath: String? = nil, signing: SigV4Signing? = nil, timeoutSeconds: Int = 120, stallTimeoutSeconds: Int? = 30) {
+        self.stallTimeoutSeconds = stallTimeoutSeconds
         self.method = method
         self.url = url
         self.headers = headers

@@ -8,7 +8,7 @@ import Testing
 struct APITests {
     func withServe<T: Sendable>(_ cli: CLIHarness, _ extra: [String] = [], _ body: (String) async throws -> T) async throws -> T {
         let port = LocalServers.freePort()
-        return try await LocalServers.withServer(CLIHarness.binary, ["serve", "--port", String(port), "--state-dir", cli.stateDirectory.path] + extra, port: port) {
+        return try await LocalServers.withServer(CLIHarness.binary, ["serve", "--runtime", "process", "--port", String(port), "--state-dir", cli.stateDirectory.path] + extra, port: port) {
             try await body("http://127.0.0.1:\(port)")
         }
     }
@@ -93,7 +93,7 @@ struct APITests {
         let endpoint = "http://127.0.0.1:\(port)"
         // Start serve in the background, run a long task, kill -9 the server.
         let script = """
-            "$0" serve --port \(port) --state-dir "$1" >/dev/null 2>&1 & pid=$!
+            "$0" serve --runtime process --port \(port) --state-dir "$1" >/dev/null 2>&1 & pid=$!
             for i in $(seq 1 100); do curl -sf \(endpoint)/health >/dev/null && break; sleep 0.1; done
             echo $pid > "$1/serve.pid"
             """

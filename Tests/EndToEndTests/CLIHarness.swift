@@ -34,9 +34,11 @@ struct CLIHarness {
         return dir.appendingPathComponent("fargate-local").path
     }
 
-    /// Runs `fargate-local ARGS --state-dir DIR` from the repository root.
+    /// Runs `fargate-local ARGS --state-dir DIR` from the repository root. Tasks run with the
+    /// process runtime unless the test names one (`auto`, the default, would pick Docker in CI).
     func run(_ arguments: [String], stateDir: Bool = true) async throws -> Result {
         var args = arguments
+        if ["run", "serve"].contains(args.first ?? ""), !args.contains("--runtime") { args += ["--runtime", "process"] }
         if stateDir { args += ["--state-dir", stateDirectory.path] }
         let result = try await Subprocess.run(
             .path(FilePath(Self.binary)), arguments: Arguments(args),

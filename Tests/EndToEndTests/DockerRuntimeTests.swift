@@ -115,6 +115,37 @@ struct DockerRuntimeTests {
         #expect(orphaned.isEmpty, "DNAT rules left behind for \(orphaned)")
     }
 
+    @Test func publishedPortsAndCappedUlimits() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        // Start the task in the background, reach its published port from the host, then collect its output.
+        let script = """
+            "$0" run --wait --runtime docker --publish --state-dir "$1" Tests/Fixtures/docker/publish.json > "$1/out" 2>&1 & pid=$!
+            for i in $(seq 1 100); do r=$(curl -s --http0.9 --max-time 1 127.0.0.1:7781) && [ -n "$r" ] && echo "host got: $r" && break; sleep 0.1; done
+            "$0" stop --state-dir "$1" $("$0" ps --state-dir "$1" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["tasks"][0]["taskArn"])') >/dev/null
+            wait $pid; echo "exit=$?"; cat "$1/out"
+            """
+        let r = try await Command.run("/bin/sh", ["-c", script, CLIHarness.binary, cli.stateDirectory.path], workingDirectory: CLIHarness.repository.path)
+        #expect(r.stdout.contains("host got: published"), "\(r.stdout)")
+        // perl runs as PID 1 and ignores SIGTERM (as it would on ECS): SIGKILL after stopTimeout.
+        #expect(r.stdout.contains("exit=137"), "\(r.stdout)")
+        #expect(r.stdout.contains("web | nofile=\(Int(try await Command.run("/bin/sh", ["-c", "ulimit -Hn"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1)"), "\(r.stdout)")
+        #expect(r.stdout.contains("warning: container web: ulimit nofile 1048576 is above this host's hard limit"))
+    }
+
+    /// Regression: Docker's wait and log follow are long polls; a container silent for longer
+    /// than libcurl's stall guard (30 s) must still be followed to its exit.
+    @Test func aLongSilentContainerIsFollowedToItsExit() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let r = try await run(cli, "quiet.json")
+        #expect(r.status == 5, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("quiet | after a long silence"))
+    }
+
     @Test func missingImageIsCannotPullContainerError() async throws {
         try await requireDocker()
         let cli = CLIHarness()

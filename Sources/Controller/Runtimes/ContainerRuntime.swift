@@ -19,6 +19,8 @@ public struct ContainerLaunch: Sendable {
     public var labels: [String: String] = [:]
     public var taskCPU: Int?
     public var taskMemoryMiB: Int?
+    /// Container ports (of every container of the task) to publish on 127.0.0.1, with their host ports.
+    public var publishedPorts: [(containerPort: Int, hostPort: Int, protocol: String)] = []
 
     public init(taskID: String, containerName: String, arguments: [String], environment: [(String, String)],
                 workingDirectory: String?, mounts: [BindMount]) {

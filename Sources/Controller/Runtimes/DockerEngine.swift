@@ -20,8 +20,10 @@ struct DockerEngine: Sendable {
     func request(_ method: String, _ path: String, body: JSONValue? = nil, timeout: Int = 60) throws(HTTPError) -> HTTPResponse {
         var headers: [(String, String)] = []
         if body != nil { headers.append(("Content-Type", "application/json")) }
+        // timeout 0 is a long poll (wait, stop): no stall detection either.
         let request = HTTPRequest(method: method, url: "http://localhost/\(apiVersion)\(path)", headers: headers,
-                                  body: body.map { Array($0.serialized().utf8) }, unixSocketPath: socketPath, timeoutSeconds: timeout)
+                                  body: body.map { Array($0.serialized().utf8) }, unixSocketPath: socketPath, timeoutSeconds: timeout,
+                                  stallTimeoutSeconds: timeout == 0 ? nil : 30)
         return try HTTPClient().send(request)
     }
 
@@ -43,7 +45,7 @@ struct DockerEngine: Sendable {
         var demuxer = LogDemuxer(onFrame: onFrame)
         let since = sinceMilliseconds.map { String(format: "&since=%.3f", Double($0 + 1) / 1000) } ?? ""
         let request = HTTPRequest(url: "http://localhost/\(apiVersion)/containers/\(id)/logs?follow=1&stdout=1&stderr=1\(since)",
-                                  unixSocketPath: socketPath, timeoutSeconds: 0)
+                                  unixSocketPath: socketPath, timeoutSeconds: 0, stallTimeoutSeconds: nil)
         let easy = try CurlEasy(request, sink: .stream({ chunk in demuxer.feed(chunk); return true }))
         _ = try easy.perform()
     }

@@ -173,10 +173,16 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         var labels = launch.labels
         labels["com.amazonaws.ecs.container-name"] = "~internal~ecs~pause"
         labels["dev.fargate-local.pause"] = "true"
+        // The pause container owns the task's network namespace, so it publishes the task's ports (127.0.0.1 only).
+        let ports = launch.publishedPorts.map { ("\($0.containerPort)/\($0.protocol)", $0.hostPort) }
         let body: JSONValue = .object([
             ("Image", .string(image)), ("Entrypoint", .array([.string("sleep")])), ("Cmd", .array([.string("infinity")])),
             ("Labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
-            ("HostConfig", .object([("NetworkMode", .string("bridge")), ("Init", .bool(true))])),
+            ("ExposedPorts", .object(ports.map { ($0.0, .object([])) })),
+            ("HostConfig", .object([
+                ("NetworkMode", .string("bridge")), ("Init", .bool(true)),
+                ("PortBindings", .object(ports.map { ($0.0, .array([.object([("HostIp", .string("127.0.0.1")), ("HostPort", .string(String($0.1)))])])) })),
+            ])),
         ])
         let name = "fargate-local-\(launch.taskID.prefix(12))-pause"
         let r = try engine.request("POST", "/containers/create?name=\(name)", body: body)
@@ -340,7 +346,7 @@ actor DockerContainer: RunningContainer {
         let seconds = Int(timeout.components.seconds)
         let engine = self.engine
         let id = self.id
-        _ = try? await Blocking.run { try engine.request("POST", "/containers/\(id)/stop?t=\(seconds)", timeout: seconds + 60) }
+        _ = try? await Blocking.run { try engine.request("POST", "/containers/\(id)/stop?t=\(seconds)", timeout: 0) }
     }
 
     nonisolated func runHealthCheck(_ command: [String], environment: [(String, String)], timeout: Duration) async -> Bool {
