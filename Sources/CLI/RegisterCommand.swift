@@ -14,6 +14,11 @@ struct RegisterCommand: AsyncParsableCommand {
             let loaded = TaskDefinitionFile.load(file, launchType: .fargate)
             for d in loaded.diagnostics { Console.error("\(file): \(d)") }
             guard loaded.isValid else { throw CLIError("\(file) is not a valid task definition; nothing was registered") }
+            if let client = global.endpointClient, let document = loaded.document {
+                let result = try await client.ecs("RegisterTaskDefinition", document)
+                Console.out(result["taskDefinition"]?["taskDefinitionArn"]?.stringValue ?? "")
+                return
+            }
             let controller = try global.makeController()
             let registered = try await controller.register(loaded, reuseIdentical: false)
             Console.out(registered.taskDefinitionArn ?? "")
@@ -30,6 +35,11 @@ struct TaskDefinitionsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            if let client = global.endpointClient {
+                let result = try await client.ecs("DescribeTaskDefinition", .object([("taskDefinition", .string(family))]))
+                Console.out(result["taskDefinition"]?["taskDefinitionArn"]?.stringValue ?? "")
+                return
+            }
             let controller = try global.makeController()
             guard let td = try await controller.store.taskDefinition(family) else { throw CLIError("no task definition \"\(family)\" is registered") }
             Console.out(td.taskDefinitionArn ?? "")

@@ -14,10 +14,14 @@ struct StopCommand: AsyncParsableCommand {
     @Argument(help: "Task ids, unambiguous id prefixes or ARNs.") var tasks: [String]
     @Option(help: "The stoppedReason to record (at most 255 characters).") var reason: String = "Task stopped by user"
     @Flag(help: "Wait until the tasks are STOPPED.") var wait = false
+    @Option(help: ArgumentHelp("Seconds to wait before SIGKILL, instead of each container's stopTimeout (like docker stop -t).", valueName: "SECONDS"))
+    var time: Int?
 
     func run() async throws {
         try await reportingErrors {
+            if let time, !(0...3600).contains(time) { throw CLIError("--time must be between 0 and 3600 seconds") }
             if let client = global.endpointClient {
+                if time != nil { throw CLIError("--time cannot be used with --endpoint: ECS's StopTask has no such parameter; the containers' stopTimeout applies") }
                 var arns: [String] = []
                 for ref in tasks {
                     let arn = try await client.resolve(ref)
@@ -39,7 +43,11 @@ struct StopCommand: AsyncParsableCommand {
                     continue
                 }
                 let text = String(reason.prefix(255))
-                let updated = try await controller.store.update(record.id) { $0.requestedStopReason = text }
+                let seconds = time
+                let updated = try await controller.store.update(record.id) {
+                    $0.requestedStopReason = text
+                    $0.requestedStopTimeout = seconds
+                }
                 guard let pid = updated.supervisorPID, kill(pid, 0) == 0 else {
                     throw CLIError("task \(record.id) has no running supervisor (it was started by a process that is gone); its state cannot be changed from here")
                 }

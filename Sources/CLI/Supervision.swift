@@ -19,9 +19,9 @@ enum Supervision {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
                 Task {
-                    let requested = (try? await store.task(id: id))?.requestedStopReason
-                    let reason = requested ?? (sig == SIGINT ? "Task stopped by user (interrupted)" : "Task stopped by user")
-                    supervisor.requestStop(reason: reason)
+                    let stored = try? await store.task(id: id)
+                    let reason = stored?.requestedStopReason ?? (sig == SIGINT ? "Task stopped by user (interrupted)" : "Task stopped by user")
+                    supervisor.requestStop(reason: reason, timeout: stored?.requestedStopTimeout)
                 }
             }
             source.resume()

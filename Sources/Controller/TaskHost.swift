@@ -79,14 +79,17 @@ public actor TaskHost {
     public var localTaskIDs: [String] { Array(supervisors.keys) }
 
     /// StopTask: records the reason and stops the task where it runs.
-    public func stop(_ id: String, reason: String) async throws -> TaskRecord {
+    public func stop(_ id: String, reason: String, timeout: Int? = nil) async throws -> TaskRecord {
         let text = String(reason.prefix(255))
         if let supervisor = supervisors[id] {
-            supervisor.requestStop(reason: text)
+            supervisor.requestStop(reason: text, timeout: timeout)
             if let record = try await controller.store.task(id: id) { return record }
             return try await controller.store.resolveTask(id)
         }
-        let record = try await controller.store.update(id) { $0.requestedStopReason = text }
+        let record = try await controller.store.update(id) {
+            $0.requestedStopReason = text
+            $0.requestedStopTimeout = timeout
+        }
         guard record.task.lastStatus != .stopped else { return record }
         if let pid = record.supervisorPID, pid != getpid(), kill(pid, 0) == 0 {
             kill(pid, SIGTERM)

@@ -41,6 +41,8 @@ public struct TaskRecord: Codable, Sendable, Equatable {
     public var supervisorPID: Int32?
     /// A stop asked for from outside the supervising process: the reason to record.
     public var requestedStopReason: String?
+    /// Seconds to wait before SIGKILL for that stop (`stop --time`), instead of each container's stopTimeout.
+    public var requestedStopTimeout: Int?
     /// The secret a task presents to the credentials endpoint. Never logged or shown.
     public var credentialsToken: String?
     /// The runtime that ran the task (`process`, `docker`).

@@ -12,7 +12,7 @@ public actor TaskSupervisor {
     enum Event: Sendable {
         case exited(String, ContainerExit)
         case health(String, HealthStatus)
-        case stop(reason: String, code: StopCode)
+        case stop(reason: String, code: StopCode, timeout: Int?)
         case startTimeout(String)
     }
 
@@ -56,8 +56,9 @@ public actor TaskSupervisor {
     }
 
     /// Asks the task to stop (StopTask). The first stop reason recorded wins.
-    public nonisolated func requestStop(reason: String = "Task stopped by user", code: StopCode = .userInitiated) {
-        sink.yield(.stop(reason: String(reason.prefix(255)), code: code))
+    /// `timeout` (seconds), when given, replaces each container's stopTimeout (`stop --time`).
+    public nonisolated func requestStop(reason: String = "Task stopped by user", code: StopCode = .userInitiated, timeout: Int? = nil) {
+        sink.yield(.stop(reason: String(reason.prefix(255)), code: code, timeout: timeout))
     }
 
     /// Runs the task to STOPPED and returns its final record.
@@ -174,7 +175,7 @@ public actor TaskSupervisor {
             timers.append(Task {
                 try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
                 if !Task.isCancelled {
-                    sink.yield(.stop(reason: "\(TaskRecord.timeoutReasonPrefix) (\(Self.formatDuration(seconds)))", code: .userInitiated))
+                    sink.yield(.stop(reason: "\(TaskRecord.timeoutReasonPrefix) (\(Self.formatDuration(seconds)))", code: .userInitiated, timeout: nil))
                 }
             })
         }
@@ -298,6 +299,7 @@ public actor TaskSupervisor {
     }
 
     private var startTimersArmed: Set<String> = []
+    private var stopTimeoutOverride: Int?
 
     private func startEligibleContainers() async {
         var progress = true
@@ -425,7 +427,8 @@ public actor TaskSupervisor {
             await update(container: name) { $0.healthStatus = status }
             await console?.event("container \(name) is \(status.rawValue)")
             if phase == .starting { await startEligibleContainers() }
-        case let .stop(reason, code):
+        case let .stop(reason, code, timeout):
+            if let timeout { stopTimeoutOverride = timeout }
             await beginStop(code: code, reason: reason)
         case let .startTimeout(name):
             guard phase == .starting, let i = record.task.containerIndex(name),
@@ -467,7 +470,7 @@ public actor TaskSupervisor {
             }
             guard dependents.isEmpty, let handle = handles[c.name] else { continue }
             signalled.insert(c.name)
-            let timeout = min(record.definition.containerDefinitions.first { $0.name == c.name }?.stopTimeout ?? 30, 120)
+            let timeout = stopTimeoutOverride ?? min(record.definition.containerDefinitions.first { $0.name == c.name }?.stopTimeout ?? 30, 120)
             Task { await handle.stop(timeout: .seconds(timeout)) }
         }
     }

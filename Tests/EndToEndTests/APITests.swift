@@ -156,6 +156,10 @@ struct APITests {
             #expect(follow.stdout.contains("worker: got SIGTERM"))
             let after = try await client.run(["describe", id, "--endpoint", endpoint])
             #expect(after.stdout.contains("\"stoppedReason\" : \"stopped over the API\""))
+            let registered = try await client.run(["register", "taskdefs/hello.json", "--endpoint", endpoint])
+            #expect(registered.stdout.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("task-definition/hello:2"), "\(registered.stdout)\(registered.stderr)")
+            let latest = try await client.run(["taskdefs", "hello", "--endpoint", endpoint])
+            #expect(latest.stdout.contains("task-definition/hello:2"))
             // The client's own state directory was never used.
             #expect(!FileManager.default.fileExists(atPath: client.stateDirectory.appendingPathComponent("state.sqlite").path))
         }

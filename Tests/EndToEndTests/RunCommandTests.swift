@@ -149,4 +149,28 @@ struct RunCommandTests {
         #expect(missing.status == 1)
         #expect(missing.stdout.contains("\"reason\" : \"MISSING\""))
     }
+
+    /// `stop --time` replaces stopTimeout: a worker that needs 2 s to shut down exits 0 under its
+    /// own stopTimeout (30 s) but is killed (137) with `--time 1`.
+    @Test func stopTimeReplacesTheStopTimeout() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        var codes: [String: JSONValue] = [:]
+        for time in ["default", "1"] {
+            let started = try await cli.run(["run", "Tests/Fixtures/run/slow-shutdown.json"])
+            let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            for _ in 0..<100 where !(try await cli.run(["logs", id])).stdout.contains("worker: started") {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let stop = try await cli.run(["stop", id, "--wait"] + (time == "default" ? [] : ["--time", time]))
+            #expect(stop.status == 0, "\(stop.stderr)")
+            let doc = try JSONParser.parse(try await cli.run(["describe", id]).stdout)
+            if case let .array(tasks)? = doc["tasks"], case let .array(containers)? = tasks.first?["containers"] {
+                codes[time] = containers.first?["exitCode"]
+            }
+        }
+        #expect(codes == ["default": .number("0"), "1": .number("137")])
+        let refused = try await cli.run(["stop", "x", "--time", "1", "--endpoint", "http://127.0.0.1:9"])
+        #expect(refused.status == 1 && refused.stderr.contains("--time cannot be used with --endpoint"))
+    }
 }
