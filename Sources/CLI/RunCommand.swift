@@ -61,6 +61,10 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            if let client = global.endpointClient {
+                try await runThroughAPI(client)
+                return
+            }
             let controller = try global.makeController()
             let (definition, overrides, options) = try await prepare(controller)
             let runtimeImpl: any ContainerRuntime
@@ -182,5 +186,97 @@ enum EnvironmentOverrides {
             return ContainerOverride(name: name, environment: env)
         }
         return TaskOverride(containerOverrides: overrides.isEmpty ? nil : overrides)
+    }
+}
+
+extension RunCommand {
+    /// `run` against a running controller: register (for a file), RunTask, then follow the
+    /// task's logs and state through the API and exit with the same codes as a local run.
+    func runThroughAPI(_ client: EndpointClient) async throws {
+        if !report.isEmpty { throw CLIError("--report is not available with --endpoint; run without --endpoint to write reports", exitCode: 125) }
+        if !imageMap.isEmpty { throw CLIError("--image-map is set where the controller runs (serve --image-map), not with --endpoint", exitCode: 125) }
+        guard let launch = LaunchType(rawValue: launchType.uppercased()) else {
+            throw CLIError("--launch-type must be FARGATE or EC2, not \"\(launchType)\"", exitCode: 125)
+        }
+        var reference = taskDefinition
+        var definition: TaskDefinition?
+        if FileManager.default.fileExists(atPath: taskDefinition) || taskDefinition.hasSuffix(".json") {
+            let loaded = TaskDefinitionFile.load(taskDefinition, launchType: launch)
+            for d in loaded.diagnostics { Console.error("\(taskDefinition): \(d)") }
+            guard loaded.isValid, let document = loaded.document else {
+                throw CLIError("\(taskDefinition) is not a valid task definition (\(loaded.diagnostics.errors.count) error(s) above); nothing was run", exitCode: 125)
+            }
+            let registered = try await client.ecs("RegisterTaskDefinition", document)
+            reference = registered["taskDefinition"]?["taskDefinitionArn"]?.stringValue ?? reference
+            definition = loaded.definition
+        } else {
+            let described = try await client.ecs("DescribeTaskDefinition", .object([("taskDefinition", .string(taskDefinition))]))
+            if let td = described["taskDefinition"] {
+                definition = TaskDefinitionLoader.load(json: td, launchType: launch).definition
+            }
+        }
+        let names = definition?.containerDefinitions.compactMap(\.name) ?? []
+        let overrides = try EnvironmentOverrides.parse(environment, containers: names)
+        var seconds: Double?
+        if let timeout {
+            guard let s = DurationParser.seconds(timeout), s > 0 else {
+                throw CLIError("--timeout \"\(timeout)\": expected a duration such as 90s, 10m or 1h", exitCode: 125)
+            }
+            seconds = s
+        }
+        var body: [(key: String, value: JSONValue)] = [("taskDefinition", .string(reference))]
+        if overrides.containerOverrides != nil {
+            let encoded = (try? JSONEncoder().encode(overrides)).flatMap { try? JSONParser.parse(Array($0)) } ?? .object([])
+            body.append(("overrides", encoded))
+        }
+        if let startedBy { body.append(("startedBy", .string(startedBy))) }
+        if let group { body.append(("group", .string(group))) }
+        let result = try await client.ecs("RunTask", .object(body))
+        guard case let .array(tasks)? = result["tasks"], let arn = tasks.first?["taskArn"]?.stringValue else {
+            throw CLIError("the controller started no task: \(result.serialized())", exitCode: 125)
+        }
+        let id = String(arn.split(separator: "/").last ?? "")
+        guard wait else {
+            Console.out(id)
+            return
+        }
+        if !quiet { Console.error("fargate-local: task \(id) started by the controller at \(client.endpoint)") }
+        let started = Date()
+        var timedOut = false
+        var tokens: [String: String] = [:]
+        var final: ECSTask?
+        while true {
+            let task = try await client.tasks([arn]).first
+            for s in try await client.logStreams(taskID: id) {
+                var request: [(key: String, value: JSONValue)] = [("logGroupName", .string(s.group)), ("logStreamName", .string(s.stream)), ("startFromHead", .bool(true))]
+                if let token = tokens[s.stream] { request.append(("nextToken", .string(token))) }
+                let page = try await client.logs("GetLogEvents", .object(request))
+                tokens[s.stream] = page["nextForwardToken"]?.stringValue
+                if case let .array(events)? = page["events"] {
+                    let chunk = events.compactMap { $0["message"]?.stringValue }.map { "\(s.container) | \($0)\n" }.joined()
+                    if !chunk.isEmpty { FileHandle.standardOutput.write(Data(chunk.utf8)) }
+                }
+            }
+            if task?.lastStatus == .stopped {
+                final = task
+                break
+            }
+            if let seconds, !timedOut, Date().timeIntervalSince(started) > seconds {
+                timedOut = true
+                _ = try await client.ecs("StopTask", .object([("task", .string(arn)), ("reason", .string("Task stopped by fargate-local: it ran longer than --timeout (\(timeout ?? ""))"))]))
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        guard let final else { throw ExitCode(1) }
+        if final.stopCode == .taskFailedToStart {
+            Console.error("fargate-local: task failed to start: \(final.stoppedReason ?? "unknown reason")")
+            throw ExitCode(125)
+        }
+        if timedOut { throw ExitCode(124) }
+        let essentials = Set(definition?.containerDefinitions.filter(\.isEssential).compactMap(\.name) ?? names)
+        let codes = final.containers.filter { essentials.contains($0.name) }.compactMap(\.exitCode)
+        let code = codes.first { $0 != 0 } ?? codes.first ?? 1
+        if !quiet { Console.error("fargate-local: task \(id) stopped: \(final.stoppedReason ?? "") (exit code \(code))") }
+        throw ExitCode(Int32(truncatingIfNeeded: code))
     }
 }

@@ -164,4 +164,27 @@ struct APITests {
             #expect(!FileManager.default.fileExists(atPath: client.stateDirectory.appendingPathComponent("state.sqlite").path))
         }
     }
+
+    @Test func runSubmitsToAReachableController() async throws {
+        let server = CLIHarness()
+        let client = CLIHarness()
+        defer { server.cleanup(); client.cleanup() }
+        try await withServe(server) { endpoint in
+            let r = try await client.run(["run", "--wait", "Tests/Fixtures/run/essential-exit.json", "--endpoint", endpoint])
+            #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
+            #expect(r.stdout.contains("polite | polite: got SIGTERM"))
+            #expect(r.stdout.contains("main | main: failing with 3"))
+            #expect(r.stderr.contains("started by the controller at \(endpoint)"))
+            let timed = try await client.run(["run", "--wait", "-q", "--timeout", "1s", "Tests/Fixtures/run/long-running.json", "--endpoint", endpoint])
+            #expect(timed.status == 124, "\(timed.stderr)")
+            #expect(timed.stdout.contains("worker | worker: got SIGTERM"))
+            let failed = try await client.run(["run", "--wait", "Tests/Fixtures/run/never-succeeds.json", "--endpoint", endpoint])
+            #expect(failed.status == 125)
+            #expect(failed.stderr.contains("CannotStartContainerError"))
+            // The tasks live in the server's state, not the client's.
+            #expect(!FileManager.default.fileExists(atPath: client.stateDirectory.appendingPathComponent("state.sqlite").path))
+            let ps = try await server.run(["ps", "-a"])
+            #expect(ps.stdout.contains("essential-exit:1") && ps.stdout.contains("long-running:1"))
+        }
+    }
 }
