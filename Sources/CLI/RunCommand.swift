@@ -69,7 +69,7 @@ struct RunCommand: AsyncParsableCommand {
             let (definition, overrides, options) = try await prepare(controller)
             let runtimeImpl: any ContainerRuntime
             do {
-                runtimeImpl = try TaskController.runtime(named: runtime, keepContainers: keepContainers)
+                runtimeImpl = try TaskController.runtime(named: runtime, keepContainers: keepContainers, shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
             } catch {
                 throw CLIError("\(error)", exitCode: 125)
             }

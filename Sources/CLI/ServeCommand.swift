@@ -25,7 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CLIError("--retention \"\(retention)\": expected a duration of at least 1h (ECS keeps stopped tasks for an hour)")
             }
             let controller = try global.makeController()
-            let runtimeImpl = try TaskController.runtime(named: runtime)
+            let runtimeImpl = try TaskController.runtime(named: runtime, shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
             var map = SupervisorLauncher.defaultImageMap()
             for entry in imageMap {
                 guard let eq = entry.firstIndex(of: "=") else { throw CLIError("--image-map \"\(entry)\": expected IMAGE=EXECUTABLE") }

@@ -24,7 +24,7 @@ struct SuperviseCommand: AsyncParsableCommand {
             }
             let pid = getpid()
             record = try await controller.store.update(taskID) { $0.supervisorPID = pid }
-            let runtime = try TaskController.runtime(named: record.options.runtime, keepContainers: record.options.keepContainers ?? false)
+            let runtime = try TaskController.runtime(named: record.options.runtime, keepContainers: record.options.keepContainers ?? false, shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
             let api = try await InProcessAPI.start(controller: controller, runtime: runtime, imageMap: record.options.imageMap, region: global.resolvedRegion)
             defer { Task { await api.stop() } }
             let final = try await Supervision.run(record: record, controller: controller, runtime: runtime, console: nil)

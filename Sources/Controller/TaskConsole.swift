@@ -12,9 +12,11 @@ struct ContainerLogSink: ContainerOutputSink {
     let container: String
     let writer: LogStreamWriter
     let console: (any TaskConsole)?
+    /// False when the runtime writes the stream itself (only the console gets the lines).
+    var writesStream = true
 
     func receive(_ batch: OutputBatch) async {
-        await writer.append(timestamps: batch.timestamps, messages: batch.lines)
+        if writesStream { await writer.append(timestamps: batch.timestamps, messages: batch.lines) }
         await console?.output(container: container, lines: batch.lines)
     }
 }

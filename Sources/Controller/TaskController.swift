@@ -119,10 +119,12 @@ public final class TaskController: Sendable {
     }
 
     /// The runtime called `name`.
-    public static func runtime(named name: String, keepContainers: Bool = false) throws -> any ContainerRuntime {
+    /// `shim` (the `fargate-local` executable) makes process containers outlive a crashed controller.
+    public static func runtime(named name: String, keepContainers: Bool = false, shim: String? = nil, stateDirectory: URL? = nil) throws -> any ContainerRuntime {
+        let process = ProcessRuntime(shimExecutable: shim, stateDirectory: stateDirectory)
         switch name {
-        case "process": return ProcessRuntime()
-        case "auto": return DockerRuntime.isAvailable() ? try DockerRuntime(keepContainers: keepContainers) : ProcessRuntime()
+        case "process": return process
+        case "auto": return DockerRuntime.isAvailable() ? try DockerRuntime(keepContainers: keepContainers) : process
         case "docker": return try DockerRuntime(keepContainers: keepContainers)
         default:
             throw ControllerError(.invalidInput, "unknown runtime \"\(name)\"; use process, docker or auto")

@@ -138,6 +138,8 @@ public actor TaskSupervisor {
                                                    files: fileVariables[name] ?? [], secrets: secretVariables[name] ?? []),
                 workingDirectory: container.workingDirectory,
                 mounts: volumes.mounts(for: container, in: definition, folders: folders))
+            launch.runDirectory = volumes.stateDirectory.appendingPathComponent("tasks/\(record.id)/run/\(name)").path
+            launch.logFile = logs.fileURL(for: stream).path
             launch.image = container.image
             launch.entryPoint = container.entryPoint
             launch.command = override?.command ?? container.command
@@ -191,7 +193,7 @@ public actor TaskSupervisor {
                 writers[name] = try? logs.openWriter(for: stream)
                 record.logStreams[name] = stream
             }
-            if let writer = writers[name] { out[name] = ContainerLogSink(container: name, writer: writer, console: console) }
+            if let writer = writers[name] { out[name] = ContainerLogSink(container: name, writer: writer, console: console, writesStream: !runtime.writesLogStreams) }
         }
         return out
     }
@@ -332,7 +334,7 @@ public actor TaskSupervisor {
 
     private func start(_ container: ContainerDefinition) async {
         guard let name = container.name, let launch = launches[name], let writer = writers[name] else { return }
-        let sinkForOutput = ContainerLogSink(container: name, writer: writer, console: console)
+        let sinkForOutput = ContainerLogSink(container: name, writer: writer, console: console, writesStream: !runtime.writesLogStreams)
         let handle: any RunningContainer
         do {
             handle = try await runtime.start(launch, output: sinkForOutput)

@@ -86,44 +86,99 @@ struct APITests {
         }
     }
 
-    @Test func killedControllerLeavesNothingSilentlyDropped() async throws {
+    /// Starts `serve` in the background (so the test can kill -9 it) and returns its pid file.
+    func startServe(_ cli: CLIHarness, port: Int) async throws {
+        let endpoint = "http://127.0.0.1:\(port)"
+        let script = """
+            "$0" serve --runtime process --port \(port) --state-dir "$1" >>"$1/serve.out" 2>&1 & echo $! > "$1/serve.pid"
+            for i in $(seq 1 100); do curl -sf --max-time 1 \(endpoint)/health >/dev/null && break; sleep 0.1; done
+            """
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        _ = try await Command.run("/bin/sh", ["-c", script, CLIHarness.binary, cli.stateDirectory.path])
+    }
+
+    func killServe(_ cli: CLIHarness) async throws {
+        let pid = try String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.pid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try await Command.run("kill", ["-9", pid])
+    }
+
+    func taskArn(_ output: Command.Output) throws -> String {
+        try #require(output.stdout.split(separator: "\"").first { $0.contains(":task/default/") }.map(String.init))
+    }
+
+    /// kill -9 the controller with a process task running: its shim keeps the container and its
+    /// logs going; a restarted controller re-adopts it (pid + start time) and supervises it to the end.
+    @Test func killedControllerReadoptsProcessContainers() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
         let port = LocalServers.freePort()
         let endpoint = "http://127.0.0.1:\(port)"
-        // Start serve in the background, run a long task, kill -9 the server.
-        let script = """
-            "$0" serve --runtime process --port \(port) --state-dir "$1" >/dev/null 2>&1 & pid=$!
-            for i in $(seq 1 100); do curl -sf \(endpoint)/health >/dev/null && break; sleep 0.1; done
-            echo $pid > "$1/serve.pid"
-            """
-        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
-        _ = try await Command.run("/bin/sh", ["-c", script, CLIHarness.binary, cli.stateDirectory.path])
-        _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/long-running.json"])
-        let run = try await aws(endpoint, ["ecs", "run-task", "--task-definition", "long-running"])
-        let taskArn = try #require(run.stdout.split(separator: "\"").first { $0.contains(":task/default/") }.map(String.init))
-        _ = try await aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks", taskArn])
-        let id = String(taskArn.split(separator: "/").last ?? "")
-        let before = try await cli.run(["describe", id])
-        let pid = try String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.pid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try await Command.run("kill", ["-9", pid])
-        try await Task.sleep(for: .milliseconds(300))
-        // The task's process: find it from describe's runtimeId.
-        let worker = try #require(try JSONParser.parse(before.stdout)["tasks"].flatMap { v -> String? in
-            if case let .array(t) = v, case let .array(c)? = t.first?["containers"] { return c.first?["runtimeId"]?.stringValue }
-            return nil
-        })
-        // Restart: the task is still there and is reconciled, not dropped.
-        try await withServe(cli) { endpoint2 in
-            let d = try await aws(endpoint2, ["ecs", "describe-tasks", "--tasks", taskArn])
-            #expect(d.stdout.contains("\"lastStatus\": \"STOPPED\""), "\(d.stdout)")
-            #expect(d.stdout.contains("its controller exited while the task ran"))
-            let stopped = try await aws(endpoint2, ["ecs", "list-tasks", "--desired-status", "STOPPED"])
-            #expect(stopped.stdout.contains(taskArn))
+        try await startServe(cli, port: port)
+        _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/ticker.json"])
+        let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "ticker"]))
+        _ = try await aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks", arn])
+        try await Task.sleep(for: .milliseconds(500))
+        try await killServe(cli)
+        try await Task.sleep(for: .milliseconds(1200))  // ticks go on with no controller
+
+        try await startServe(cli, port: port)
+        do {
+            try await checkReadopted(cli, endpoint: endpoint, arn: arn)
+        } catch {
+            try? await killServe(cli)
+            throw error
         }
-        // Its process was killed (no orphan keeps running).
-        let alive = try await Command.run("/bin/sh", ["-c", "kill -0 \(worker) 2>/dev/null && grep -q '^State:.*Z' /proc/\(worker)/status 2>/dev/null; kill -0 \(worker) 2>/dev/null && ! grep -q 'zombie' /proc/\(worker)/status && echo alive || echo gone"])
-        #expect(alive.stdout.contains("gone"), "\(alive.stdout)")
+        try await killServe(cli)
+    }
+
+    func checkReadopted(_ cli: CLIHarness, endpoint: String, arn: String) async throws {
+        let described = try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", arn])
+        #expect(described.stdout.contains("\"lastStatus\": \"RUNNING\""), "\(described.stdout)")
+        let out = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.out"), encoding: .utf8)) ?? ""
+        #expect(out.contains("re-adopted task"), "\(out)")
+        _ = try await aws(endpoint, ["ecs", "stop-task", "--task", arn, "--reason", "after the restart"])
+        _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
+        let final = try JSONParser.parse(try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", arn]).stdout)
+        guard case let .array(tasks)? = final["tasks"], let task = tasks.first, case let .array(containers)? = task["containers"] else {
+            Issue.record("no task"); return
+        }
+        #expect(task["stopCode"] == .string("UserInitiated"))
+        #expect(task["stoppedReason"] == .string("after the restart"))
+        #expect(containers.first?["exitCode"] == .number("0"))
+        let id = String(arn.split(separator: "/").last ?? "")
+        let events = try JSONParser.parse(try await aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/ticker", "--log-stream-name", "ticker/\(id)", "--start-from-head"]).stdout)
+        guard case let .array(list)? = events["events"] else { Issue.record("no events"); return }
+        let messages = list.compactMap { $0["message"]?.stringValue }
+        let ticks = messages.compactMap { $0.hasPrefix("tick ") ? Int($0.dropFirst(5)) : nil }
+        #expect(messages.last == "got SIGTERM")
+        #expect(ticks.count > 10)
+        #expect(ticks == Array(1...(ticks.last ?? 0)), "ticks have gaps or duplicates across the restart")
+    }
+
+    /// When the container and its shim are gone too, the task is recorded STOPPED (not dropped).
+    @Test func lostContainersAreRecordedNotDropped() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let port = LocalServers.freePort()
+        let endpoint = "http://127.0.0.1:\(port)"
+        try await startServe(cli, port: port)
+        _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/long-running.json"])
+        let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "long-running"]))
+        _ = try await aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks", arn])
+        let id = String(arn.split(separator: "/").last ?? "")
+        try await killServe(cli)
+        // Kill the shim and the container with SIGKILL: no exit code is recorded anywhere.
+        let run = cli.stateDirectory.appendingPathComponent("tasks/\(id)/run/worker").path
+        _ = try await Command.run("/bin/sh", ["-c", "pkill -9 -f \"shim $0\"; kill -9 -$(cut -d' ' -f1 \"$0/pid\")", run])
+        try await Task.sleep(for: .milliseconds(300))
+        try await startServe(cli, port: port)
+        _ = try? await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
+        let d = try? await aws(endpoint, ["ecs", "describe-tasks", "--tasks", arn])
+        let stopped = try? await aws(endpoint, ["ecs", "list-tasks", "--desired-status", "STOPPED"])
+        try await killServe(cli)
+        #expect(d?.stdout.contains("\"lastStatus\": \"STOPPED\"") == true, "\(d?.stdout ?? "")")
+        #expect(d?.stdout.contains("its controller exited while the task ran") == true || d?.stdout.contains("disappeared") == true, "\(d?.stdout ?? "")")
+        #expect(stopped?.stdout.contains(arn) == true)
     }
 
     @Test func cliCommandsWorkThroughTheEndpoint() async throws {

@@ -228,7 +228,7 @@ struct DockerReadoptionTests {
         let endpoint = "http://127.0.0.1:\(port)"
         let start = """
             "$0" serve --runtime docker --port \(port) --state-dir "$1" >/dev/null 2>&1 & echo $! > "$1/serve.pid"
-            for i in $(seq 1 100); do curl -sf \(endpoint)/health >/dev/null && break; sleep 0.1; done
+            for i in $(seq 1 100); do curl -sf --max-time 1 \(endpoint)/health >/dev/null && break; sleep 0.1; done
             """
         _ = try await Command.run("/bin/sh", ["-c", start, CLIHarness.binary, cli.stateDirectory.path])
         _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/docker/ticker.json"])
@@ -241,7 +241,16 @@ struct DockerReadoptionTests {
         try await Task.sleep(for: .milliseconds(1200))  // the container keeps ticking with no controller
 
         _ = try await Command.run("/bin/sh", ["-c", start, CLIHarness.binary, cli.stateDirectory.path])
-        defer { Task { _ = try? await Command.run("/bin/sh", ["-c", "kill $(cat \"$0\"/serve.pid)", cli.stateDirectory.path]) } }
+        do {
+            try await checkReadopted(cli, endpoint: endpoint, taskArn: taskArn)
+        } catch {
+            _ = try? await Command.run("/bin/sh", ["-c", "kill $(cat \"$0\"/serve.pid)", cli.stateDirectory.path])
+            throw error
+        }
+        _ = try await Command.run("/bin/sh", ["-c", "kill $(cat \"$0\"/serve.pid)", cli.stateDirectory.path])
+    }
+
+    func checkReadopted(_ cli: CLIHarness, endpoint: String, taskArn: String) async throws {
         let described = try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", taskArn])
         #expect(described.stdout.contains("\"lastStatus\": \"RUNNING\""), "\(described.stdout)")
         try await Task.sleep(for: .milliseconds(500))

@@ -19,6 +19,10 @@ public struct ContainerLaunch: Sendable {
     public var labels: [String: String] = [:]
     public var taskCPU: Int?
     public var taskMemoryMiB: Int?
+    /// Where a runtime may keep per-container state (the process runtime's shim files).
+    public var runDirectory: String?
+    /// The container's awslogs stream file (for runtimes that write it themselves).
+    public var logFile: String?
     /// Container ports (of every container of the task) to publish on 127.0.0.1, with their host ports.
     public var publishedPorts: [(containerPort: Int, hostPort: Int, protocol: String)] = []
 
@@ -85,6 +89,8 @@ public protocol ContainerRuntime: Sendable {
     var name: String { get }
     /// Starts a container; returns once it runs, or throws why it could not start.
     func start(_ launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError) -> any RunningContainer
+    /// True when the runtime writes the log stream files itself.
+    var writesLogStreams: Bool { get }
     /// Removes what the runtime created for a stopped task.
     func cleanUp(taskID: String) async
     /// Finds a task's containers again after a controller restart.
@@ -98,6 +104,10 @@ public enum AdoptedContainer: Sendable {
 }
 
 extension ContainerRuntime {
+    /// True when the runtime appends container output to the log stream files itself; the
+    /// supervisor then only echoes it to the console.
+    public var writesLogStreams: Bool { false }
+
     /// Removes what the runtime created for a stopped task (Docker containers, the pause container).
     public func cleanUp(taskID: String) async {}
 

@@ -14,11 +14,25 @@ import Glibc
 /// namespace (`unshare --mount`), which needs root.
 public struct ProcessRuntime: ContainerRuntime {
     public let name = "process"
+    /// The `fargate-local` executable whose `shim` subcommand runs each container detached
+    /// from the controller (so it survives a controller crash); nil runs containers as
+    /// direct children of this process.
+    public let shimExecutable: String?
+    /// The state directory, where shims keep their files (`tasks/<id>/run/<container>`).
+    public let stateDirectory: URL?
 
-    public init() {}
+    public init(shimExecutable: String? = nil, stateDirectory: URL? = nil) {
+        self.shimExecutable = shimExecutable
+        self.stateDirectory = stateDirectory
+    }
+
+    public var writesLogStreams: Bool { shimExecutable != nil }
 
     public func start(_ launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError) -> any RunningContainer {
         let plan = try ProcessLaunchPlan.make(for: launch)
+        if let shim = shimExecutable, let directory = launch.runDirectory, let logFile = launch.logFile {
+            return try await ShimContainer.start(shim: shim, plan: plan, directory: directory, logFile: logFile, output: output)
+        }
         let container = ProcessContainer(plan: plan)
         let configuration = plan.configuration()
         Task.detached {
@@ -220,9 +234,17 @@ actor ProcessContainer {
     }
 
     func runHealthCheck(_ command: [String], environment: [(String, String)], timeout: Duration) async -> Bool {
+        var namespacePID: pid_t?
+        if case let .running(pid) = state { namespacePID = pid }
+        return await Self.healthCheck(command, environment: environment, timeout: timeout, plan: plan, containerPID: namespacePID)
+    }
+
+    /// Runs a health check command with the container's environment (inside its mount namespace when it has one).
+    static func healthCheck(_ command: [String], environment: [(String, String)], timeout: Duration,
+                            plan: ProcessLaunchPlan, containerPID: pid_t?) async -> Bool {
         guard let first = command.first, command.count >= 2 else { return false }
         var argv = first == "CMD-SHELL" ? ["/bin/sh", "-c", command[1...].joined(separator: " ")] : Array(command.dropFirst())
-        if plan.usesMountNamespace, case let .running(pid) = state,
+        if plan.usesMountNamespace, let pid = containerPID,
            let nsenter = ExecutableLookup.find("nsenter", path: "/usr/bin:/bin:/usr/sbin:/sbin") {
             argv = [nsenter, "--target", String(pid), "--mount", "--"] + argv
         }

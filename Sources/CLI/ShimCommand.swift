@@ -1,0 +1,15 @@
+import ArgumentParser
+import Controller
+
+/// `fargate-local shim DIR` (internal): runs one process-runtime container, independent
+/// of the controller, so it survives a controller crash.
+struct ShimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "shim", abstract: "Run one container for the process runtime (internal).", shouldDisplay: false)
+
+    @Argument var directory: String
+
+    func run() async throws {
+        let status = await ContainerShim.run(directory: directory)
+        if status != 0 { throw ExitCode(status) }
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A process-runtime container run by a detached shim (`fargate-local shim DIR`). The
+/// controller follows it through the shim's files: `pid` for signals and health checks,
+/// `exit` for its end, and the log stream file (which the shim writes) for the console.
+actor ShimContainer: RunningContainer {
+    nonisolated let files: ShimFiles
+    nonisolated let pid: pid_t
+    nonisolated let startTime: UInt64
+    nonisolated let plan: ProcessLaunchPlan?
+    private var finished: ContainerExit?
+    private var waiters: [CheckedContinuation<ContainerExit, Never>] = []
+
+    init(files: ShimFiles, pid: pid_t, startTime: UInt64, plan: ProcessLaunchPlan?) {
+        self.files = files
+        self.pid = pid
+        self.startTime = startTime
+        self.plan = plan
+    }
+
+    nonisolated var runtimeID: String { String(pid) }
+
+    /// The container process is still the one the shim started (pids get recycled).
+    nonisolated var isSameProcessAlive: Bool {
+        ProcStat.startTime(pid) == startTime && !ProcStat.hasExited(pid)
+    }
+
+    /// Spawns the shim and returns once the container runs (or failed to start).
+    static func start(shim: String, plan: ProcessLaunchPlan, directory: String, logFile: String,
+                      output: any ContainerOutputSink) async throws(ContainerStartError) -> ShimContainer {
+        let files = ShimFiles(directory: directory)
+        try? FileManager.default.removeItem(atPath: directory)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let spec = ShimSpec(executable: plan.executable, arguments: plan.arguments, workingDirectory: plan.workingDirectory, logFile: logFile)
+            try JSONEncoder().encode(spec).write(to: URL(fileURLWithPath: files.spec))
+        } catch {
+            throw ContainerStartError(kind: "CannotStartContainerError", detail: "cannot prepare \(directory): \(error.localizedDescription)")
+        }
+        let offset = Self.fileSize(logFile)
+        let shimPID = try spawnDetached(shim, ["shim", directory], environment: plan.environment + [("FARGATE_LOCAL_SHIM", "1")],
+                                        errorLog: directory + "/shim.log")
+        // Reap the shim while this controller lives (a dead controller's shims are reparented).
+        Thread {
+            var status: Int32 = 0
+            while waitpid(shimPID, &status, 0) < 0 && errno == EINTR {}
+        }.start()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let (pid, start) = files.readPID() {
+                let container = ShimContainer(files: files, pid: pid, startTime: start, plan: plan)
+                await container.follow(logFile: logFile, from: offset, output: output)
+                return container
+            }
+            if let exit = files.readExit() {
+                let reason = exit.reason ?? "the container could not be started"
+                let kind = reason.split(separator: ":").first.map(String.init) ?? "CannotStartContainerError"
+                let detail = reason.split(separator: ":", maxSplits: 1).dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) } ?? reason
+                throw ContainerStartError(kind: kind, detail: detail)
+            }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        throw ContainerStartError(kind: "CannotStartContainerError", detail: "the container's shim did not start it within 30 s (see \(directory)/shim.log)")
+    }
+
+    /// Echoes new lines of the log stream file to `output` until the container's exit is recorded.
+    func follow(logFile: String, from offset: UInt64, output: any ContainerOutputSink) {
+        let files = self.files
+        Task.detached {
+            var position = offset
+            var pending = Data()
+            var done = false
+            while true {
+                let exited = files.readExit()
+                if let handle = FileHandle(forReadingAtPath: logFile) {
+                    try? handle.seek(toOffset: position)
+                    if let data = try? handle.readToEnd(), !data.isEmpty {
+                        position += UInt64(data.count)
+                        pending.append(data)
+                    }
+                    try? handle.close()
+                }
+                var lines: [String] = []
+                var stamps: [Int64] = []
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    let row = pending[pending.startIndex..<newline]
+                    pending.removeSubrange(pending.startIndex...newline)
+                    guard let tab = row.firstIndex(of: 0x09) else { continue }
+                    stamps.append(Int64(String(decoding: row[row.startIndex..<tab], as: UTF8.self)) ?? 0)
+                    lines.append(String(decoding: row[row.index(after: tab)...], as: UTF8.self))
+                }
+                if !lines.isEmpty { await output.receive(OutputBatch(source: .stdout, timestamps: stamps, lines: lines)) }
+                if done { break }
+                if exited != nil { done = true; continue }  // one more read after the exit is recorded
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            await self.finish(files.readExit() ?? ContainerExit(exitCode: 255, reason: "the container's shim recorded no exit"))
+        }
+    }
+
+    /// Follows a container whose controller died: when its process is gone and no exit was
+    /// recorded, it is reported lost.
+    func followAdopted(logFile: String, output: any ContainerOutputSink) {
+        let files = self.files
+        let size = ShimContainer.fileSize(logFile)
+        Task.detached { [self] in
+            while files.readExit() == nil {
+                if !isSameProcessAlive, files.readExit() == nil {
+                    try? await Task.sleep(for: .milliseconds(200))
+                    if files.readExit() == nil {
+                        await self.finish(ContainerExit(exitCode: 255, reason: "the container's shim exited without recording an exit code"))
+                        return
+                    }
+                }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            await self.follow(logFile: logFile, from: size, output: output)
+        }
+    }
+
+    private func finish(_ exit: ContainerExit) {
+        guard finished == nil else { return }
+        finished = exit
+        for w in waiters { w.resume(returning: exit) }
+        waiters = []
+    }
+
+    func exit() async -> ContainerExit {
+        if let finished { return finished }
+        return await withCheckedContinuation { waiters.append($0) }
+    }
+
+    nonisolated func stop(timeout: Duration) async {
+        guard isSameProcessAlive else { return }
+        kill(-pid, SIGTERM)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if files.readExit() != nil || !isSameProcessAlive { return }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if isSameProcessAlive { kill(-pid, SIGKILL) }
+    }
+
+    nonisolated func runHealthCheck(_ command: [String], environment: [(String, String)], timeout: Duration) async -> Bool {
+        guard let plan else { return false }
+        return await ProcessContainer.healthCheck(command, environment: environment, timeout: timeout, plan: plan, containerPID: pid)
+    }
+
+    static func fileSize(_ path: String) -> UInt64 {
+        var st = stat()
+        return stat(path, &st) == 0 ? UInt64(st.st_size) : 0
+    }
+
+    /// posix_spawn in a new session, stdin from /dev/null, stdout and stderr to `errorLog`.
+    static func spawnDetached(_ executable: String, _ arguments: [String], environment: [(String, String)], errorLog: String) throws(ContainerStartError) -> pid_t {
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        posix_spawnattr_setflags(&attr, 0x80)  // POSIX_SPAWN_SETSID
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, errorLog, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.0)=\($0.1)") } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, &attr, &argv, &envp)
+        guard rc == 0 else {
+            throw ContainerStartError(kind: "CannotStartContainerError", detail: "cannot start the container's shim \(executable): \(String(cString: strerror(rc)))")
+        }
+        return pid
+    }
+}
+
+extension ProcessRuntime {
+    /// Finds a task's shim-run containers again: still running (same pid and start time),
+    /// or exited with the code their shim recorded.
+    public func adopt(taskID: String, since: [String: Int64], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]? {
+        guard shimExecutable != nil, let state = stateDirectory else { return nil }
+        let root = state.appendingPathComponent("tasks/\(taskID)/run").path
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else { return [:] }
+        var adopted: [String: AdoptedContainer] = [:]
+        for name in names {
+            let files = ShimFiles(directory: root + "/" + name)
+            if let exit = files.readExit() {
+                adopted[name] = .exited(exit)
+            } else if let (pid, start) = files.readPID(),
+                      let spec = FileManager.default.contents(atPath: files.spec).flatMap({ try? JSONDecoder().decode(ShimSpec.self, from: $0) }) {
+                let container = ShimContainer(files: files, pid: pid, startTime: start, plan: nil)
+                if container.isSameProcessAlive {
+                    await container.followAdopted(logFile: spec.logFile, output: output(name))
+                    adopted[name] = .running(container)
+                }
+            }
+        }
+        return adopted
+    }
+}
