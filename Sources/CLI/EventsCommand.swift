@@ -16,8 +16,22 @@ struct EventsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let controller = try global.makeController()
             var seen: [String: Int] = [:]
+            if let client = global.endpointClient {
+                while true {
+                    let tasks = try await client.tasks(try await client.taskArns(includeStopped: true, family: family))
+                        .sorted { ($0.createdAt ?? .distantPast) < ($1.createdAt ?? .distantPast) }
+                    var chunk = ""
+                    for task in tasks where seen[task.taskID] != task.version {
+                        seen[task.taskID] = task.version
+                        chunk += TaskStateChangeEvent.json(task, region: global.resolvedRegion) + "\n"
+                    }
+                    if !chunk.isEmpty { FileHandle.standardOutput.write(Data(chunk.utf8)) }
+                    if !follow { return }
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+            }
+            let controller = try global.makeController()
             while true {
                 let records = try await controller.store.tasks(family: family).reversed()
                 var chunk = ""

@@ -8,7 +8,7 @@ enum InProcessAPI {
     static func start(controller: TaskController, runtime: any ContainerRuntime, imageMap: [String: String], region: String) async throws -> ControllerServer.Running {
         let host = TaskHost(controller: controller, runtime: runtime, imageMap: imageMap)
         let server = ControllerServer(host: host, controller: controller,
-                                      credentials: CredentialsProvider(environment: ProcessInfo.processInfo.environment, awsEndpoint: nil, region: region))
+                                      credentials: CredentialsProvider(environment: ProcessInfo.processInfo.environment, awsEndpoint: controller.configuration.awsEndpoint, region: region))
         let running: ControllerServer.Running
         if let preferred = try? await server.start(address: "127.0.0.1", port: 8790) {
             running = preferred

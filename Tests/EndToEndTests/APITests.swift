@@ -215,6 +215,8 @@ struct APITests {
             #expect(registered.stdout.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("task-definition/hello:2"), "\(registered.stdout)\(registered.stderr)")
             let latest = try await client.run(["taskdefs", "hello", "--endpoint", endpoint])
             #expect(latest.stdout.contains("task-definition/hello:2"))
+            let events = try await client.run(["events", "--endpoint", endpoint])
+            #expect(events.stdout.split(separator: "\n").contains { $0.contains("\"detail-type\":\"ECS Task State Change\"") && $0.contains(taskArn) && $0.contains("\"lastStatus\":\"STOPPED\"") }, "\(events.stdout)")
             // The client's own state directory was never used.
             #expect(!FileManager.default.fileExists(atPath: client.stateDirectory.appendingPathComponent("state.sqlite").path))
         }

@@ -83,4 +83,25 @@ struct SecretsTests {
         guard ping.stdout == "OK" else { throw LocalServers.ServerError(description: "no Docker engine answers; run scripts/setup-machine") }
         try await check(runtime: "docker", image: "debian:bookworm-slim")
     }
+
+    /// The acceptance check of the API issue: an SDK call inside a task (`aws sts get-caller-identity`
+    /// against moto) runs as the task role, assumed through STS at --aws-endpoint, and fails with a wrong token.
+    @Test func sdkInsideATaskRunsAsItsTaskRole() async throws {
+        try await LocalServers.withMoto { endpoint in
+            let cli = CLIHarness()
+            defer { cli.cleanup() }
+            try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+            let file = cli.stateDirectory.appendingPathComponent("sts.json").path
+            let definition = """
+                {"family": "sts", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "taskRoleArn": "arn:aws:iam::123456789012:role/app-role",
+                 "containerDefinitions": [{"name": "c", "image": "x", "command": ["sh", "-c",
+                   "export AWS_ENDPOINT_URL=\(endpoint); aws sts get-caller-identity --query Arn --output text; AWS_CONTAINER_AUTHORIZATION_TOKEN=wrong aws sts get-caller-identity >/dev/null 2>&1 || echo without-token-refused"]}]}
+                """
+            try Data(definition.utf8).write(to: URL(fileURLWithPath: file))
+            let r = try await cli.run(["run", "--wait", "-q", "--runtime", "process", "--aws-endpoint", endpoint, file])
+            #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+            #expect(r.stdout.contains("c | arn:aws:sts::123456789012:assumed-role/app-role/fargate-local-"), "\(r.stdout)")
+            #expect(r.stdout.contains("c | without-token-refused"))
+        }
+    }
 }
