@@ -8,6 +8,7 @@ struct DescribeCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Task ids, unambiguous id prefixes or ARNs.") var tasks: [String]
+    @Option(help: "json (DescribeTasks' shape, the default) or table.") var output: String = "json"
 
     func run() async throws {
         try await reportingErrors {
@@ -31,7 +32,11 @@ struct DescribeCommand: AsyncParsableCommand {
                     }
                 }
             }
-            Console.out(TaskOutput.json(tasks: found, failures: failures))
+            switch output {
+            case "json": Console.out(TaskOutput.json(tasks: found, failures: failures))
+            case "table": Console.out(TaskOutput.table(found))
+            default: throw CLIError("--output must be json or table, not \"\(output)\"")
+            }
             if !failures.isEmpty { throw CLIError("\(failures.count) task(s) not found: \(failures.map(\.arn).joined(separator: ", "))") }
         }
     }

@@ -26,23 +26,50 @@ struct RegisterCommand: AsyncParsableCommand {
     }
 }
 
-/// `fargate-local taskdefs [FAMILY]`: registered task definitions.
+/// `fargate-local taskdefs [FAMILY[:REV]]`: registered task definitions (ListTaskDefinitions).
 struct TaskDefinitionsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "taskdefs", abstract: "Show the latest registered revision of a family.")
+    static let configuration = CommandConfiguration(
+        commandName: "taskdefs",
+        abstract: "List registered task definitions: every ACTIVE revision, a family's, or one FAMILY:REVISION.")
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "FAMILY or FAMILY:REVISION.") var family: String
+    @Argument(help: "FAMILY or FAMILY:REVISION.") var family: String?
+    @Flag(help: "Include INACTIVE (deregistered) revisions.") var all = false
 
     func run() async throws {
         try await reportingErrors {
-            if let client = global.endpointClient {
-                let result = try await client.ecs("DescribeTaskDefinition", .object([("taskDefinition", .string(family))]))
-                Console.out(result["taskDefinition"]?["taskDefinitionArn"]?.stringValue ?? "")
+            if let family, family.contains(":") {
+                if let client = global.endpointClient {
+                    let result = try await client.ecs("DescribeTaskDefinition", .object([("taskDefinition", .string(family))]))
+                    Console.out(result["taskDefinition"]?["taskDefinitionArn"]?.stringValue ?? "")
+                } else {
+                    guard let td = try await global.makeController().store.taskDefinition(family) else {
+                        throw CLIError("no task definition \"\(family)\" is registered")
+                    }
+                    Console.out(td.taskDefinitionArn ?? "")
+                }
                 return
             }
-            let controller = try global.makeController()
-            guard let td = try await controller.store.taskDefinition(family) else { throw CLIError("no task definition \"\(family)\" is registered") }
-            Console.out(td.taskDefinitionArn ?? "")
+            var arns: [String] = []
+            for status in all ? ["ACTIVE", "INACTIVE"] : ["ACTIVE"] {
+                if let client = global.endpointClient {
+                    var token: String?
+                    repeat {
+                        var body: [(key: String, value: JSONValue)] = [("status", .string(status))]
+                        if let family { body.append(("familyPrefix", .string(family))) }
+                        if let token { body.append(("nextToken", .string(token))) }
+                        let page = try await client.ecs("ListTaskDefinitions", .object(body))
+                        if case let .array(items)? = page["taskDefinitionArns"] { arns += items.compactMap(\.stringValue) }
+                        token = page["nextToken"]?.stringValue
+                    } while token != nil
+                } else {
+                    arns += try await global.makeController().store.taskDefinitionArns(familyPrefix: family, status: status, descending: false)
+                }
+            }
+            // A family argument means that family, not every family sharing its prefix.
+            if let family { arns = arns.filter { $0.split(separator: "/").last?.split(separator: ":").first.map(String.init) == family } }
+            if arns.isEmpty, let family { throw CLIError("no task definition \"\(family)\" is registered") }
+            for arn in arns { Console.out(arn) }
         }
     }
 }

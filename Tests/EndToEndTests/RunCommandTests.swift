@@ -141,6 +141,11 @@ struct RunCommandTests {
         #expect(task["taskArn"]?.stringValue?.hasSuffix("task/default/\(id)") == true)
         guard case let .array(containers)? = task["containers"] else { Issue.record("no containers"); return }
         #expect(containers.first?["exitCode"] == .number("143"))
+        let table = try await cli.run(["describe", id, "--output", "table"])
+        #expect(table.stdout.contains(String(id.prefix(12))) && table.stdout.contains("STOPPED") && table.stdout.contains("143"))
+        let defs = try await cli.run(["taskdefs"])
+        #expect(defs.stdout.contains("task-definition/long-running:1"))
+        #expect(try await cli.run(["taskdefs", "long-running:1"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("long-running:1"))
         let follow = try await cli.run(["logs", "-f", id])
         #expect(follow.stdout.contains("worker: got SIGTERM"))
         #expect(try await cli.run(["ps"]).stdout.contains(String(id.prefix(12))) == false)
