@@ -61,7 +61,7 @@ actor ShimContainer: RunningContainer {
                 let detail = reason.split(separator: ":", maxSplits: 1).dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) } ?? reason
                 throw ContainerStartError(kind: kind, detail: detail)
             }
-            try? await Task.sleep(for: .milliseconds(5))
+            try? await Task.sleep(for: .milliseconds(1))
         }
         throw ContainerStartError(kind: "CannotStartContainerError", detail: "the container's shim did not start it within 30 s (see \(directory)/shim.log)")
     }
@@ -73,6 +73,7 @@ actor ShimContainer: RunningContainer {
             var position = offset
             var pending = Data()
             var done = false
+            var idle = 0
             while true {
                 let exited = files.readExit()
                 if let handle = FileHandle(forReadingAtPath: logFile) {
@@ -95,7 +96,9 @@ actor ShimContainer: RunningContainer {
                 if !lines.isEmpty { await output.receive(OutputBatch(source: .stdout, timestamps: stamps, lines: lines)) }
                 if done { break }
                 if exited != nil { done = true; continue }  // one more read after the exit is recorded
-                try? await Task.sleep(for: .milliseconds(20))
+                // Poll fast while output flows or the container is young; back off to 50 ms when idle.
+                idle = lines.isEmpty ? idle + 1 : 0
+                try? await Task.sleep(for: .milliseconds(min(1 << min(idle, 6), 50)))
             }
             await self.finish(files.readExit() ?? ContainerExit(exitCode: 255, reason: "the container's shim recorded no exit"))
         }
