@@ -35,9 +35,6 @@ enum Supervision {
 
 /// Starts `fargate-local supervise TASK_ID` in its own session, detached from the terminal.
 enum SupervisorLauncher {
-    /// glibc's POSIX_SPAWN_SETSID (0x80), which Swift does not import.
-    static let posixSpawnSetsid: Int16 = 0x80
-
     static func executablePath() -> String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
@@ -56,22 +53,11 @@ enum SupervisorLauncher {
         let args = [executablePath(), "supervise", taskID,
                     "--state-dir", global.resolvedStateDirectory.path,
                     "--region", global.resolvedRegion, "--cluster", global.cluster] + (global.resolvedAWSEndpoint.map { ["--aws-endpoint", $0] } ?? [])
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        posix_spawnattr_setflags(&attr, Self.posixSpawnSetsid)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var cArgs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-        defer { for p in cArgs { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, args[0], &actions, &attr, &cArgs, environ)
-        guard rc == 0 else {
-            throw CLIError("cannot start the background supervisor: \(String(cString: strerror(rc)))", exitCode: 125)
+        do {
+            _ = try DetachedProcess.spawn(args[0], Array(args.dropFirst()),
+                                          environment: ProcessInfo.processInfo.environment.map { ($0.key, $0.value) }, log: logPath)
+        } catch {
+            throw CLIError("cannot start the background supervisor: \(error)", exitCode: 125)
         }
     }
 }

@@ -41,8 +41,13 @@ actor ShimContainer: RunningContainer {
             throw ContainerStartError(kind: "CannotStartContainerError", detail: "cannot prepare \(directory): \(error.localizedDescription)")
         }
         let offset = Self.fileSize(logFile)
-        let shimPID = try spawnDetached(shim, ["shim", directory], environment: plan.environment + [("FARGATE_LOCAL_SHIM", "1")],
-                                        errorLog: directory + "/shim.log")
+        let shimPID: pid_t
+        do {
+            shimPID = try DetachedProcess.spawn(shim, ["shim", directory], environment: plan.environment + [("FARGATE_LOCAL_SHIM", "1")],
+                                                log: directory + "/shim.log")
+        } catch {
+            throw ContainerStartError(kind: "CannotStartContainerError", detail: "cannot start the container's shim: \(error)")
+        }
         // Reap the shim while this controller lives (a dead controller's shims are reparented).
         Thread {
             var status: Int32 = 0
@@ -156,32 +161,6 @@ actor ShimContainer: RunningContainer {
         var st = stat()
         return stat(path, &st) == 0 ? UInt64(st.st_size) : 0
     }
-
-    /// posix_spawn in a new session, stdin from /dev/null, stdout and stderr to `errorLog`.
-    static func spawnDetached(_ executable: String, _ arguments: [String], environment: [(String, String)], errorLog: String) throws(ContainerStartError) -> pid_t {
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        posix_spawnattr_setflags(&attr, 0x80)  // POSIX_SPAWN_SETSID
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, errorLog, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.0)=\($0.1)") } + [nil]
-        defer {
-            for p in argv { free(p) }
-            for p in envp { free(p) }
-        }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attr, &argv, &envp)
-        guard rc == 0 else {
-            throw ContainerStartError(kind: "CannotStartContainerError", detail: "cannot start the container's shim \(executable): \(String(cString: strerror(rc)))")
-        }
-        return pid
-    }
 }
 
 extension ProcessRuntime {
@@ -206,5 +185,32 @@ extension ProcessRuntime {
             }
         }
         return adopted
+    }
+}
+
+/// Starts a process in a session of its own (it survives its parent), stdin from
+/// /dev/null, stdout and stderr appended to `log`.
+public enum DetachedProcess {
+    public static func spawn(_ executable: String, _ arguments: [String], environment: [(String, String)], log: String) throws(ControllerError) -> pid_t {
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        posix_spawnattr_setflags(&attr, 0x80)  // POSIX_SPAWN_SETSID, which Swift does not import
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.0)=\($0.1)") } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, &attr, &argv, &envp)
+        guard rc == 0 else { throw ControllerError(.io, "cannot start \(executable): \(String(cString: strerror(rc)))") }
+        return pid
     }
 }
