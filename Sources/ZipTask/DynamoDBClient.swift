@@ -3,25 +3,18 @@ import Foundation
 
 /// The request table in DynamoDB (JSON 1.0 protocol): read the request, record its status.
 public struct DynamoDBClient: Sendable {
-    public let endpoint: String
-    public let region: String
-    public let credentials: AWSCredentials
-    let http = HTTPClient()
+    let service: AWSService
 
     public init(endpoint: String, region: String, credentials: AWSCredentials) {
-        self.endpoint = endpoint
-        self.region = region
-        self.credentials = credentials
+        service = AWSService(endpoint: endpoint, region: region, credentials: credentials, signingName: "dynamodb")
     }
 
     func call(_ operation: String, _ payload: [String: Any]) throws(ZipTaskError) -> [String: Any] {
-        let request = HTTPRequest(
-            method: "POST", url: endpoint + "/",
-            headers: [("Content-Type", "application/x-amz-json-1.0"), ("X-Amz-Target", "DynamoDB_20120810.\(operation)")],
-            body: JSONLite.data(payload), signing: credentials.signing(region: region, service: "dynamodb"), timeoutSeconds: 30)
         let response: HTTPResponse
         do {
-            response = try AWSResponse.send(http, request)
+            response = try service.post(
+                headers: [("Content-Type", "application/x-amz-json-1.0"), ("X-Amz-Target", "DynamoDB_20120810.\(operation)")],
+                body: JSONLite.data(payload))
         } catch {
             throw ZipTaskError(.aws, "DynamoDB \(operation) failed: \(error)")
         }

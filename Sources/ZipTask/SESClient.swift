@@ -3,15 +3,10 @@ import Foundation
 
 /// Sends mail through Amazon SES (`SendEmail`, query protocol).
 public struct SESClient: Sendable {
-    public let endpoint: String
-    public let region: String
-    public let credentials: AWSCredentials
-    let http = HTTPClient()
+    let service: AWSService
 
     public init(endpoint: String, region: String, credentials: AWSCredentials) {
-        self.endpoint = endpoint
-        self.region = region
-        self.credentials = credentials
+        service = AWSService(endpoint: endpoint, region: region, credentials: credentials, signingName: "ses")
     }
 
     /// Sends a text + HTML message; returns SES's MessageId.
@@ -24,12 +19,9 @@ public struct SESClient: Sendable {
             ("Message.Body.Html.Data", html), ("Message.Body.Html.Charset", "UTF-8"),
         ]
         let body = fields.map { "\(S3Client.encodeQueryValue($0.0))=\(S3Client.encodeQueryValue($0.1))" }.joined(separator: "&")
-        let request = HTTPRequest(method: "POST", url: endpoint + "/",
-                                  headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
-                                  body: Array(body.utf8), signing: credentials.signing(region: region, service: "ses"), timeoutSeconds: 30)
         let response: HTTPResponse
         do {
-            response = try AWSResponse.send(http, request)
+            response = try service.post(headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(body.utf8))
         } catch {
             throw ZipTaskError(.aws, "sending the email through SES failed: \(error)")
         }
