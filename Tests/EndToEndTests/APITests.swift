@@ -86,22 +86,6 @@ struct APITests {
         }
     }
 
-    /// Starts `serve` in the background (so the test can kill -9 it) and returns its pid file.
-    func startServe(_ cli: CLIHarness, port: Int) async throws {
-        let endpoint = "http://127.0.0.1:\(port)"
-        let script = """
-            "$0" serve --runtime process --port \(port) --state-dir "$1" >>"$1/serve.out" 2>&1 & echo $! > "$1/serve.pid"
-            for i in $(seq 1 100); do curl -sf --max-time 1 \(endpoint)/health >/dev/null && break; sleep 0.1; done
-            """
-        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
-        _ = try await Command.run("/bin/sh", ["-c", script, CLIHarness.binary, cli.stateDirectory.path])
-    }
-
-    func killServe(_ cli: CLIHarness) async throws {
-        let pid = try String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.pid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try await Command.run("kill", ["-9", pid])
-    }
-
     func taskArn(_ output: Command.Output) throws -> String {
         try #require(output.stdout.split(separator: "\"").first { $0.contains(":task/default/") }.map(String.init))
     }
@@ -113,22 +97,22 @@ struct APITests {
         defer { cli.cleanup() }
         let port = LocalServers.freePort()
         let endpoint = "http://127.0.0.1:\(port)"
-        try await startServe(cli, port: port)
+        try await cli.startBackgroundServe(port: port, runtime: "process")
         _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/ticker.json"])
         let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "ticker"]))
         _ = try await aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks", arn])
         try await Task.sleep(for: .milliseconds(500))
-        try await killServe(cli)
+        try await cli.killBackgroundServe()
         try await Task.sleep(for: .milliseconds(1200))  // ticks go on with no controller
 
-        try await startServe(cli, port: port)
+        try await cli.startBackgroundServe(port: port, runtime: "process")
         do {
             try await checkReadopted(cli, endpoint: endpoint, arn: arn)
         } catch {
-            try? await killServe(cli)
+            try? await cli.killBackgroundServe()
             throw error
         }
-        try await killServe(cli)
+        try await cli.killBackgroundServe()
     }
 
     func checkReadopted(_ cli: CLIHarness, endpoint: String, arn: String) async throws {
@@ -162,21 +146,21 @@ struct APITests {
         defer { cli.cleanup() }
         let port = LocalServers.freePort()
         let endpoint = "http://127.0.0.1:\(port)"
-        try await startServe(cli, port: port)
+        try await cli.startBackgroundServe(port: port, runtime: "process")
         _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/long-running.json"])
         let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "long-running"]))
         _ = try await aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks", arn])
         let id = String(arn.split(separator: "/").last ?? "")
-        try await killServe(cli)
+        try await cli.killBackgroundServe()
         // Kill the shim and the container with SIGKILL: no exit code is recorded anywhere.
         let run = cli.stateDirectory.appendingPathComponent("tasks/\(id)/run/worker").path
         _ = try await Command.run("/bin/sh", ["-c", "pkill -9 -f \"shim $0\"; kill -9 -$(cut -d' ' -f1 \"$0/pid\")", run])
         try await Task.sleep(for: .milliseconds(300))
-        try await startServe(cli, port: port)
+        try await cli.startBackgroundServe(port: port, runtime: "process")
         _ = try? await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
         let d = try? await aws(endpoint, ["ecs", "describe-tasks", "--tasks", arn])
         let stopped = try? await aws(endpoint, ["ecs", "list-tasks", "--desired-status", "STOPPED"])
-        try await killServe(cli)
+        try await cli.killBackgroundServe()
         #expect(d?.stdout.contains("\"lastStatus\": \"STOPPED\"") == true, "\(d?.stdout ?? "")")
         #expect(d?.stdout.contains("its controller exited while the task ran") == true || d?.stdout.contains("disappeared") == true, "\(d?.stdout ?? "")")
         #expect(stopped?.stdout.contains(arn) == true)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Subprocess
 #if canImport(System)
 import System
@@ -50,5 +51,22 @@ struct CLIHarness {
         case let .signaled(sig): status = 128 + sig
         }
         return Result(status: status, stdout: result.standardOutput, stderr: result.standardError)
+    }
+
+    /// Starts `fargate-local serve` in the background (so a test can kill -9 it), waits for
+    /// /health, and records its pid in `serve.pid` (output appended to `serve.out`).
+    func startBackgroundServe(port: Int, runtime: String) async throws {
+        let script = """
+            "$0" serve --runtime \(runtime) --port \(port) --state-dir "$1" >>"$1/serve.out" 2>&1 & echo $! > "$1/serve.pid"
+            for i in $(seq 1 100); do curl -sf --max-time 1 http://127.0.0.1:\(port)/health >/dev/null && break; sleep 0.1; done
+            """
+        try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
+        _ = try await Command.run("/bin/sh", ["-c", script, Self.binary, stateDirectory.path])
+    }
+
+    /// kill -9 of the background `serve`.
+    func killBackgroundServe() async throws {
+        let pid = try String(contentsOf: stateDirectory.appendingPathComponent("serve.pid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try await Command.run("kill", ["-9", pid])
     }
 }

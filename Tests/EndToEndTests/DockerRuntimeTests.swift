@@ -223,31 +223,25 @@ struct DockerReadoptionTests {
         try await DockerRuntimeTests().requireDocker()
         let cli = CLIHarness()
         defer { cli.cleanup() }
-        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
         let port = LocalServers.freePort()
         let endpoint = "http://127.0.0.1:\(port)"
-        let start = """
-            "$0" serve --runtime docker --port \(port) --state-dir "$1" >/dev/null 2>&1 & echo $! > "$1/serve.pid"
-            for i in $(seq 1 100); do curl -sf --max-time 1 \(endpoint)/health >/dev/null && break; sleep 0.1; done
-            """
-        _ = try await Command.run("/bin/sh", ["-c", start, CLIHarness.binary, cli.stateDirectory.path])
+        try await cli.startBackgroundServe(port: port, runtime: "docker")
         _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/docker/ticker.json"])
         let run = try await aws(endpoint, ["ecs", "run-task", "--task-definition", "docker-ticker"])
         let taskArn = try #require(run.stdout.split(separator: "\"").first { $0.contains(":task/default/") }.map(String.init))
         _ = try await aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks", taskArn])
         try await Task.sleep(for: .milliseconds(600))
-        let pid = try String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.pid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try await Command.run("kill", ["-9", pid])
+        try await cli.killBackgroundServe()
         try await Task.sleep(for: .milliseconds(1200))  // the container keeps ticking with no controller
 
-        _ = try await Command.run("/bin/sh", ["-c", start, CLIHarness.binary, cli.stateDirectory.path])
+        try await cli.startBackgroundServe(port: port, runtime: "docker")
         do {
             try await checkReadopted(cli, endpoint: endpoint, taskArn: taskArn)
         } catch {
-            _ = try? await Command.run("/bin/sh", ["-c", "kill $(cat \"$0\"/serve.pid)", cli.stateDirectory.path])
+            try? await cli.killBackgroundServe()
             throw error
         }
-        _ = try await Command.run("/bin/sh", ["-c", "kill $(cat \"$0\"/serve.pid)", cli.stateDirectory.path])
+        try await cli.killBackgroundServe()
     }
 
     func checkReadopted(_ cli: CLIHarness, endpoint: String, taskArn: String) async throws {
