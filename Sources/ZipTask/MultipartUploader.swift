@@ -15,7 +15,7 @@ final class MultipartUploader: @unchecked Sendable {
     private let maxQueued: Int
     private let condition = NSCondition()
     private var queue: [(Int, [UInt8])] = []
-    private var etags: [Int: String] = [:]
+    private var parts: [Int: S3Client.UploadedPart] = [:]
     private var failure: ZipTaskError?
     private var closed = false
     private var running = 0
@@ -59,15 +59,15 @@ final class MultipartUploader: @unchecked Sendable {
         return uploadedBytes
     }
 
-    /// Waits for every part; returns their ETags in part order.
-    func finish() throws(ZipTaskError) -> [String] {
+    /// Waits for every part; returns them (ETag and CRC-32) in part order.
+    func finish() throws(ZipTaskError) -> [S3Client.UploadedPart] {
         condition.lock()
         defer { condition.unlock() }
         closed = true
         condition.broadcast()
         while running > 0 { condition.wait() }
         if let failure { throw failure }
-        return etags.keys.sorted().compactMap { etags[$0] }
+        return parts.keys.sorted().compactMap { parts[$0] }
     }
 
     /// Stops the workers after their current part (used on failure elsewhere).
@@ -96,15 +96,15 @@ final class MultipartUploader: @unchecked Sendable {
             condition.broadcast()
             condition.unlock()
 
-            let result = Result { () throws(ZipTaskError) -> String in
+            let result = Result { () throws(ZipTaskError) -> S3Client.UploadedPart in
                 try s3.uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: number, body: bytes)
             }
 
             condition.lock()
             inFlight -= 1
             switch result {
-            case let .success(etag):
-                etags[number] = etag
+            case let .success(part):
+                parts[number] = part
                 uploadedBytes += Int64(bytes.count)
             case let .failure(error):
                 if failure == nil { failure = error }

@@ -21,6 +21,8 @@ public struct S3Client: Sendable {
         public var size: Int64
         public var etag: String
         public var lastModified: Date?
+        /// `x-amz-checksum-crc32`, when asked for (`checksumMode`) and S3 keeps one.
+        public var checksumCRC32: String? = nil
     }
 
     /// Percent-encodes a key for a URL path: every byte but unreserved characters and "/".
@@ -50,11 +52,13 @@ public struct S3Client: Sendable {
                     signing: credentials.signing(region: region, service: "s3"), timeoutSeconds: timeout)
     }
 
-    /// HEAD: size, ETag and Last-Modified; nil when the object does not exist.
-    public func head(bucket: String, key: String) throws(ZipTaskError) -> ObjectInfo? {
+    /// HEAD: size, ETag and Last-Modified (and the CRC-32 checksum with `checksumMode`);
+    /// nil when the object does not exist.
+    public func head(bucket: String, key: String, checksumMode: Bool = false) throws(ZipTaskError) -> ObjectInfo? {
         let response: HTTPResponse
         do {
-            response = try AWSResponse.send(http, request("HEAD", url(bucket: bucket, key: key), timeout: 60))
+            response = try AWSResponse.send(http, request("HEAD", url(bucket: bucket, key: key),
+                                                          headers: checksumMode ? [("x-amz-checksum-mode", "ENABLED")] : [], timeout: 60))
         } catch {
             throw ZipTaskError(.aws, "HEAD s3://\(bucket)/\(key) failed: \(error)")
         }
@@ -66,7 +70,8 @@ public struct S3Client: Sendable {
             throw ZipTaskError(.aws, "HEAD s3://\(bucket)/\(key) gave no Content-Length")
         }
         let modified = response.headers["last-modified"].flatMap(UTCDate.parseHTTP)
-        return ObjectInfo(size: size, etag: response.headers["etag"] ?? "", lastModified: modified)
+        return ObjectInfo(size: size, etag: response.headers["etag"] ?? "", lastModified: modified,
+                          checksumCRC32: response.headers["x-amz-checksum-crc32"])
     }
 
     /// A GET of `key` from byte `offset` (a Range request when > 0), written to `fd`, as a handle to run in a multi.
@@ -77,11 +82,35 @@ public struct S3Client: Sendable {
         return try CurlEasy(request("GET", url(bucket: bucket, key: key), headers: headers, timeout: 0), sink: .fileDescriptor(fd, resumed: offset > 0, tee: tee))
     }
 
-    /// CreateMultipartUpload; returns the upload id.
+    /// One uploaded part: its ETag and the CRC-32 S3 checked it against (base64 of the big-endian value).
+    public struct UploadedPart: Sendable, Equatable {
+        public var etag: String
+        public var crc32: UInt32
+        public var checksumCRC32: String { S3Client.checksumText(crc32) }
+    }
+
+    /// The base64 form of a CRC-32 that S3's `x-amz-checksum-crc32` carries.
+    public static func checksumText(_ crc: UInt32) -> String {
+        Data([UInt8(crc >> 24), UInt8((crc >> 16) & 0xFF), UInt8((crc >> 8) & 0xFF), UInt8(crc & 0xFF)]).base64EncodedString()
+    }
+
+    /// The object checksum S3 reports for a multipart upload made with CRC-32 part checksums
+    /// (COMPOSITE): the CRC-32 of the parts' CRC-32s, followed by `-` and the part count.
+    public static func compositeChecksum(partCRCs: [UInt32]) -> String {
+        var bytes: [UInt8] = []
+        for crc in partCRCs { bytes += [UInt8(crc >> 24), UInt8((crc >> 16) & 0xFF), UInt8((crc >> 8) & 0xFF), UInt8(crc & 0xFF)] }
+        var crc = CRC32()
+        bytes.withUnsafeBytes { crc.update($0) }
+        return "\(checksumText(crc.value))-\(partCRCs.count)"
+    }
+
+    /// CreateMultipartUpload with CRC-32 part checksums (S3 checks every part against its
+    /// checksum on arrival); returns the upload id.
     public func createMultipartUpload(bucket: String, key: String, contentType: String) throws(ZipTaskError) -> String {
         let r: HTTPResponse
         do {
-            r = try AWSResponse.send(http, request("POST", url(bucket: bucket, key: key, query: "uploads="), headers: [("Content-Type", contentType)]))
+            r = try AWSResponse.send(http, request("POST", url(bucket: bucket, key: key, query: "uploads="),
+                                                   headers: [("Content-Type", contentType), ("x-amz-checksum-algorithm", "CRC32")]))
         } catch {
             throw ZipTaskError(.aws, "starting the upload of s3://\(bucket)/\(key) failed: \(error)")
         }
@@ -91,26 +120,34 @@ public struct S3Client: Sendable {
         return id
     }
 
-    /// UploadPart; returns the part's ETag. Retries transient failures.
-    public func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, body: [UInt8]) throws(ZipTaskError) -> String {
+    /// UploadPart with the part's CRC-32 (`x-amz-checksum-crc32`), so S3 refuses a part damaged
+    /// on the way; returns its ETag and checksum. Retries transient failures.
+    public func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, body: [UInt8]) throws(ZipTaskError) -> UploadedPart {
         let query = "partNumber=\(partNumber)&uploadId=\(Self.encodeQueryValue(uploadID))"
+        var crc = CRC32()
+        body.withUnsafeBytes { crc.update($0) }
+        let checksum = Self.checksumText(crc.value)
         let r: HTTPResponse
         do {
-            r = try AWSResponse.send(http, request("PUT", url(bucket: bucket, key: key, query: query), body: body), attempts: 6)
+            r = try AWSResponse.send(http, request("PUT", url(bucket: bucket, key: key, query: query),
+                                                   headers: [("x-amz-checksum-crc32", checksum)], body: body), attempts: 6)
         } catch {
             throw ZipTaskError(.aws, "uploading part \(partNumber) of s3://\(bucket)/\(key) failed: \(error)")
         }
         guard r.status == 200, let etag = r.headers["etag"] else {
             throw ZipTaskError(.aws, "uploading part \(partNumber) of s3://\(bucket)/\(key) failed: \(AWSResponse.errorSummary(r))")
         }
-        return etag
+        if let echoed = r.headers["x-amz-checksum-crc32"], echoed != checksum {
+            throw ZipTaskError(.aws, "uploading part \(partNumber) of s3://\(bucket)/\(key) failed: S3 computed CRC-32 \(echoed), the part has \(checksum)")
+        }
+        return UploadedPart(etag: etag, crc32: crc.value)
     }
 
-    /// CompleteMultipartUpload with the parts' ETags in order.
-    public func completeMultipartUpload(bucket: String, key: String, uploadID: String, etags: [String]) throws(ZipTaskError) {
+    /// CompleteMultipartUpload with the parts' ETags and CRC-32s in order.
+    public func completeMultipartUpload(bucket: String, key: String, uploadID: String, parts: [UploadedPart]) throws(ZipTaskError) {
         var xml = "<CompleteMultipartUpload>"
-        for (i, etag) in etags.enumerated() {
-            xml += "<Part><PartNumber>\(i + 1)</PartNumber><ETag>\(XMLText.escape(etag))</ETag></Part>"
+        for (i, part) in parts.enumerated() {
+            xml += "<Part><PartNumber>\(i + 1)</PartNumber><ETag>\(XMLText.escape(part.etag))</ETag><ChecksumCRC32>\(part.checksumCRC32)</ChecksumCRC32></Part>"
         }
         xml += "</CompleteMultipartUpload>"
         let r: HTTPResponse
@@ -143,6 +180,11 @@ public struct S3Client: Sendable {
     /// AbortMultipartUpload (best effort), so no partial object is ever visible.
     public func abortMultipartUpload(bucket: String, key: String, uploadID: String) {
         _ = try? AWSResponse.send(http, request("DELETE", url(bucket: bucket, key: key, query: "uploadId=\(Self.encodeQueryValue(uploadID))")), attempts: 3)
+    }
+
+    /// DeleteObject (best effort).
+    public func deleteObject(bucket: String, key: String) {
+        _ = try? AWSResponse.send(http, request("DELETE", url(bucket: bucket, key: key)), attempts: 3)
     }
 
     static func encodeQueryValue(_ s: String) -> String {

@@ -110,12 +110,13 @@ public struct ZipPipeline {
         Log.info("zip", "fetching, zipping and uploading", [("files", String(keys.count)), ("bytes", String(totalBytes)), ("zipKey", zipKey)])
 
         let zipped: (sha: String, bytes: Int64, crcs: [UInt32], tail: [UInt8], tailOffset: Int64)
+        let parts: [S3Client.UploadedPart]
         do {
             zipped = try writeZip(items: items, names: names, fetcher: fetcher, uploader: uploader, totalBytes: totalBytes)
             Log.info("zip", "archive written", [("bytes", String(zipped.bytes))])
-            let etags = try uploader.finish()
-            Log.info("upload", "all parts uploaded", [("parts", String(etags.count))])
-            try s3.completeMultipartUpload(bucket: config.destinationBucket, key: zipKey, uploadID: uploadID, etags: etags)
+            parts = try uploader.finish()
+            Log.info("upload", "all parts uploaded", [("parts", String(parts.count))])
+            try s3.completeMultipartUpload(bucket: config.destinationBucket, key: zipKey, uploadID: uploadID, parts: parts)
             Log.info("upload", "multipart upload completed", [("zipKey", zipKey)])
         } catch {
             fetcher.cancel()
@@ -126,21 +127,16 @@ public struct ZipPipeline {
         }
         fetcher.cancel()
 
-        // Verify: the central directory libarchive wrote lists every entry with the CRC and size of what was fed in,
-        // and S3 holds exactly the bytes streamed.
-        let directory = try CentralDirectory.parse(tail: zipped.tail, tailOffset: zipped.tailOffset)
-        guard directory.entries.count == items.count else {
-            throw ZipTaskError(.storage, "zip verification failed: \(directory.entries.count) entries for \(items.count) files")
+        // A zip that fails verification is deleted: no bad object is left behind a link.
+        let entryCount: Int
+        do {
+            entryCount = try verify(zipped: zipped, parts: parts, items: items, names: names, zipKey: zipKey)
+        } catch {
+            s3.deleteObject(bucket: config.destinationBucket, key: zipKey)
+            Log.error("verify", "deleted the zip that failed verification", [("zipKey", zipKey)])
+            throw error
         }
-        for (i, entry) in directory.entries.enumerated() {
-            guard entry.name == names[i], entry.crc32 == zipped.crcs[i], entry.uncompressedSize == UInt64(items[i].info.size) else {
-                throw ZipTaskError(.storage, "zip verification failed for \(names[i]): the archive does not match the source")
-            }
-        }
-        guard let uploaded = try s3.head(bucket: config.destinationBucket, key: zipKey), uploaded.size == zipped.bytes else {
-            throw ZipTaskError(.aws, "zip verification failed: s3://\(config.destinationBucket)/\(zipKey) does not hold the \(zipped.bytes) bytes uploaded")
-        }
-        Log.info("verify", "zip verified", [("entries", String(directory.entries.count)), ("bytes", String(zipped.bytes)), ("sha256", zipped.sha)])
+        Log.info("verify", "zip verified", [("entries", String(entryCount)), ("bytes", String(zipped.bytes)), ("sha256", zipped.sha)])
 
         let objectURL = s3.url(bucket: config.destinationBucket, key: zipKey)
         let url = Presigner(credentials: credentials, region: config.region).presignGET(url: objectURL, expires: config.urlExpiresSeconds)
@@ -164,6 +160,35 @@ public struct ZipPipeline {
             ("seconds", String(format: "%.2f", seconds)),
         ])
         return Outcome(zipKey: zipKey, zipBytes: zipped.bytes, zipSHA256: zipped.sha, url: url, fileCount: keys.count)
+    }
+
+    /// Checks the archive before it is announced: the central directory libarchive wrote lists
+    /// every entry with the CRC and size of what was fed in, and S3 holds exactly the bytes
+    /// streamed. Returns the number of entries.
+    private func verify(zipped: (sha: String, bytes: Int64, crcs: [UInt32], tail: [UInt8], tailOffset: Int64),
+                        parts: [S3Client.UploadedPart], items: [FetchItem], names: [String], zipKey: String) throws(ZipTaskError) -> Int {
+        let directory = try CentralDirectory.parse(tail: zipped.tail, tailOffset: zipped.tailOffset)
+        guard directory.entries.count == items.count else {
+            throw ZipTaskError(.storage, "zip verification failed: \(directory.entries.count) entries for \(items.count) files")
+        }
+        for (i, entry) in directory.entries.enumerated() {
+            guard entry.name == names[i], entry.crc32 == zipped.crcs[i], entry.uncompressedSize == UInt64(items[i].info.size) else {
+                throw ZipTaskError(.storage, "zip verification failed for \(names[i]): the archive does not match the source")
+            }
+        }
+        guard let uploaded = try s3.head(bucket: config.destinationBucket, key: zipKey, checksumMode: true), uploaded.size == zipped.bytes else {
+            throw ZipTaskError(.aws, "zip verification failed: s3://\(config.destinationBucket)/\(zipKey) does not hold the \(zipped.bytes) bytes uploaded")
+        }
+        // AWS checks each part against its CRC-32 as it arrives (moto does not). The object's
+        // composite checksum, which S3 computes from the bytes it holds, shows that it holds
+        // exactly the parts sent, in order. S3-compatible stores without checksums report none.
+        if let stored = uploaded.checksumCRC32 {
+            let expected = S3Client.compositeChecksum(partCRCs: parts.map(\.crc32))
+            guard stored == expected || "\(stored)-\(parts.count)" == expected else {
+                throw ZipTaskError(.aws, "zip verification failed: s3://\(config.destinationBucket)/\(zipKey) has checksum \(stored), the parts uploaded give \(expected)")
+            }
+        }
+        return directory.entries.count
     }
 
     /// Streams each file, as soon as it is fetched, through libarchive into the multipart upload.

@@ -187,6 +187,30 @@ struct ZipTaskEndToEndTests {
         }
     }
 
+    /// A part damaged between zip-task and S3 (same length, one byte flipped): moto stores it
+    /// without checking, so the object's composite CRC-32 must catch it before anyone gets a link.
+    @Test func aPartCorruptedOnTheWayIsCaughtAndTheZipDeleted() async throws {
+        try await LocalServers.withMoto { endpoint in
+            var s = try ZipScenario(endpoint: endpoint)
+            defer { s.cleanup() }
+            try await s.seed(objects: [("a.bin", ZipScenario.content(random: true, size: 300_000))])
+            let rules = #"[{"method": "PUT", "match": "partNumber=1&", "action": "corrupt", "times": 1}]"#
+            let log = s.directory.appendingPathComponent("proxy.log").path
+            let run = try await LocalServers.withFaultProxy(upstream: endpoint, rules: rules, log: log) { proxy in
+                try await s.runZipTask(endpoint: proxy)
+            }
+            #expect((try? String(contentsOfFile: log, encoding: .utf8))?.contains("FAULT corrupt PUT") == true)
+            #expect(run.status == 4, "\(run.stdout)")
+            #expect(run.stdout.contains("deleted the zip that failed verification"))
+            let state = try await s.inspect()
+            #expect(state["item"]?.string("status") == "FAILED")
+            #expect(state["item"]?.string("error")?.contains("has checksum") == true)
+            #expect(state["item"]?.string("url") == nil)
+            #expect(state["objects"]?.serialized().contains("exports/") == false)
+            #expect(state["sent_last_24h"] != .number("1.0") && state["sent_last_24h"] != .number("1"))
+        }
+    }
+
     @Test func runsThroughTheControllerWithTheShippedTaskDefinition() async throws {
         try await LocalServers.withMoto { endpoint in
             var s = try ZipScenario(endpoint: endpoint)

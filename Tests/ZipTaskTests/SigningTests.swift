@@ -26,6 +26,21 @@ struct PresignerTests {
         #expect(S3Client(endpoint: "http://h:1", region: "r", credentials: AWSCredentials(accessKeyID: "a", secretAccessKey: "b", sessionToken: nil))
             .url(bucket: "bk", key: "../x") == "http://h:1/bk/../x")
     }
+
+    /// S3's checksum forms: a part's CRC-32 as base64 of its big-endian bytes, and a multipart
+    /// object's COMPOSITE checksum, the CRC-32 of the part CRC-32s with the part count
+    /// (vectors computed with Python's binascii.crc32, as moto and S3 do).
+    @Test func crc32ChecksumsTakeS3sForms() {
+        #expect(S3Client.checksumText(0xCBF4_3926) == "y/Q5Jg==")  // CRC-32 of "123456789"
+        func crc(_ text: String) -> UInt32 {
+            var c = CRC32()
+            Array(text.utf8).withUnsafeBytes { c.update($0) }
+            return c.value
+        }
+        #expect(crc("123456789") == 0xCBF4_3926)
+        #expect(S3Client.compositeChecksum(partCRCs: [crc("hello"), crc("world")]) == "wpn7tg==-2")
+        #expect(S3Client.compositeChecksum(partCRCs: [crc("world"), crc("hello")]) != "wpn7tg==-2")
+    }
 }
 
 /// SigV4 proven against a server that checks it: rclone's S3 refuses bad signatures (moto accepts anything).
@@ -71,7 +86,7 @@ struct StrictS3SigningTests {
             let part1 = [UInt8](repeating: 65, count: 5 << 20)
             let e1 = try good.uploadPart(bucket: "dst", key: "out/a b.zip", uploadID: id, partNumber: 1, body: part1)
             let e2 = try good.uploadPart(bucket: "dst", key: "out/a b.zip", uploadID: id, partNumber: 2, body: [66, 67])
-            try good.completeMultipartUpload(bucket: "dst", key: "out/a b.zip", uploadID: id, etags: [e1, e2])
+            try good.completeMultipartUpload(bucket: "dst", key: "out/a b.zip", uploadID: id, parts: [e1, e2])
             #expect(try good.head(bucket: "dst", key: "out/a b.zip")?.size == Int64(part1.count + 2))
 
             // The presigned URL works with plain curl; a tampered one is refused.

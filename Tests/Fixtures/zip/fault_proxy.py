@@ -7,6 +7,7 @@ applies to the first N matching requests. Actions:
   "truncate"   forward, but send only half the body and drop the connection
   "status:NNN" answer NNN with an S3-style XML error, without forwarding
   "hang"       send headers and half the body, then stall until killed
+  "corrupt"    flip one byte in the middle of the request body, then forward (same length)
 Every fault applied is logged on stderr as "FAULT <action> <method> <path>".
 """
 import http.client
@@ -54,6 +55,9 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(payload)
             return
+        if action == "corrupt" and body:
+            middle = len(body) // 2
+            body = body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1:]
         conn = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=120)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "expect")}
         headers["Host"] = "%s:%s" % (UPSTREAM.hostname, UPSTREAM.port)
