@@ -13,7 +13,7 @@ size_mb=${2:-200}
 scripts/setup-machine --no-docker >/dev/null
 
 echo "== building zip-task (release, static)"
-swift build -c release --static-swift-stdlib --product zip-task 2>&1 | grep -E 'error|Build complete' || true
+swift build -c release --static-swift-stdlib --product zip-task 2>&1 | grep -E 'error:|Build.*complete' || true
 zip_task="$(swift build -c release --static-swift-stdlib --show-bin-path)/zip-task"
 
 work=$(mktemp -d /var/tmp/zip-bench.XXXXXX)
