@@ -144,6 +144,7 @@ public actor TaskSupervisor {
             launch.entryPoint = container.entryPoint
             launch.command = override?.command ?? container.command
             launch.definition = container
+            launch.taskContainerCount = definition.containerDefinitions.count
             if record.options.publish == true {
                 launch.publishedPorts = definition.containerDefinitions.flatMap { $0.portMappings ?? [] }.compactMap { pm in
                     pm.containerPort.map { ($0, pm.hostPort.flatMap { $0 == 0 ? nil : $0 } ?? $0, pm.protocol ?? "tcp") }

@@ -103,12 +103,12 @@ struct DockerRuntimeTests {
         // may be seen for a moment, but a leaked one stays. Poll until none is orphaned.
         var orphaned: [String] = []
         for _ in 0..<25 {
-            let running = try await Command.run("/bin/sh", ["-c", "docker ps -q | xargs -r docker inspect -f '{{.NetworkSettings.IPAddress}}'"])
+            let running = try await Command.run("/bin/sh", ["-c", "docker ps -q | xargs -r docker inspect -f '{{.NetworkSettings.MacAddress}}'"])
             let rules = try await Command.run("iptables", ["-t", "nat", "-S", "PREROUTING"])
             orphaned = rules.stdout.split(separator: "\n").filter { $0.contains("169.254.170.2") }.compactMap { line -> String? in
                 let parts = line.split(separator: " ")
-                return parts.firstIndex(of: "-s").map { String(parts[$0 + 1].split(separator: "/")[0]) }
-            }.filter { !running.stdout.contains($0) }
+                return parts.firstIndex(of: "--mac-source").map { String(parts[$0 + 1]).lowercased() }
+            }.filter { !running.stdout.lowercased().contains($0) }
             if orphaned.isEmpty { break }
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -247,6 +247,15 @@ struct DockerReadoptionTests {
     func checkReadopted(_ cli: CLIHarness, endpoint: String, taskArn: String) async throws {
         let described = try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", taskArn])
         #expect(described.stdout.contains("\"lastStatus\": \"RUNNING\""), "\(described.stdout)")
+        // The dead controller's 169.254.170.2 rule for this task was replaced by one to this controller.
+        let id = String(taskArn.split(separator: "/").last ?? "")
+        let hex = Array(id.lowercased().filter(\.isHexDigit).prefix(8))
+        let mac = "02:fa:" + stride(from: 0, to: 8, by: 2).map { String(hex[$0..<$0 + 2]) }.joined(separator: ":")
+        func rules() async throws -> [Substring] {
+            try await Command.run("iptables", ["-t", "nat", "-S", "PREROUTING"]).stdout.split(separator: "\n").filter { $0.lowercased().contains(mac) }
+        }
+        let routed = try await rules()
+        #expect(routed.count == 1, "\(routed)")
         try await Task.sleep(for: .milliseconds(500))
         let stop = try await aws(endpoint, ["ecs", "stop-task", "--task", taskArn, "--reason", "after the restart"])
         #expect(stop.status == 0, "\(stop.stderr)")
@@ -258,7 +267,8 @@ struct DockerReadoptionTests {
         #expect(task["stopCode"] == .string("UserInitiated"))
         #expect(task["stoppedReason"] == .string("after the restart"))
         #expect(containers.first?["exitCode"] == .number("0"))
-        let id = String(taskArn.split(separator: "/").last ?? "")
+        let unrouted = try await rules()
+        #expect(unrouted.isEmpty, "\(unrouted)")
         let events = try JSONParser.parse(try await aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/docker-ticker", "--log-stream-name", "ticker/\(id)", "--start-from-head"]).stdout)
         guard case let .array(list)? = events["events"] else { Issue.record("no events"); return }
         let messages = list.compactMap { $0["message"]?.stringValue }

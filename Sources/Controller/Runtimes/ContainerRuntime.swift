@@ -25,6 +25,8 @@ public struct ContainerLaunch: Sendable {
     public var logFile: String?
     /// Container ports (of every container of the task) to publish on 127.0.0.1, with their host ports.
     public var publishedPorts: [(containerPort: Int, hostPort: Int, protocol: String)] = []
+    /// How many containers the task has (a task of one needs no separate network holder).
+    public var taskContainerCount = 1
 
     public init(taskID: String, containerName: String, arguments: [String], environment: [(String, String)],
                 workingDirectory: String?, mounts: [BindMount]) {

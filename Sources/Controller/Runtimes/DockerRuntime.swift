@@ -58,15 +58,28 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName) has no image")
         }
         let engine = self.engine
+        let agent = agentEndpoint.withLock { $0 }
+        let mac = LinkLocalRoute.macAddress(forTask: launch.taskID)
         do {
             try await Blocking.run { try Self.ensureImage(engine, image) }
-            let agent = agentEndpoint.withLock { $0 }
-            let pause = try await pauses.pause(for: launch.taskID) {
-                let id = try await Blocking.run { try Self.createPause(engine, launch, fallbackImage: image) }
-                if let agent { await LinkLocalRoute.add(engine: engine, pause: id, taskID: launch.taskID, to: agent) }
-                return id
+            let id: String
+            if launch.taskContainerCount <= 1 {
+                // A task of one container: the container holds the task's network namespace itself.
+                async let routed: Void = LinkLocalRoute.add(mac: mac, to: agent)
+                async let created = Blocking.run { try Self.create(engine, launch, image: image, network: .own(mac: mac)) }
+                await routed
+                id = try await created
+            } else {
+                let pause = try await pauses.pause(for: launch.taskID) {
+                    let id = try await Blocking.run { try Self.createPause(engine, launch, fallbackImage: image, mac: mac) }
+                    async let routed: Void = LinkLocalRoute.add(mac: mac, to: agent)
+                    async let started: Void = Blocking.run { try Self.startPause(engine, id) }
+                    await routed
+                    try await started
+                    return id
+                }
+                id = try await Blocking.run { try Self.create(engine, launch, image: image, network: .joined(pause: pause)) }
             }
-            let id = try await Blocking.run { try Self.create(engine, launch, image: image, pause: pause) }
             let container = DockerContainer(engine: engine, id: id)
             try await Blocking.run {
                 let r = try engine.request("POST", "/containers/\(id)/start")
@@ -92,15 +105,15 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             guard case let .array(items) = try JSONParser.parse(list.body) else { return [] }
             return items
         }) else { return nil }
+        // The task's 169.254.170.2 still points at the dead controller: point it here.
+        if !listed.isEmpty, let agent = agentEndpoint.withLock({ $0 }) {
+            await LinkLocalRoute.replace(mac: LinkLocalRoute.macAddress(forTask: taskID), to: agent)
+        }
         var adopted: [String: AdoptedContainer] = [:]
         for item in listed {
             guard let id = item["Id"]?.stringValue, let labels = item["Labels"] else { continue }
             if labels["dev.fargate-local.pause"] == .string("true") {
                 _ = try? await pauses.pause(for: taskID) { id }
-                // The task's 169.254.170.2 still points at the dead controller: point it here.
-                if let agent = agentEndpoint.withLock({ $0 }) {
-                    await LinkLocalRoute.add(engine: engine, pause: id, taskID: taskID, to: agent)
-                }
                 continue
             }
             guard let name = labels["com.amazonaws.ecs.container-name"]?.stringValue else { continue }
@@ -123,21 +136,21 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
 
     public func cleanUp(taskID: String) async {
         let pause = await pauses.remove(taskID)
-        if let pause, let ip = await LinkLocalRoute.pauseIP(engine: engine, pause: pause) {
-            await LinkLocalRoute.remove(sourceIP: ip)
-        }
-        guard !keepContainers else { return }
+        let agent = agentEndpoint.withLock { $0 }
         let engine = self.engine
-        var ids = (try? await Blocking.run { () -> [String] in
-            let filter = "{\"label\":[\"dev.fargate-local.task-id=\(taskID)\"]}"
-            let encoded = filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-            let list = try engine.request("GET", "/containers/json?all=1&filters=\(encoded)")
-            guard case let .array(items) = try JSONParser.parse(list.body) else { return [] }
-            return items.compactMap { $0["Id"]?.stringValue }
-        }) ?? []
-        if let pause, !ids.contains(pause) { ids.append(pause) }
-        // Removed concurrently: each removal waits for the engine.
+        let keep = keepContainers
+        // The route and the containers go concurrently; each removal waits for the engine.
         await withTaskGroup(of: Void.self) { group in
+            group.addTask { await LinkLocalRoute.remove(mac: LinkLocalRoute.macAddress(forTask: taskID), to: agent) }
+            guard !keep else { return }
+            var ids = (try? await Blocking.run { () -> [String] in
+                let filter = "{\"label\":[\"dev.fargate-local.task-id=\(taskID)\"]}"
+                let encoded = filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+                let list = try engine.request("GET", "/containers/json?all=1&filters=\(encoded)")
+                guard case let .array(items) = try JSONParser.parse(list.body) else { return [] }
+                return items.compactMap { $0["Id"]?.stringValue }
+            }) ?? []
+            if let pause, !ids.contains(pause) { ids.append(pause) }
             for id in ids {
                 group.addTask { _ = try? await Blocking.run { try engine.request("DELETE", "/containers/\(id)?force=1&v=1") } }
             }
@@ -167,33 +180,51 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         return (noDigest, "latest")
     }
 
-    static func createPause(_ engine: DockerEngine, _ launch: ContainerLaunch, fallbackImage: String) throws -> String {
+    static func createPause(_ engine: DockerEngine, _ launch: ContainerLaunch, fallbackImage: String, mac: String) throws -> String {
         let preferred = ProcessInfo.processInfo.environment["FARGATE_LOCAL_PAUSE_IMAGE"] ?? "debian:bookworm-slim"
         let image = (try? engine.request("GET", "/images/\(preferred)/json").status) == 200 ? preferred : fallbackImage
         var labels = launch.labels
         labels["com.amazonaws.ecs.container-name"] = "~internal~ecs~pause"
         labels["dev.fargate-local.pause"] = "true"
-        // The pause container owns the task's network namespace, so it publishes the task's ports (127.0.0.1 only).
-        let ports = launch.publishedPorts.map { ("\($0.containerPort)/\($0.protocol)", $0.hostPort) }
         let body: JSONValue = .object([
             ("Image", .string(image)), ("Entrypoint", .array([.string("sleep")])), ("Cmd", .array([.string("infinity")])),
             ("Labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
-            ("ExposedPorts", .object(ports.map { ($0.0, .object([])) })),
-            ("HostConfig", .object([
-                ("NetworkMode", .string("bridge")), ("Init", .bool(true)),
-                ("PortBindings", .object(ports.map { ($0.0, .array([.object([("HostIp", .string("127.0.0.1")), ("HostPort", .string(String($0.1)))])])) })),
-            ])),
+            ("MacAddress", .string(mac)),
+            ("ExposedPorts", .object(exposedPorts(launch))),
+            ("HostConfig", .object([("NetworkMode", .string("bridge")), ("Init", .bool(true)), ("PortBindings", .object(portBindings(launch)))])),
         ])
         let name = "fargate-local-\(launch.taskID.prefix(12))-pause"
         let r = try engine.request("POST", "/containers/create?name=\(name)", body: body)
         guard r.status == 201, let id = (try? JSONParser.parse(r.body))?["Id"]?.stringValue else {
             throw ContainerStartError(kind: "ResourceInitializationError", detail: "failed to create the task's network namespace (pause container): \(DockerEngine.message(r))")
         }
+        return id
+    }
+
+    static func startPause(_ engine: DockerEngine, _ id: String) throws {
         let started = try engine.request("POST", "/containers/\(id)/start")
         guard started.status == 204 || started.status == 304 else {
             throw ContainerStartError(kind: "ResourceInitializationError", detail: "failed to start the task's pause container: \(DockerEngine.message(started))")
         }
-        return id
+    }
+
+    /// The task's ports to publish (127.0.0.1 only), on the container that holds its network namespace.
+    static func exposedPorts(_ launch: ContainerLaunch) -> [(key: String, value: JSONValue)] {
+        launch.publishedPorts.map { ("\($0.containerPort)/\($0.protocol)", .object([])) }
+    }
+
+    static func portBindings(_ launch: ContainerLaunch) -> [(key: String, value: JSONValue)] {
+        launch.publishedPorts.map {
+            ("\($0.containerPort)/\($0.protocol)", .array([.object([("HostIp", .string("127.0.0.1")), ("HostPort", .string(String($0.hostPort)))])]))
+        }
+    }
+
+    /// Where a container's network namespace comes from.
+    enum Network {
+        /// Its own on the bridge (the task's only container), with the task's MAC address.
+        case own(mac: String)
+        /// The task's pause container's.
+        case joined(pause: String)
     }
 
     static func hostHardNofile() -> Int {
@@ -202,10 +233,9 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         return limit.rlim_max == rlim_t.max ? Int.max : Int(limit.rlim_max)  // RLIM_INFINITY
     }
 
-    static func create(_ engine: DockerEngine, _ launch: ContainerLaunch, image: String, pause: String) throws -> String {
+    static func create(_ engine: DockerEngine, _ launch: ContainerLaunch, image: String, network: Network) throws -> String {
         let def = launch.definition
         var host: [(key: String, value: JSONValue)] = [
-            ("NetworkMode", .string("container:\(pause)")),
             ("Binds", .array(launch.mounts.map { JSONValue.string("\($0.hostPath):\($0.containerPath)\($0.readOnly ? ":ro" : "")") })),
         ]
         if let memory = def?.memory ?? launch.taskMemoryMiB {
@@ -232,6 +262,13 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                 return .object([("Name", .string(u.name)), ("Soft", .number(String(soft))), ("Hard", .number(String(hard)))])
             })))
         }
+        switch network {
+        case let .joined(pause):
+            host.append(("NetworkMode", .string("container:\(pause)")))
+        case .own:
+            host.append(("NetworkMode", .string("bridge")))
+            host.append(("PortBindings", .object(portBindings(launch))))
+        }
         var body: [(key: String, value: JSONValue)] = [
             ("Image", .string(image)),
             ("Env", .array(launch.environment.map { JSONValue.string("\($0.0)=\($0.1)") })),
@@ -242,6 +279,10 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         if let command = launch.command { body.append(("Cmd", .array(command.map { JSONValue.string($0) }))) }
         if let wd = launch.workingDirectory { body.append(("WorkingDir", .string(wd))) }
         if let user = def?.user { body.append(("User", .string(user))) }
+        if case let .own(mac) = network {
+            body.append(("MacAddress", .string(mac)))
+            body.append(("ExposedPorts", .object(exposedPorts(launch))))
+        }
         let name = "fargate-local-\(launch.taskID.prefix(12))-\(launch.containerName)"
         let r = try engine.request("POST", "/containers/create?name=\(name)", body: .object(body))
         guard r.status == 201, let id = (try? JSONParser.parse(r.body))?["Id"]?.stringValue else {
@@ -251,18 +292,24 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     }
 }
 
-/// The pause container holding each task's network namespace.
+/// The pause container holding each task's network namespace (tasks of two or more
+/// containers). Containers of a task starting at once share one creation.
 actor PauseContainers {
-    private var byTask: [String: String] = [:]
+    private var byTask: [String: Task<String, any Error>] = [:]
 
-    func pause(for taskID: String, create: () async throws -> String) async throws -> String {
-        if let id = byTask[taskID] { return id }
-        let id = try await create()
-        byTask[taskID] = id
-        return id
+    func pause(for taskID: String, create: @escaping @Sendable () async throws -> String) async throws -> String {
+        if let existing = byTask[taskID] { return try await existing.value }
+        let creation = Task { try await create() }
+        byTask[taskID] = creation
+        do {
+            return try await creation.value
+        } catch {
+            byTask[taskID] = nil
+            throw error
+        }
     }
 
-    func remove(_ taskID: String) -> String? { byTask.removeValue(forKey: taskID) }
+    func remove(_ taskID: String) async -> String? { try? await byTask.removeValue(forKey: taskID)?.value }
 }
 
 /// A running Docker container: its logs are followed and demultiplexed into lines,
@@ -370,61 +417,54 @@ actor DockerContainer: RunningContainer {
 
 /// Per-task DNAT rules sending a task's traffic for 169.254.170.2:80 (the ECS agent's
 /// address, where SDKs look for task credentials and metadata) to the controller.
-/// Rules are found by what iptables holds (the pause container's source IP), not by
-/// memory, so a restarted controller replaces a dead one's rules and nothing leaks.
-/// Best effort: without iptables (or root) the variables are set but unreachable.
+/// A rule matches the MAC address of the container that holds the task's network
+/// namespace, derived from the task id, so it is in place before that container starts
+/// (no window in which the task's first request misses it) and a restarted controller
+/// finds and replaces a dead one's rules. Best effort: without iptables (or root) the
+/// variables are set but unreachable.
 enum LinkLocalRoute {
     static var iptables: String? { ExecutableLookup.find("iptables", path: "/usr/sbin:/sbin:/usr/bin:/bin") }
 
-    static func pauseIP(engine: DockerEngine, pause: String) async -> String? {
-        guard let inspect = try? await Blocking.run({ try engine.request("GET", "/containers/\(pause)/json") }),
-              let ip = (try? JSONParser.parse(inspect.body))?["NetworkSettings"]?["IPAddress"]?.stringValue, !ip.isEmpty else { return nil }
-        return ip
+    /// A locally administered unicast MAC for the task's network namespace (Docker's own
+    /// addresses start 02:42, these 02:fa).
+    static func macAddress(forTask taskID: String) -> String {
+        var hex = Array(taskID.lowercased().filter(\.isHexDigit).prefix(8))
+        while hex.count < 8 { hex.append("0") }
+        return "02:fa:" + stride(from: 0, to: 8, by: 2).map { String(hex[$0..<$0 + 2]) }.joined(separator: ":")
     }
 
-    /// Routes the pause container's 169.254.170.2:80 to `agent`, replacing any older rule for its IP.
-    static func add(engine: DockerEngine, pause: String, taskID: String, to agent: (host: String, port: Int)) async {
-        guard let ip = await pauseIP(engine: engine, pause: pause), let iptables else { return }
-        await remove(sourceIP: ip)
-        _ = await run(iptables, ["-t", "nat", "-I", "PREROUTING", "-s", "\(ip)/32", "-d", "169.254.170.2/32", "-p", "tcp", "--dport", "80",
-                                 "-j", "DNAT", "--to-destination", "\(agent.host):\(agent.port)"])
+    static func ruleSpec(mac: String, to agent: (host: String, port: Int)) -> [String] {
+        ["PREROUTING", "-d", "169.254.170.2/32", "-p", "tcp", "-m", "mac", "--mac-source", mac, "-m", "tcp", "--dport", "80",
+         "-j", "DNAT", "--to-destination", "\(agent.host):\(agent.port)"]
     }
 
-    /// Deletes every 169.254.170.2 rule for a source IP.
-    static func remove(sourceIP ip: String) async {
+    /// Routes the task's 169.254.170.2:80 to `agent` (a new task: no older rule can exist).
+    static func add(mac: String, to agent: (host: String, port: Int)?) async {
+        guard let agent, let iptables else { return }
+        _ = await HostCommand.run(iptables, ["-t", "nat", "-I"] + ruleSpec(mac: mac, to: agent))
+    }
+
+    /// Points the task's 169.254.170.2:80 at `agent`, replacing whatever rules a dead
+    /// controller left for it.
+    static func replace(mac: String, to agent: (host: String, port: Int)) async {
+        await removeAll(mac: mac)
+        await add(mac: mac, to: agent)
+    }
+
+    /// Deletes the rule `add` made.
+    static func remove(mac: String, to agent: (host: String, port: Int)?) async {
+        guard let agent, let iptables else { return }
+        _ = await HostCommand.run(iptables, ["-t", "nat", "-D"] + ruleSpec(mac: mac, to: agent))
+    }
+
+    /// Deletes every 169.254.170.2 rule for a MAC, whichever controller made it.
+    static func removeAll(mac: String) async {
         guard let iptables else { return }
-        let listing = await output(iptables, ["-t", "nat", "-S", "PREROUTING"])
-        for line in listing.split(separator: "\n") where line.hasPrefix("-A PREROUTING") && line.contains("-s \(ip)/32") && line.contains("169.254.170.2") {
+        let listing = await HostCommand.run(iptables, ["-t", "nat", "-S", "PREROUTING"]).output
+        for line in listing.split(separator: "\n") where line.hasPrefix("-A PREROUTING") && line.lowercased().contains("--mac-source \(mac)")
+            && line.contains("169.254.170.2") {
             let args = line.split(separator: " ").map(String.init)
-            _ = await run(iptables, ["-t", "nat", "-D"] + args.dropFirst())
+            _ = await HostCommand.run(iptables, ["-t", "nat", "-D"] + args.dropFirst())
         }
-    }
-
-    static func run(_ exe: String, _ args: [String]) async -> Int32 {
-        (try? await Blocking.run { () -> Int32 in
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: exe)
-            p.arguments = args
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            p.waitUntilExit()
-            return p.terminationStatus
-        }) ?? -1
-    }
-
-    static func output(_ exe: String, _ args: [String]) async -> String {
-        (try? await Blocking.run { () -> String in
-            let p = Process()
-            let pipe = Pipe()
-            p.executableURL = URL(fileURLWithPath: exe)
-            p.arguments = args
-            p.standardOutput = pipe
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
-        }) ?? ""
     }
 }
