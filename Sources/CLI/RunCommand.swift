@@ -89,6 +89,7 @@ struct RunCommand: AsyncParsableCommand {
             defer { Task { await api.stop() } }
             if !quiet {
                 Console.error("fargate-local: task \(record.id) (\(definition.family):\(definition.revision ?? 0)) starting with the \(runtimeImpl.name) runtime; API on \(controller.endpointBaseURL)")
+                if let warning = (runtimeImpl as? DockerRuntime)?.taskLimitsWarning { Console.error("fargate-local: warning: \(warning)") }
             }
             let final = try await Supervision.run(record: record, controller: controller, runtime: runtimeImpl,
                                                   console: ConsolePrinter(showEvents: !quiet))

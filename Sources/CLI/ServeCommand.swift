@@ -46,6 +46,7 @@ struct ServeCommand: AsyncParsableCommand {
                 }
             }
             Console.out("fargate-local: serving ECS, CloudWatch Logs, task metadata and credentials on http://\(host):\(running.port) (runtime: \(runtimeImpl.name), state: \(global.resolvedStateDirectory.path))")
+            if let warning = (runtimeImpl as? DockerRuntime)?.taskLimitsWarning { Console.error("fargate-local: warning: \(warning)") }
             let stop = ShutdownSignal()
             let pruning = Task {
                 while !Task.isCancelled {

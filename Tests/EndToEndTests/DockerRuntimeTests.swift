@@ -77,6 +77,27 @@ struct DockerRuntimeTests {
         #expect(containers.first?["reason"] == .string("OutOfMemoryError: Container killed due to memory usage"))
     }
 
+    /// Task memory (512) is one ceiling over the task's containers, as on Fargate: each
+    /// container alone fits (300 MiB), the two together do not, so one is OOM-killed.
+    @Test func taskMemoryIsOneCeilingOverItsContainers() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let path = cli.stateDirectory.appendingPathComponent("r.json").path
+        let r = try await run(cli, "task-ceiling.json", ["--report", path])
+        #expect(!r.stderr.contains("not as one ceiling"), "\(r.stderr)")
+        #expect(r.status != 0, "\(r.stdout)\n\(r.stderr)")
+        let doc = try report(path)
+        #expect(doc["stopCode"] == .string("EssentialContainerExited"))
+        guard case let .array(containers)? = doc["containers"] else { Issue.record("no containers"); return }
+        let killed = containers.filter { $0["reason"] == .string("OutOfMemoryError: Container killed due to memory usage") }
+        #expect(killed.count == 1, "\(containers)")
+        #expect(killed.first?["exitCode"] == .number("137"))
+        // The task's cgroup went with the task.
+        let id = String((doc["taskArn"]?.stringValue ?? "").split(separator: "/").last ?? "")
+        #expect(!id.isEmpty && !FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/fargate-local/\(id.prefix(12))"))
+    }
+
     @Test func efsVolumeWrittenByOneTaskIsReadByTheNext() async throws {
         try await requireDocker()
         let cli = CLIHarness()

@@ -27,6 +27,8 @@ public struct ContainerLaunch: Sendable {
     public var publishedPorts: [(containerPort: Int, hostPort: Int, protocol: String)] = []
     /// How many containers the task has (a task of one needs no separate network holder).
     public var taskContainerCount = 1
+    /// The task's cgroup (Docker's `CgroupParent`), set by the Docker runtime.
+    public var cgroupParent: String?
 
     public init(taskID: String, containerName: String, arguments: [String], environment: [(String, String)],
                 workingDirectory: String?, mounts: [BindMount]) {

@@ -14,7 +14,14 @@ import Glibc
 public final class DockerRuntime: ContainerRuntime, Sendable {
     public let name = "docker"
     let engine: DockerEngine
-    let pauses = PauseContainers()
+    /// The pause container of each task of two or more containers.
+    let pauses = PerTask<String>()
+    /// Each task's cgroup.
+    let cgroups = PerTask<TaskCgroup?>()
+    /// How this host's cgroups can hold task-level limits; nil when they cannot.
+    let cgroupLayout: TaskCgroup.Layout?
+    /// Why task cpu/memory are not a ceiling over the task's containers here, if they are not.
+    public let taskLimitsWarning: String?
     /// Where the controller's endpoints listen for containers (the bridge gateway and port):
     /// each task's traffic to 169.254.170.2:80 is DNATed there, as the ECS agent does.
     private let agentEndpoint = Mutex<(host: String, port: Int)?>(nil)
@@ -43,6 +50,9 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     public init(keepContainers: Bool = false) throws(ControllerError) {
         engine = try DockerEngine.fromEnvironment()
         self.keepContainers = keepContainers
+        let (layout, why) = TaskCgroup.detect()
+        cgroupLayout = layout
+        taskLimitsWarning = why.map { "task cpu and memory are applied to each container, not as one ceiling over the task: \($0)" }
         guard engine.ping() else {
             throw ControllerError(.invalidInput, "no Docker engine answers on \(engine.socketPath); start dockerd (scripts/setup-machine does) or use --runtime process")
         }
@@ -60,17 +70,32 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         let engine = self.engine
         let agent = agentEndpoint.withLock { $0 }
         let mac = LinkLocalRoute.macAddress(forTask: launch.taskID)
+        var withCgroup = launch
+        if let layout = cgroupLayout, launch.taskCPU != nil || launch.taskMemoryMiB != nil {
+            let (taskID, cpu, memory) = (launch.taskID, launch.taskCPU, launch.taskMemoryMiB)
+            do {
+                withCgroup.cgroupParent = try await cgroups.value(for: taskID) {
+                    try TaskCgroup.make(taskID: taskID, cpu: cpu, memoryMiB: memory, layout: layout)
+                }?.parent
+            } catch {
+                throw ContainerStartError(kind: "ResourceInitializationError", detail: "failed to apply the task's cpu and memory: \(error)")
+            }
+        }
+        let launch = withCgroup
         do {
-            try await Blocking.run { try Self.ensureImage(engine, image) }
             let id: String
             if launch.taskContainerCount <= 1 {
                 // A task of one container: the container holds the task's network namespace itself.
                 async let routed: Void = LinkLocalRoute.add(mac: mac, to: agent)
-                async let created = Blocking.run { try Self.create(engine, launch, image: image, network: .own(mac: mac)) }
+                async let created = Blocking.run {
+                    try Self.ensureImage(engine, image)
+                    return try Self.create(engine, launch, image: image, network: .own(mac: mac))
+                }
                 await routed
                 id = try await created
             } else {
-                let pause = try await pauses.pause(for: launch.taskID) {
+                try await Blocking.run { try Self.ensureImage(engine, image) }
+                let pause = try await pauses.value(for: launch.taskID) {
                     let id = try await Blocking.run { try Self.createPause(engine, launch, fallbackImage: image, mac: mac) }
                     async let routed: Void = LinkLocalRoute.add(mac: mac, to: agent)
                     async let started: Void = Blocking.run { try Self.startPause(engine, id) }
@@ -113,7 +138,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         for item in listed {
             guard let id = item["Id"]?.stringValue, let labels = item["Labels"] else { continue }
             if labels["dev.fargate-local.pause"] == .string("true") {
-                _ = try? await pauses.pause(for: taskID) { id }
+                _ = try? await pauses.value(for: taskID) { id }
                 continue
             }
             guard let name = labels["com.amazonaws.ecs.container-name"]?.stringValue else { continue }
@@ -139,7 +164,9 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         let agent = agentEndpoint.withLock { $0 }
         let engine = self.engine
         let keep = keepContainers
-        // The route and the containers go concurrently; each removal waits for the engine.
+        let cgroupLayout = self.cgroupLayout
+        // The route and the containers go concurrently; each removal waits for the engine;
+        // the task's cgroup goes once its containers have.
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await LinkLocalRoute.remove(mac: LinkLocalRoute.macAddress(forTask: taskID), to: agent) }
             guard !keep else { return }
@@ -151,10 +178,16 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                 return items.compactMap { $0["Id"]?.stringValue }
             }) ?? []
             if let pause, !ids.contains(pause) { ids.append(pause) }
-            for id in ids {
-                group.addTask { _ = try? await Blocking.run { try engine.request("DELETE", "/containers/\(id)?force=1&v=1") } }
+            await withTaskGroup(of: Void.self) { removals in
+                for id in ids {
+                    removals.addTask { _ = try? await Blocking.run { try engine.request("DELETE", "/containers/\(id)?force=1&v=1") } }
+                }
+            }
+            if let layout = cgroupLayout {
+                _ = try? await Blocking.run { TaskCgroup.remove(taskID: taskID, layout: layout) }
             }
         }
+        _ = await cgroups.remove(taskID)
     }
 
     // MARK: Engine calls (blocking)
@@ -191,7 +224,8 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             ("Labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
             ("MacAddress", .string(mac)),
             ("ExposedPorts", .object(exposedPorts(launch))),
-            ("HostConfig", .object([("NetworkMode", .string("bridge")), ("Init", .bool(true)), ("PortBindings", .object(portBindings(launch)))])),
+            ("HostConfig", .object([("NetworkMode", .string("bridge")), ("Init", .bool(true)), ("PortBindings", .object(portBindings(launch)))]
+                + (launch.cgroupParent.map { [("CgroupParent", .string($0))] } ?? []))),
         ])
         let name = "fargate-local-\(launch.taskID.prefix(12))-pause"
         let r = try engine.request("POST", "/containers/create?name=\(name)", body: body)
@@ -238,13 +272,18 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         var host: [(key: String, value: JSONValue)] = [
             ("Binds", .array(launch.mounts.map { JSONValue.string("\($0.hostPath):\($0.containerPath)\($0.readOnly ? ":ro" : "")") })),
         ]
-        if let memory = def?.memory ?? launch.taskMemoryMiB {
+        // The task's cpu and memory are the ceiling: the task's cgroup when there is one,
+        // else each container's own limit. A container's memory is a hard limit inside it,
+        // its cpu a relative weight (CPU shares), as on ECS.
+        if let parent = launch.cgroupParent { host.append(("CgroupParent", .string(parent))) }
+        if let memory = def?.memory ?? (launch.cgroupParent == nil ? launch.taskMemoryMiB : nil) {
             let bytes = memory * 1024 * 1024
             host.append(("Memory", .number(String(bytes))))
             host.append(("MemorySwap", .number(String(bytes))))
         }
         if let reservation = def?.memoryReservation { host.append(("MemoryReservation", .number(String(reservation * 1024 * 1024)))) }
-        if let cpu = (def?.cpu).flatMap({ $0 > 0 ? $0 : nil }) ?? launch.taskCPU {
+        if let shares = (def?.cpu).flatMap({ $0 > 0 ? $0 : nil }) { host.append(("CpuShares", .number(String(max(2, shares))))) }
+        if launch.cgroupParent == nil, let cpu = launch.taskCPU {
             host.append(("NanoCpus", .number(String(Int64(cpu) * 1_000_000_000 / 1024))))
         }
         if def?.linuxParameters?.initProcessEnabled == true { host.append(("Init", .bool(true))) }
@@ -292,12 +331,12 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     }
 }
 
-/// The pause container holding each task's network namespace (tasks of two or more
-/// containers). Containers of a task starting at once share one creation.
-actor PauseContainers {
-    private var byTask: [String: Task<String, any Error>] = [:]
+/// One value per task, made once even when a task's containers start at once: the pause
+/// container holding a task's network namespace, the task's cgroup.
+actor PerTask<Value: Sendable> {
+    private var byTask: [String: Task<Value, any Error>] = [:]
 
-    func pause(for taskID: String, create: @escaping @Sendable () async throws -> String) async throws -> String {
+    func value(for taskID: String, create: @escaping @Sendable () async throws -> Value) async throws -> Value {
         if let existing = byTask[taskID] { return try await existing.value }
         let creation = Task { try await create() }
         byTask[taskID] = creation
@@ -309,7 +348,7 @@ actor PauseContainers {
         }
     }
 
-    func remove(_ taskID: String) async -> String? { try? await byTask.removeValue(forKey: taskID)?.value }
+    func remove(_ taskID: String) async -> Value? { try? await byTask.removeValue(forKey: taskID)?.value }
 }
 
 /// A running Docker container: its logs are followed and demultiplexed into lines,
@@ -320,6 +359,8 @@ actor DockerContainer: RunningContainer {
     private var exitStatus: ContainerExit?
     private var logsDone = false
     private var waiters: [CheckedContinuation<ContainerExit, Never>] = []
+    /// Set when the controller asked the container to stop.
+    private let stopRequested = Mutex(false)
 
     init(engine: DockerEngine, id: String) {
         self.engine = engine
@@ -364,6 +405,10 @@ actor DockerContainer: RunningContainer {
                     exit = ContainerExit(exitCode: code, reason: "OutOfMemoryError: Container killed due to memory usage")
                 }
             }
+            // When the task's cgroup runs out of memory the kernel kills one process, but
+            // Docker flags every container of the task OOMKilled (the whole subtree is
+            // notified). The one killed exits on its own; a sibling exits when stopped.
+            if exit.reason != nil && self.stopRequested.withLock({ $0 }) { exit.reason = nil }
             Task { await self.markExited(exit) }
         }.start()
     }
@@ -390,6 +435,7 @@ actor DockerContainer: RunningContainer {
     }
 
     nonisolated func stop(timeout: Duration) async {
+        stopRequested.withLock { $0 = true }
         let seconds = Int(timeout.components.seconds)
         let engine = self.engine
         let id = self.id
