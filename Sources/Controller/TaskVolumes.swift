@@ -61,17 +61,23 @@ public struct TaskVolumes: Sendable {
         var result: [BindMount] = []
         for mp in container.mountPoints ?? [] {
             guard let source = mp.sourceVolume, let host = folders[source], let path = mp.containerPath else { continue }
-            result.append(BindMount(hostPath: host, containerPath: path, readOnly: mp.readOnly ?? false))
+            result.append(BindMount(hostPath: host, containerPath: path, readOnly: mp.readOnly ?? false, scratchVolume: scratchName(source, host)))
         }
         for from in container.volumesFrom ?? [] {
             guard let source = definition.containerDefinitions.first(where: { $0.name == from.sourceContainer }) else { continue }
             for mp in source.mountPoints ?? [] {
                 guard let sv = mp.sourceVolume, let host = folders[sv], let path = mp.containerPath,
                       !result.contains(where: { $0.containerPath == path }) else { continue }
-                result.append(BindMount(hostPath: host, containerPath: path, readOnly: (from.readOnly ?? false) || (mp.readOnly ?? false)))
+                result.append(BindMount(hostPath: host, containerPath: path, readOnly: (from.readOnly ?? false) || (mp.readOnly ?? false),
+                                        scratchVolume: scratchName(sv, host)))
             }
         }
         return result
+    }
+
+    /// The volume's name when its folder is the task's scratch space.
+    func scratchName(_ volume: String, _ folder: String) -> String? {
+        folder.hasPrefix(taskScratchRoot.path + "/") ? volume : nil
     }
 
     /// Removes the per-task scratch volumes.

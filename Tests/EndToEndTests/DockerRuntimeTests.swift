@@ -98,6 +98,24 @@ struct DockerRuntimeTests {
         #expect(!id.isEmpty && !FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/fargate-local/\(id.prefix(12))"))
     }
 
+    /// A scratch volume is a Docker volume of the task's: it starts with what the image holds
+    /// at the first mount path (as on Fargate), is shared by the task's containers, honours
+    /// readOnly, and is removed with the task.
+    @Test func scratchVolumeIsATaskDockerVolume() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let path = cli.stateDirectory.appendingPathComponent("r.json").path
+        let r = try await run(cli, "scratch.json", ["--report", path])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("reader | reader sees: apt.conf.d "), "\(r.stdout)")
+        #expect(r.stdout.contains(" listing "), "\(r.stdout)")
+        #expect(r.stdout.contains("reader | read-only"))
+        let id = String((try report(path)["taskArn"]?.stringValue ?? "").split(separator: "/").last ?? "")
+        let left = try await Command.run("docker", ["volume", "ls", "-q", "--filter", "label=dev.fargate-local.task-id=\(id)"])
+        #expect(!id.isEmpty && left.status == 0 && left.stdout.isEmpty, "volumes left behind: \(left.stdout)")
+    }
+
     @Test func efsVolumeWrittenByOneTaskIsReadByTheNext() async throws {
         try await requireDocker()
         let cli = CLIHarness()

@@ -46,6 +46,16 @@ public struct BindMount: Sendable, Equatable, Codable {
     public var hostPath: String
     public var containerPath: String
     public var readOnly: Bool
+    /// The ECS volume's name when it is the task's scratch space (no host, no EFS): the
+    /// Docker runtime gives it a Docker volume of the task's instead of the host folder.
+    public var scratchVolume: String?
+
+    public init(hostPath: String, containerPath: String, readOnly: Bool, scratchVolume: String? = nil) {
+        self.hostPath = hostPath
+        self.containerPath = containerPath
+        self.readOnly = readOnly
+        self.scratchVolume = scratchVolume
+    }
 }
 
 /// How a container ended: the exit code (128+N for death by signal N) and, when ECS would give one, a reason.

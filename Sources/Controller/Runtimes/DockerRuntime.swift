@@ -183,6 +183,14 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                     removals.addTask { _ = try? await Blocking.run { try engine.request("DELETE", "/containers/\(id)?force=1&v=1") } }
                 }
             }
+            // The task's scratch volumes and cgroup go once its containers have.
+            _ = try? await Blocking.run {
+                let filter = "{\"label\":[\"dev.fargate-local.task-id=\(taskID)\"]}"
+                let list = try engine.request("GET", "/volumes?filters=\(filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
+                if case let .array(volumes)? = (try? JSONParser.parse(list.body))?["Volumes"] {
+                    for name in volumes.compactMap({ $0["Name"]?.stringValue }) { _ = try? engine.request("DELETE", "/volumes/\(name)") }
+                }
+            }
             if let layout = cgroupLayout {
                 _ = try? await Blocking.run { TaskCgroup.remove(taskID: taskID, layout: layout) }
             }
@@ -261,6 +269,11 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         case joined(pause: String)
     }
 
+    /// The Docker volume holding a task's scratch volume.
+    static func scratchVolumeName(taskID: String, volume: String) -> String {
+        "fargate-local-\(taskID.prefix(12))-" + String(volume.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
+    }
+
     static func hostHardNofile() -> Int {
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
@@ -269,8 +282,22 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
 
     static func create(_ engine: DockerEngine, _ launch: ContainerLaunch, image: String, network: Network) throws -> String {
         let def = launch.definition
+        // Scratch volumes are Docker volumes of the task's: like Fargate's, they start with
+        // what the image holds at the mount path.
+        for volume in Set(launch.mounts.compactMap(\.scratchVolume)) {
+            let r = try engine.request("POST", "/volumes/create", body: .object([
+                ("Name", .string(scratchVolumeName(taskID: launch.taskID, volume: volume))),
+                ("Labels", .object([("dev.fargate-local.task-id", .string(launch.taskID)), ("dev.fargate-local.volume", .string(volume))])),
+            ]))
+            guard r.status == 201 || r.status == 200 else {
+                throw ContainerStartError(kind: "ResourceInitializationError", detail: "failed to create volume \(volume): \(DockerEngine.message(r))")
+            }
+        }
         var host: [(key: String, value: JSONValue)] = [
-            ("Binds", .array(launch.mounts.map { JSONValue.string("\($0.hostPath):\($0.containerPath)\($0.readOnly ? ":ro" : "")") })),
+            ("Binds", .array(launch.mounts.map { mount in
+                let source = mount.scratchVolume.map { scratchVolumeName(taskID: launch.taskID, volume: $0) } ?? mount.hostPath
+                return JSONValue.string("\(source):\(mount.containerPath)\(mount.readOnly ? ":ro" : "")")
+            })),
         ]
         // The task's cpu and memory are the ceiling: the task's cgroup when there is one,
         // else each container's own limit. A container's memory is a hard limit inside it,
