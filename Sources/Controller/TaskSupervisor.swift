@@ -221,7 +221,7 @@ public actor TaskSupervisor {
                     sink.yield(.exited(name, exit))
                 }
                 if let check = record.definition.containerDefinitions.first(where: { $0.name == c.name })?.healthCheck, check.command.first != "NONE" {
-                    healthChecks[c.name] = Self.healthLoop(name: c.name, check: check, handle: handle, environment: [], sink: sink)
+                    healthChecks[c.name] = Self.healthWatch(name: c.name, check: check, handle: handle, environment: [], sink: sink)
                 }
             case let .exited(exit)?:
                 sink.yield(.exited(c.name, exit))
@@ -357,8 +357,8 @@ public actor TaskSupervisor {
             sink.yield(.exited(name, exit))
         }
         if let check = container.healthCheck, check.command.first != "NONE" {
-            healthChecks[name] = Self.healthLoop(name: name, check: check, handle: handle,
-                                                 environment: launch.environment, sink: sink)
+            healthChecks[name] = Self.healthWatch(name: name, check: check, handle: handle,
+                                                  environment: launch.environment, sink: sink)
         }
         let essentials = record.definition.containerDefinitions.filter(\.isEssential).compactMap(\.name)
         let allEssentialRunning = essentials.allSatisfy { n in
@@ -366,6 +366,22 @@ public actor TaskSupervisor {
         }
         if allEssentialRunning && record.task.lastStatus < .running {
             await transition(to: .running) { $0.task.startedAt = Date(); $0.task.connectivityAt = Date(); $0.task.connectivity = "CONNECTED" }
+        }
+    }
+
+    /// Follows a container's health: the runtime's own check when it has one (Docker's),
+    /// else probes run by the supervisor.
+    private static func healthWatch(name: String, check: HealthCheck, handle: any RunningContainer,
+                                    environment: [(String, String)], sink: AsyncStream<Event>.Continuation) -> Task<Void, Never> {
+        guard let statuses = handle.nativeHealth else {
+            return healthLoop(name: name, check: check, handle: handle, environment: environment, sink: sink)
+        }
+        return Task {
+            var last = HealthStatus.unknown
+            for await status in statuses where status != last {
+                last = status
+                sink.yield(.health(name, status))
+            }
         }
     }
 

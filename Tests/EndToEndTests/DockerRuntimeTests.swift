@@ -116,6 +116,26 @@ struct DockerRuntimeTests {
         #expect(!id.isEmpty && left.status == 0 && left.stdout.isEmpty, "volumes left behind: \(left.stdout)")
     }
 
+    /// healthCheck becomes Docker's own health check with ECS's parameters; its results,
+    /// followed on the engine's /events, make the container HEALTHY and release its dependant.
+    @Test func healthCheckIsDockersOwnAndDrivesDependsOn() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let path = cli.stateDirectory.appendingPathComponent("r.json").path
+        let r = try await run(cli, "health.json", ["--keep-containers", "--report", path])
+        let id = String((try report(path)["taskArn"]?.stringValue ?? "").split(separator: "/").last ?? "")
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let healthy = r.stderr.range(of: "container db is HEALTHY"), appStarted = r.stderr.range(of: "container app started")
+        #expect(healthy != nil && appStarted != nil && healthy!.lowerBound < appStarted!.lowerBound, "\(r.stderr)")
+        guard case let .array(containers)? = try report(path)["containers"] else { Issue.record("no containers"); return }
+        #expect(containers.first { $0["name"] == .string("db") }?["healthStatus"] == .string("HEALTHY"))
+        let config = try await Command.run("docker", ["ps", "-aq", "--filter", "label=dev.fargate-local.task-id=\(id)", "--filter", "label=com.amazonaws.ecs.container-name=db"])
+        let inspect = try await Command.run("docker", ["inspect", "-f", "{{json .Config.Healthcheck}}", config.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
+        #expect(inspect.stdout.contains(#""Test":["CMD-SHELL","test -f /tmp/ready"],"Interval":5000000000,"Timeout":2000000000,"Retries":1"#), "\(inspect.stdout)")
+        _ = try await Command.run("/bin/sh", ["-c", "docker rm -f $(docker ps -aq --filter label=dev.fargate-local.task-id=\(id)) >/dev/null 2>&1"])
+    }
+
     @Test func efsVolumeWrittenByOneTaskIsReadByTheNext() async throws {
         try await requireDocker()
         let cli = CLIHarness()

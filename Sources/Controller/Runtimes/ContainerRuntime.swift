@@ -141,4 +141,11 @@ public protocol RunningContainer: Sendable {
     func stop(timeout: Duration) async
     /// Runs a health check command inside the container's context; true when it exits 0 within `timeout`.
     func runHealthCheck(_ command: [String], environment: [(String, String)], timeout: Duration) async -> Bool
+    /// The container's health as its runtime's own health check reports it (Docker's), or
+    /// nil when the supervisor is to probe with `runHealthCheck`.
+    var nativeHealth: AsyncStream<HealthStatus>? { get }
+}
+
+extension RunningContainer {
+    public var nativeHealth: AsyncStream<HealthStatus>? { nil }
 }

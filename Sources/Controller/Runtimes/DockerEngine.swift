@@ -49,6 +49,25 @@ struct DockerEngine: Sendable {
         let easy = try CurlEasy(request, sink: .stream({ chunk in demuxer.feed(chunk); return true }))
         _ = try easy.perform()
     }
+
+    /// Streams `/events` (JSON objects, one per line) matching `filters` from `since`
+    /// (seconds since the epoch) into `onEvent`; returns when the engine closes the stream
+    /// or `onEvent` returns false.
+    func followEvents(filters: String, since: Double, onEvent: @escaping (JSONValue) -> Bool) throws(HTTPError) {
+        let query = "since=\(String(format: "%.3f", since))&filters=\(filters.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
+        let request = HTTPRequest(url: "http://localhost/\(apiVersion)/events?\(query)", unixSocketPath: socketPath, timeoutSeconds: 0, stallTimeoutSeconds: nil)
+        var pending: [UInt8] = []
+        let easy = try CurlEasy(request, sink: .stream({ chunk in
+            pending.append(contentsOf: chunk)
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(pending[..<newline])
+                pending.removeSubrange(...newline)
+                if let event = try? JSONParser.parse(line), !onEvent(event) { return false }
+            }
+            return true
+        }))
+        _ = try easy.perform()
+    }
 }
 
 /// Splits Docker's multiplexed stream: frames of [stream, 0, 0, 0, size (big-endian u32)] + payload.

@@ -18,6 +18,8 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     let pauses = PerTask<String>()
     /// Each task's cgroup.
     let cgroups = PerTask<TaskCgroup?>()
+    /// Docker's own health checks, followed on `/events`.
+    let healthEvents: DockerHealthEvents
     /// How this host's cgroups can hold task-level limits; nil when they cannot.
     let cgroupLayout: TaskCgroup.Layout?
     /// Why task cpu/memory are not a ceiling over the task's containers here, if they are not.
@@ -49,6 +51,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
 
     public init(keepContainers: Bool = false) throws(ControllerError) {
         engine = try DockerEngine.fromEnvironment()
+        healthEvents = DockerHealthEvents(engine: engine)
         self.keepContainers = keepContainers
         let (layout, why) = TaskCgroup.detect()
         cgroupLayout = layout
@@ -105,7 +108,8 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                 }
                 id = try await Blocking.run { try Self.create(engine, launch, image: image, network: .joined(pause: pause)) }
             }
-            let container = DockerContainer(engine: engine, id: id)
+            let health = Self.healthCheck(of: launch) == nil ? nil : healthEvents
+            let container = DockerContainer(engine: engine, id: id, health: health)
             try await Blocking.run {
                 let r = try engine.request("POST", "/containers/\(id)/start")
                 guard r.status == 204 || r.status == 304 else {
@@ -143,7 +147,14 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             }
             guard let name = labels["com.amazonaws.ecs.container-name"]?.stringValue else { continue }
             if item["State"]?.stringValue == "running" {
-                let container = DockerContainer(engine: engine, id: id)
+                let inspect = try? await Blocking.run { try JSONParser.parse(engine.request("GET", "/containers/\(id)/json").body) }
+                let checked = inspect?["Config"]?["Healthcheck"]?["Test"].map { $0 != .null } ?? false
+                let container = DockerContainer(engine: engine, id: id, health: checked ? healthEvents : nil)
+                switch inspect?["State"]?["Health"]?["Status"]?.stringValue {
+                case "healthy": healthEvents.deliver(.healthy, to: id)
+                case "unhealthy": healthEvents.deliver(.unhealthy, to: id)
+                default: break
+                }
                 await container.begin(output: output(name), sinceMilliseconds: since[name])
                 adopted[name] = .running(container)
             } else if let exit = try? await Blocking.run({ () -> ContainerExit in
@@ -269,6 +280,12 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         case joined(pause: String)
     }
 
+    /// The container's health check, unless it has none or `NONE`.
+    static func healthCheck(of launch: ContainerLaunch) -> HealthCheck? {
+        guard let check = launch.definition?.healthCheck, let kind = check.command.first, kind == "CMD" || kind == "CMD-SHELL" else { return nil }
+        return check
+    }
+
     /// The Docker volume holding a task's scratch volume.
     static func scratchVolumeName(taskID: String, volume: String) -> String {
         "fargate-local-\(taskID.prefix(12))-" + String(volume.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
@@ -345,6 +362,17 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         if let command = launch.command { body.append(("Cmd", .array(command.map { JSONValue.string($0) }))) }
         if let wd = launch.workingDirectory { body.append(("WorkingDir", .string(wd))) }
         if let user = def?.user { body.append(("User", .string(user))) }
+        if let check = healthCheck(of: launch) {
+            // Docker's own health check with ECS's parameters, as the ECS agent sets it.
+            let second = 1_000_000_000
+            body.append(("Healthcheck", .object([
+                ("Test", .array(check.command.map { JSONValue.string($0) })),
+                ("Interval", .number(String(check.effectiveInterval * second))),
+                ("Timeout", .number(String(check.effectiveTimeout * second))),
+                ("Retries", .number(String(check.effectiveRetries))),
+                ("StartPeriod", .number(String(check.effectiveStartPeriod * second))),
+            ])))
+        }
         if case let .own(mac) = network {
             body.append(("MacAddress", .string(mac)))
             body.append(("ExposedPorts", .object(exposedPorts(launch))))
@@ -388,10 +416,15 @@ actor DockerContainer: RunningContainer {
     private var waiters: [CheckedContinuation<ContainerExit, Never>] = []
     /// Set when the controller asked the container to stop.
     private let stopRequested = Mutex(false)
+    /// Docker's own health check results, when the container has one.
+    nonisolated let nativeHealth: AsyncStream<HealthStatus>?
+    private let health: DockerHealthEvents?
 
-    init(engine: DockerEngine, id: String) {
+    init(engine: DockerEngine, id: String, health: DockerHealthEvents? = nil) {
         self.engine = engine
         self.id = id
+        self.health = health
+        nativeHealth = health?.subscribe(id)
     }
 
     nonisolated var runtimeID: String { String(id.prefix(12)) }
@@ -447,6 +480,7 @@ actor DockerContainer: RunningContainer {
 
     private func markExited(_ exit: ContainerExit) {
         exitStatus = exit
+        health?.unsubscribe(id)
         resumeIfFinished()
     }
 
