@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "fargate-local", targets: ["fargate-local"]),
         .executable(name: "zip-task", targets: ["zip-task"]),
+        .executable(name: "fargate-local-shim", targets: ["fargate-local-shim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,10 +34,12 @@ let package = Package(
         ),
         .executableTarget(name: "zip-task", dependencies: ["ZipTask", "CMalloc"]),
         .target(name: "ECSModel"),
+        .target(name: "ShimCore"),
+        .executableTarget(name: "fargate-local-shim", dependencies: ["ShimCore"]),
         .target(
             name: "Controller",
             dependencies: [
-                "ECSModel", "CurlHTTP",
+                "ECSModel", "CurlHTTP", "ShimCore",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
@@ -54,13 +57,13 @@ let package = Package(
         .target(
             name: "CLI",
             dependencies: [
-                "ECSModel", "Controller", "Server",
+                "ECSModel", "Controller", "Server", "ShimCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "fargate-local", dependencies: ["CLI"]),
         .testTarget(name: "ECSModelTests", dependencies: ["ECSModel"]),
-        .testTarget(name: "ControllerTests", dependencies: ["Controller"]),
+        .testTarget(name: "ControllerTests", dependencies: ["Controller", "ShimCore"]),
         .target(
             name: "TestSupport",
             dependencies: [.product(name: "Subprocess", package: "swift-subprocess")],

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Controller
+import ShimCore
 
 /// `fargate-local shim DIR` (internal): runs one process-runtime container, independent
 /// of the controller, so it survives a controller crash.
@@ -9,7 +9,7 @@ struct ShimCommand: AsyncParsableCommand {
     @Argument var directory: String
 
     func run() async throws {
-        let status = await ContainerShim.run(directory: directory)
+        let status = ContainerShim.run(directory: directory)
         if status != 0 { throw ExitCode(status) }
     }
 }

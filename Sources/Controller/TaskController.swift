@@ -1,5 +1,6 @@
 import ECSModel
 import Foundation
+import ShimCore
 import Synchronization
 
 /// Settings shared by everything the controller does.

@@ -1,5 +1,6 @@
 import ECSModel
 import Foundation
+import ShimCore
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,4 @@
+import ShimCore
 import Testing
 @testable import Controller
 

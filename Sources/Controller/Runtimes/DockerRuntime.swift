@@ -1,6 +1,7 @@
 import CurlHTTP
 import ECSModel
 import Foundation
+import ShimCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import ShimCore
 import Subprocess
 #if canImport(System)
 import System
@@ -14,23 +15,24 @@ import Glibc
 /// namespace (`unshare --mount`), which needs root.
 public struct ProcessRuntime: ContainerRuntime {
     public let name = "process"
-    /// The `fargate-local` executable whose `shim` subcommand runs each container detached
-    /// from the controller (so it survives a controller crash); nil runs containers as
-    /// direct children of this process.
-    public let shimExecutable: String?
+    /// The shim that runs each container detached from the controller (so it survives a
+    /// controller crash), found from the `fargate-local` executable; nil runs containers
+    /// as direct children of this process.
+    public let shim: ShimCommandLine?
     /// The state directory, where shims keep their files (`tasks/<id>/run/<container>`).
     public let stateDirectory: URL?
 
+    /// `shimExecutable`: the `fargate-local` executable (its `fargate-local-shim` sibling is preferred).
     public init(shimExecutable: String? = nil, stateDirectory: URL? = nil) {
-        self.shimExecutable = shimExecutable
+        shim = shimExecutable.map { ShimCommandLine(fargateLocal: $0) }
         self.stateDirectory = stateDirectory
     }
 
-    public var writesLogStreams: Bool { shimExecutable != nil }
+    public var writesLogStreams: Bool { shim != nil }
 
     public func start(_ launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError) -> any RunningContainer {
         let plan = try ProcessLaunchPlan.make(for: launch)
-        if let shim = shimExecutable, let directory = launch.runDirectory, let logFile = launch.logFile {
+        if let shim, let directory = launch.runDirectory, let logFile = launch.logFile {
             return try await ShimContainer.start(shim: shim, plan: plan, directory: directory, logFile: logFile, output: output)
         }
         let container = ProcessContainer(plan: plan)
@@ -157,27 +159,6 @@ enum ExecutableLookup {
     private static func isDirectory(_ p: String) -> Bool {
         var isDir: ObjCBool = false
         return FileManager.default.fileExists(atPath: p, isDirectory: &isDir) && isDir.boolValue
-    }
-}
-
-/// Reads a process's state from /proc: a zombie or a vanished pid has exited
-/// (`kill(pid, 0)` reports zombies as alive).
-enum ProcStat {
-    static func hasExited(_ pid: pid_t) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return true }
-        let rest = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces)
-        return rest.hasPrefix("Z") || rest.hasPrefix("X")
-    }
-
-    /// The process's start time in clock ticks since boot (field 22), which tells a recycled pid apart.
-    static func startTime(_ pid: pid_t) -> UInt64? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // fields[0] is field 3 (state); field 22 is fields[19].
-        guard fields.count > 19 else { return nil }
-        return UInt64(fields[19])
     }
 }
 
@@ -346,37 +327,6 @@ actor ProcessContainer {
         startWaiters = []
         for w in exitWaiters { w.resume(returning: exit) }
         exitWaiters = []
-    }
-}
-
-/// Assembles complete lines (at most 256 KiB each, like awslogs' event limit) from
-/// chunks of bytes; shared by every runtime's output handling.
-struct LineAssembler {
-    static let maxLineBytes = 256 * 1024
-    private var pending: [UInt8] = []
-
-    /// The lines completed by `bytes`; a partial last line is kept for the next chunk.
-    mutating func append(_ bytes: UnsafeRawBufferPointer) -> [String] {
-        var lines: [String] = []
-        for byte in bytes {
-            if byte == 0x0A {
-                lines.append(String(decoding: pending, as: UTF8.self))
-                pending.removeAll(keepingCapacity: true)
-            } else {
-                pending.append(byte)
-                if pending.count >= Self.maxLineBytes {
-                    lines.append(String(decoding: pending, as: UTF8.self))
-                    pending.removeAll(keepingCapacity: true)
-                }
-            }
-        }
-        return lines
-    }
-
-    /// The unterminated last line, if any.
-    mutating func finish() -> String? {
-        defer { pending.removeAll() }
-        return pending.isEmpty ? nil : String(decoding: pending, as: UTF8.self)
     }
 }
 

@@ -1,9 +1,10 @@
 import Foundation
+import ShimCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A process-runtime container run by a detached shim (`fargate-local shim DIR`). The
+/// A process-runtime container run by a detached shim (`fargate-local-shim DIR`). The
 /// controller follows it through the shim's files: `pid` for signals and health checks,
 /// `exit` for its end, and the log stream file (which the shim writes) for the console.
 actor ShimContainer: RunningContainer {
@@ -29,21 +30,23 @@ actor ShimContainer: RunningContainer {
     }
 
     /// Spawns the shim and returns once the container runs (or failed to start).
-    static func start(shim: String, plan: ProcessLaunchPlan, directory: String, logFile: String,
+    static func start(shim: ShimCommandLine, plan: ProcessLaunchPlan, directory: String, logFile: String,
                       output: any ContainerOutputSink) async throws(ContainerStartError) -> ShimContainer {
         let files = ShimFiles(directory: directory)
         try? FileManager.default.removeItem(atPath: directory)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let spec = ShimSpec(executable: plan.executable, arguments: plan.arguments, workingDirectory: plan.workingDirectory, logFile: logFile)
-            try JSONEncoder().encode(spec).write(to: URL(fileURLWithPath: files.spec))
+            guard FileBytes.writeAtomically(spec.encoded(), to: files.spec) else {
+                throw ControllerError(.io, "cannot write \(files.spec): \(String(cString: strerror(errno)))")
+            }
         } catch {
             throw ContainerStartError(kind: "CannotStartContainerError", detail: "cannot prepare \(directory): \(error.localizedDescription)")
         }
         let offset = Self.fileSize(logFile)
         let shimPID: pid_t
         do {
-            shimPID = try DetachedProcess.spawn(shim, ["shim", directory], environment: plan.environment + [("FARGATE_LOCAL_SHIM", "1")],
+            shimPID = try DetachedProcess.spawn(shim.executable, shim.arguments + [directory], environment: plan.environment + [("FARGATE_LOCAL_SHIM", "1")],
                                                 log: directory + "/shim.log")
         } catch {
             throw ContainerStartError(kind: "CannotStartContainerError", detail: "cannot start the container's shim: \(error)")
@@ -60,7 +63,7 @@ actor ShimContainer: RunningContainer {
                 await container.follow(logFile: logFile, from: offset, output: output)
                 return container
             }
-            if let exit = files.readExit() {
+            if let exit = files.containerExit() {
                 let reason = exit.reason ?? "the container could not be started"
                 let kind = reason.split(separator: ":").first.map(String.init) ?? "CannotStartContainerError"
                 let detail = reason.split(separator: ":", maxSplits: 1).dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) } ?? reason
@@ -80,7 +83,7 @@ actor ShimContainer: RunningContainer {
             var done = false
             var idle = 0
             while true {
-                let exited = files.readExit()
+                let exited = files.containerExit()
                 if let handle = FileHandle(forReadingAtPath: logFile) {
                     try? handle.seek(toOffset: position)
                     if let data = try? handle.readToEnd(), !data.isEmpty {
@@ -105,7 +108,7 @@ actor ShimContainer: RunningContainer {
                 idle = lines.isEmpty ? idle + 1 : 0
                 try? await Task.sleep(for: .milliseconds(min(1 << min(idle, 6), 50)))
             }
-            await self.finish(files.readExit() ?? ContainerExit(exitCode: 255, reason: "the container's shim recorded no exit"))
+            await self.finish(files.containerExit() ?? ContainerExit(exitCode: 255, reason: "the container's shim recorded no exit"))
         }
     }
 
@@ -115,10 +118,10 @@ actor ShimContainer: RunningContainer {
         let files = self.files
         let size = ShimContainer.fileSize(logFile)
         Task.detached { [self] in
-            while files.readExit() == nil {
-                if !isSameProcessAlive, files.readExit() == nil {
+            while files.containerExit() == nil {
+                if !isSameProcessAlive, files.containerExit() == nil {
                     try? await Task.sleep(for: .milliseconds(200))
-                    if files.readExit() == nil {
+                    if files.containerExit() == nil {
                         await self.finish(ContainerExit(exitCode: 255, reason: "the container's shim exited without recording an exit code"))
                         return
                     }
@@ -146,7 +149,7 @@ actor ShimContainer: RunningContainer {
         kill(-pid, SIGTERM)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if files.readExit() != nil || !isSameProcessAlive { return }
+            if files.containerExit() != nil || !isSameProcessAlive { return }
             try? await Task.sleep(for: .milliseconds(20))
         }
         if isSameProcessAlive { kill(-pid, SIGKILL) }
@@ -163,20 +166,43 @@ actor ShimContainer: RunningContainer {
     }
 }
 
+extension ShimFiles {
+    /// The exit the shim recorded, if it has.
+    func containerExit() -> ContainerExit? { readExit().map { ContainerExit(exitCode: $0.code, reason: $0.reason) } }
+}
+
+/// How to start a shim: the small `fargate-local-shim` beside `fargate-local` (a few
+/// milliseconds to start), else `fargate-local shim`.
+public struct ShimCommandLine: Sendable {
+    public var executable: String
+    public var arguments: [String]
+
+    /// The shim for the `fargate-local` executable at `fargateLocal`.
+    public init(fargateLocal: String) {
+        let sibling = (fargateLocal as NSString).deletingLastPathComponent + "/fargate-local-shim"
+        if access(sibling, X_OK) == 0 {
+            executable = sibling
+            arguments = []
+        } else {
+            executable = fargateLocal
+            arguments = ["shim"]
+        }
+    }
+}
+
 extension ProcessRuntime {
     /// Finds a task's shim-run containers again: still running (same pid and start time),
     /// or exited with the code their shim recorded.
     public func adopt(taskID: String, since: [String: Int64], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]? {
-        guard shimExecutable != nil, let state = stateDirectory else { return nil }
+        guard shim != nil, let state = stateDirectory else { return nil }
         let root = state.appendingPathComponent("tasks/\(taskID)/run").path
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else { return [:] }
         var adopted: [String: AdoptedContainer] = [:]
         for name in names {
             let files = ShimFiles(directory: root + "/" + name)
-            if let exit = files.readExit() {
+            if let exit = files.containerExit() {
                 adopted[name] = .exited(exit)
-            } else if let (pid, start) = files.readPID(),
-                      let spec = FileManager.default.contents(atPath: files.spec).flatMap({ try? JSONDecoder().decode(ShimSpec.self, from: $0) }) {
+            } else if let (pid, start) = files.readPID(), let spec = files.readSpec() {
                 let container = ShimContainer(files: files, pid: pid, startTime: start, plan: nil)
                 if container.isSameProcessAlive {
                     await container.followAdopted(logFile: spec.logFile, output: output(name))

@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a shim runs, written next to its state. The container's environment is not in
+/// it (secrets never touch the disk): the shim passes its own environment on.
+/// Stored as NUL-separated fields, so the shim reads it without a JSON parser.
+public struct ShimSpec: Sendable, Equatable {
+    public var executable: String
+    public var arguments: [String]
+    public var workingDirectory: String?
+    /// The awslogs stream file the shim appends `<ms>\t<line>` to.
+    public var logFile: String
+
+    public init(executable: String, arguments: [String], workingDirectory: String?, logFile: String) {
+        self.executable = executable
+        self.arguments = arguments
+        self.workingDirectory = workingDirectory
+        self.logFile = logFile
+    }
+
+    static let version = "fargate-local-shim-spec-1"
+
+    /// `version NUL logFile NUL workingDirectory NUL executable NUL arguments…`
+    public func encoded() -> [UInt8] {
+        let fields = [Self.version, logFile, workingDirectory ?? "", executable] + arguments
+        return fields.flatMap { Array($0.utf8) + [0] }
+    }
+
+    public init?(decoding bytes: [UInt8]) {
+        var fields = bytes.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        if fields.last == "" { fields.removeLast() }
+        guard fields.count >= 4, fields[0] == Self.version else { return nil }
+        logFile = fields[1]
+        workingDirectory = fields[2].isEmpty ? nil : fields[2]
+        executable = fields[3]
+        arguments = Array(fields.dropFirst(4))
+    }
+}
+
+/// The files through which a shim and its controller talk: `spec` (what to run), `pid`
+/// ("PID STARTTIME" once the container runs) and `exit` (its exit code, written last).
+public struct ShimFiles: Sendable {
+    public let directory: String
+    public var spec: String { directory + "/spec" }
+    public var pid: String { directory + "/pid" }
+    public var exit: String { directory + "/exit" }
+
+    public init(directory: String) { self.directory = directory }
+
+    public func readSpec() -> ShimSpec? { FileBytes.read(spec).flatMap(ShimSpec.init(decoding:)) }
+
+    public func readPID() -> (pid: pid_t, start: UInt64)? {
+        guard let bytes = FileBytes.read(pid) else { return nil }
+        let parts = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard parts.count == 2, let p = pid_t(parts[0]), let s = UInt64(parts[1]) else { return nil }
+        return (p, s)
+    }
+
+    /// The recorded exit: its code and, for a container that never started, why.
+    public func readExit() -> (code: Int, reason: String?)? {
+        guard let bytes = FileBytes.read(exit) else { return nil }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", maxSplits: 1).map(String.init)
+        guard let code = lines.first.flatMap({ Int($0) }) else { return nil }
+        return (code, lines.count > 1 ? lines[1] : nil)
+    }
+}
+
+/// Whole-file reads and atomic writes with the C library.
+public enum FileBytes {
+    public static func read(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n > 0 { out += buffer[0..<n] } else if n < 0 && errno == EINTR { continue } else { break }
+        }
+        return out
+    }
+
+    /// Writes through a temporary file and a rename, so readers never see half of it.
+    @discardableResult
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) -> Bool {
+        let tmp = path + ".tmp"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return false }
+        let ok = writeAll(fd, bytes)
+        close(fd)
+        return ok && rename(tmp, path) == 0
+    }
+
+    @discardableResult
+    public static func writeAtomically(_ text: String, to path: String) -> Bool { writeAtomically(Array(text.utf8), to: path) }
+
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if n < 0 { if errno == EINTR { continue }; return false }
+            offset += n
+        }
+        return true
+    }
+}
+
+/// Reads a process's state from /proc: a zombie or a vanished pid has exited
+/// (`kill(pid, 0)` reports zombies as alive).
+public enum ProcStat {
+    static func fieldsAfterName(_ pid: pid_t) -> [Substring]? {
+        guard let bytes = FileBytes.read("/proc/\(pid)/stat") else { return nil }
+        let stat = String(decoding: bytes, as: UTF8.self)
+        guard let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ")
+    }
+
+    public static func hasExited(_ pid: pid_t) -> Bool {
+        guard let state = fieldsAfterName(pid)?.first else { return true }
+        return state.hasPrefix("Z") || state.hasPrefix("X")
+    }
+
+    /// The process's start time in clock ticks since boot (field 22), which tells a recycled pid apart.
+    public static func startTime(_ pid: pid_t) -> UInt64? {
+        // fields[0] is field 3 (state); field 22 is fields[19].
+        guard let fields = fieldsAfterName(pid), fields.count > 19 else { return nil }
+        return UInt64(fields[19])
+    }
+}
