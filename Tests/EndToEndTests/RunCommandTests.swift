@@ -1,5 +1,6 @@
 import ECSModel
 import Foundation
+import TestSupport
 import Testing
 
 /// `fargate-local run` and the task commands, driving the real binary and real subprocesses.
@@ -22,6 +23,26 @@ struct RunCommandTests {
             #expect(["init", "migrate", "seed-check", "db", "sidecar", "app"].contains { line.hasPrefix("\($0) | ") }, "\(line)")
         }
         #expect(r.stderr.contains("container seed-check exited with code 4"))
+    }
+
+    /// Process containers run under the small fargate-local-shim built beside fargate-local;
+    /// a fargate-local without it (copied alone) falls back to its own `shim` subcommand.
+    @Test func containersRunUnderTheShimOrTheShimSubcommand() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let r = try await cli.run(["run", "--wait", "Tests/Fixtures/run/shim-parent.json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("c | parent: \(URL(fileURLWithPath: CLIHarness.binary).deletingLastPathComponent().path)/fargate-local-shim /"), "\(r.stdout)")
+
+        let alone = CLIHarness.repository.appendingPathComponent(".build/shimless-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: alone, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: alone) }
+        let binary = alone.appendingPathComponent("fargate-local").path
+        #expect(link(CLIHarness.binary, binary) == 0)
+        let fallback = try await Command.run(binary, ["run", "--wait", "--runtime", "process", "--state-dir", cli.stateDirectory.path, "Tests/Fixtures/run/shim-parent.json"],
+                                             workingDirectory: CLIHarness.repository.path)
+        #expect(fallback.status == 0, "\(fallback.stderr)")
+        #expect(fallback.stdout.contains("c | parent: \(binary) shim /"), "\(fallback.stdout)")
     }
 
     @Test func essentialExitCodeIsTheRunExitCodeAndReportsAreWritten() async throws {
