@@ -2,7 +2,8 @@
 # Controller overhead, each side measured in the same run:
 #  1. `fargate-local run --wait --runtime docker` of a one-container `true` task vs `docker run --rm` of the same image
 #  2. `fargate-local run --wait --runtime process` of a `true` task vs a bare spawn of /bin/true
-#  3. TASKS tasks at once through `serve` (RunTask, process runtime), each printing MB of log; every line counted
+#  3. the same `true` task through a running `serve` (RunTask), by the controller's own createdAt..stoppedAt
+#  4. TASKS tasks at once through `serve` (RunTask, process runtime), each printing MB of log; every line counted
 #
 #   bench/controller-overhead.sh [RUNS=10] [TASKS=100] [MB=10]
 set -euo pipefail
@@ -10,7 +11,8 @@ cd "$(dirname "$0")/.."
 runs=${1:-10}; tasks=${2:-100}; mb=${3:-10}
 scripts/setup-machine >/dev/null
 echo "== building fargate-local (release)"
-swift build -c release --product fargate-local 2>&1 | grep -E 'error|Build complete' || true
+swift build -c release --product fargate-local 2>&1 | grep -E 'error:|Build.*complete' || true
+swift build -c release --product fargate-local-shim 2>&1 | grep -E 'error:|Build.*complete' || true
 bin="$(swift build -c release --show-bin-path)/fargate-local"
 work=$(mktemp -d /var/tmp/overhead.XXXXXX)
 trap 'kill ${serve_pid:-0} 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -43,11 +45,32 @@ print("bare spawn of /bin/true:                    %.4f s" % bare)
 print("fargate-local run --wait --runtime process: %.4f s   overhead %.1f ms (target <= 5 ms)" % (fl_process, (fl_process - bare) * 1000))
 PY
 
-echo "== $tasks tasks at once, each printing $mb MB of numbered lines"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$bin" serve --runtime process --port "$port" --state-dir "$work/serve" >"$work/serve.log" 2>&1 &
 serve_pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+
+echo "== a /bin/true task through the running serve (no CLI start-up): the controller's createdAt..stoppedAt"
+python3 - "http://127.0.0.1:$port" "$runs" <<'PY'
+import statistics, subprocess, sys, time, boto3
+endpoint, runs = sys.argv[1], int(sys.argv[2])
+ecs = boto3.client("ecs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+ecs.register_task_definition(family="true", networkMode="awsvpc", cpu="256", memory="512",
+                             containerDefinitions=[{"name": "true", "image": "x", "command": ["/bin/true"]}])
+lifetimes = []
+for _ in range(runs * 3):
+    arn = ecs.run_task(taskDefinition="true")["tasks"][0]["taskArn"]
+    while (task := ecs.describe_tasks(tasks=[arn])["tasks"][0])["lastStatus"] != "STOPPED":
+        time.sleep(0.005)
+    lifetimes.append((task["stoppedAt"] - task["createdAt"]).total_seconds())
+spawns = []
+for _ in range(runs * 3):
+    t = time.perf_counter(); subprocess.run(["/bin/true"]); spawns.append(time.perf_counter() - t)
+life, bare = statistics.median(lifetimes), statistics.median(spawns)
+print("task lifetime in serve (median of %d):      %.1f ms; bare spawn %.1f ms; overhead %.1f ms (target <= 5 ms)" % (len(lifetimes), life * 1000, bare * 1000, (life - bare) * 1000))
+PY
+
+echo "== $tasks tasks at once, each printing $mb MB of numbered lines"
 python3 - "http://127.0.0.1:$port" "$tasks" "$mb" "$work/serve" <<'PY'
 import glob, os, sys, time, boto3
 endpoint, tasks, mb, state = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
