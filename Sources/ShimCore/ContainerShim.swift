@@ -103,9 +103,15 @@ public enum ContainerShim {
 
         func write(_ lines: [String]) {
             guard !lines.isEmpty else { return }
-            let stamp = String(nowMilliseconds())
+            let stamp = Array(String(nowMilliseconds()).utf8)
             var chunk: [UInt8] = []
-            for line in lines { chunk += Array(stamp.utf8) + [0x09] + Array(line.utf8) + [0x0A] }
+            chunk.reserveCapacity(lines.reduce(0) { $0 + $1.utf8.count + stamp.count + 2 })
+            for line in lines {
+                chunk.append(contentsOf: stamp)
+                chunk.append(0x09)
+                chunk.append(contentsOf: line.utf8)
+                chunk.append(0x0A)
+            }
             _ = FileBytes.writeAll(log, chunk)
         }
         func reap(_ flags: Int32) {

@@ -94,13 +94,16 @@ actor ShimContainer: RunningContainer {
                 }
                 var lines: [String] = []
                 var stamps: [Int64] = []
-                while let newline = pending.firstIndex(of: 0x0A) {
-                    let row = pending[pending.startIndex..<newline]
-                    pending.removeSubrange(pending.startIndex...newline)
+                // One pass over what was read; the unterminated rest is kept for the next read.
+                var start = pending.startIndex
+                while let newline = pending[start...].firstIndex(of: 0x0A) {
+                    let row = pending[start..<newline]
+                    start = pending.index(after: newline)
                     guard let tab = row.firstIndex(of: 0x09) else { continue }
                     stamps.append(Int64(String(decoding: row[row.startIndex..<tab], as: UTF8.self)) ?? 0)
                     lines.append(String(decoding: row[row.index(after: tab)...], as: UTF8.self))
                 }
+                if start > pending.startIndex { pending = Data(pending[start...]) }
                 if !lines.isEmpty { await output.receive(OutputBatch(source: .stdout, timestamps: stamps, lines: lines)) }
                 if done { break }
                 if exited != nil { done = true; continue }  // one more read after the exit is recorded
