@@ -10,10 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}; tasks=${2:-100}; mb=${3:-10}
 scripts/setup-machine >/dev/null
-echo "== building fargate-local (release)"
-swift build -c release --product fargate-local 2>&1 | grep -E 'error:|Build.*complete' || true
-swift build -c release --product fargate-local-shim 2>&1 | grep -E 'error:|Build.*complete' || true
-bin="$(swift build -c release --show-bin-path)/fargate-local"
+echo "== building fargate-local (release, Swift runtime linked statically, as README's release build)"
+swift build -c release --static-swift-stdlib --product fargate-local 2>&1 | grep -E 'error:|Build.*complete' || true
+swift build -c release --static-swift-stdlib --product fargate-local-shim 2>&1 | grep -E 'error:|Build.*complete' || true
+bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/fargate-local"
 work=$(mktemp -d /var/tmp/overhead.XXXXXX)
 trap 'kill ${serve_pid:-0} 2>/dev/null || true; rm -rf "$work"' EXIT
 cat > "$work/true-docker.json" <<'JSON'
@@ -27,18 +27,21 @@ JSON
 python3 - "$bin" "$work" "$runs" <<'PY'
 import statistics, subprocess, sys, time
 bin, work, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-def timed(cmd):
-    samples = []
+def once(cmd):
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t
+def paired(a, b):
+    """Medians of a and b, run alternately so that drift in the machine's load hits both."""
+    sa, sb = [], []
     for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples)
+        sa.append(once(a)); sb.append(once(b))
+    return statistics.median(sa), statistics.median(sb)
 subprocess.run([bin, "run", "--wait", "-q", "--runtime", "docker", "--state-dir", work + "/state", work + "/true-docker.json"], check=True, stdout=subprocess.DEVNULL)
-docker = timed(["docker", "run", "--rm", "debian:bookworm-slim", "true"])
-fl_docker = timed([bin, "run", "--wait", "-q", "--runtime", "docker", "--state-dir", work + "/state", work + "/true-docker.json"])
-bare = timed(["/bin/true"])
-fl_process = timed([bin, "run", "--wait", "-q", "--runtime", "process", "--state-dir", work + "/state", work + "/true-process.json"])
+docker, fl_docker = paired(["docker", "run", "--rm", "debian:bookworm-slim", "true"],
+                           [bin, "run", "--wait", "-q", "--runtime", "docker", "--state-dir", work + "/state", work + "/true-docker.json"])
+bare, fl_process = paired(["/bin/true"],
+                          [bin, "run", "--wait", "-q", "--runtime", "process", "--state-dir", work + "/state", work + "/true-process.json"])
 print("docker run --rm (median of %d):             %.3f s" % (runs, docker))
 print("fargate-local run --wait --runtime docker:  %.3f s   ratio %.2fx (target <= 1.05x)" % (fl_docker, fl_docker / docker))
 print("bare spawn of /bin/true:                    %.4f s" % bare)
