@@ -29,7 +29,7 @@ public actor TaskHost {
         let id = record.id
         runs[id] = Task {
             let final = await supervisor.run()
-            await self.finished(id)
+            self.finished(id)
             return final
         }
     }
@@ -60,7 +60,7 @@ public actor TaskHost {
                 let id = record.id
                 runs[id] = Task {
                     let final = await supervisor.resume(adopting: adopted)
-                    await self.finished(id)
+                    self.finished(id)
                     return final
                 }
                 return true

@@ -28,7 +28,7 @@ public enum Command {
         case let .exited(c): status = c
         case let .signaled(s): status = 128 + s
         }
-        return Output(status: status, stdout: result.standardOutput ?? "", stderr: result.standardError ?? "")
+        return Output(status: status, stdout: result.standardOutput, stderr: result.standardError)
     }
 
     /// Runs a Python snippet (boto3 is the client the tests use for fixtures).

@@ -450,7 +450,7 @@ actor DockerContainer: RunningContainer {
         }.start()
         Task {
             for await batch in batches { await output.receive(batch) }
-            await self.markLogsDone()
+            self.markLogsDone()
         }
         Thread { [self] in
             var exit = ContainerExit(exitCode: 255, reason: "fargate-local lost track of the container")
