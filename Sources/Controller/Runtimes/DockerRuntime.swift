@@ -19,6 +19,13 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     let pauses = PerTask<String>()
     /// Each task's cgroup.
     let cgroups = PerTask<TaskCgroup?>()
+    /// The containers and scratch volumes this runtime created for each task it started,
+    /// so cleaning up needs no listing (a re-adopted task's are listed).
+    private let created = Mutex<[String: CreatedResources]>([:])
+    struct CreatedResources {
+        var containers: [String] = []
+        var volumes: Set<String> = []
+    }
     /// Docker's own health checks, followed on `/events`.
     let healthEvents: DockerHealthEvents
     /// How this host's cgroups can hold task-level limits; nil when they cannot.
@@ -109,6 +116,10 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                 }
                 id = try await Blocking.run { try Self.create(engine, launch, image: image, network: .joined(pause: pause)) }
             }
+            created.withLock { all in
+                all[launch.taskID, default: CreatedResources()].containers.append(id)
+                all[launch.taskID, default: CreatedResources()].volumes.formUnion(launch.mounts.compactMap(\.scratchVolume))
+            }
             let health = Self.healthCheck(of: launch) == nil ? nil : healthEvents
             let container = DockerContainer(engine: engine, id: id, health: health)
             try await Blocking.run {
@@ -173,41 +184,37 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
 
     public func cleanUp(taskID: String) async {
         let pause = await pauses.remove(taskID)
-        let agent = agentEndpoint.withLock { $0 }
-        let engine = self.engine
-        let keep = keepContainers
-        let cgroupLayout = self.cgroupLayout
-        // The route and the containers go concurrently; each removal waits for the engine;
-        // the task's cgroup goes once its containers have.
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await LinkLocalRoute.remove(mac: LinkLocalRoute.macAddress(forTask: taskID), to: agent) }
-            guard !keep else { return }
-            var ids = (try? await Blocking.run { () -> [String] in
-                let filter = "{\"label\":[\"dev.fargate-local.task-id=\(taskID)\"]}"
-                let encoded = filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-                let list = try engine.request("GET", "/containers/json?all=1&filters=\(encoded)")
-                guard case let .array(items) = try JSONParser.parse(list.body) else { return [] }
-                return items.compactMap { $0["Id"]?.stringValue }
-            }) ?? []
-            if let pause, !ids.contains(pause) { ids.append(pause) }
-            await withTaskGroup(of: Void.self) { removals in
-                for id in ids {
-                    removals.addTask { _ = try? await Blocking.run { try engine.request("DELETE", "/containers/\(id)?force=1&v=1") } }
-                }
-            }
-            // The task's scratch volumes and cgroup go once its containers have.
-            _ = try? await Blocking.run {
-                let filter = "{\"label\":[\"dev.fargate-local.task-id=\(taskID)\"]}"
-                let list = try engine.request("GET", "/volumes?filters=\(filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
-                if case let .array(volumes)? = (try? JSONParser.parse(list.body))?["Volumes"] {
-                    for name in volumes.compactMap({ $0["Name"]?.stringValue }) { _ = try? engine.request("DELETE", "/volumes/\(name)") }
-                }
-            }
-            if let layout = cgroupLayout {
-                _ = try? await Blocking.run { TaskCgroup.remove(taskID: taskID, layout: layout) }
-            }
-        }
+        LinkLocalRoute.remove(mac: LinkLocalRoute.macAddress(forTask: taskID), to: agentEndpoint.withLock { $0 })
+        let known = created.withLock { $0.removeValue(forKey: taskID) }
         _ = await cgroups.remove(taskID)
+        guard !keepContainers else { return }
+        let engine = self.engine
+        let cgroupLayout = self.cgroupLayout
+        _ = try? await Blocking.run {
+            // The containers (and the pause container) go first, concurrently: each removal
+            // waits for the engine. Then the task's scratch volumes and its cgroup.
+            var ids = known?.containers ?? Self.listIDs(engine, "/containers/json?all=1&", taskID: taskID, key: nil)
+            if let pause, !ids.contains(pause) { ids.append(pause) }
+            let removals = ids
+            DispatchQueue.concurrentPerform(iterations: removals.count) { i in
+                _ = try? engine.request("DELETE", "/containers/\(removals[i])?force=1&v=1")
+            }
+            let volumes = known.map { $0.volumes.map { Self.scratchVolumeName(taskID: taskID, volume: $0) } }
+                ?? Self.listIDs(engine, "/volumes?", taskID: taskID, key: "Volumes")
+            for name in volumes { _ = try? engine.request("DELETE", "/volumes/\(name)") }
+            if let layout = cgroupLayout { TaskCgroup.remove(taskID: taskID, layout: layout) }
+        }
+    }
+
+    /// Ids (containers) or names (volumes, under `key`) of what carries the task's label;
+    /// `query` is the listing's path and query up to where `filters=` goes.
+    static func listIDs(_ engine: DockerEngine, _ query: String, taskID: String, key: String?) -> [String] {
+        let filter = "{\"label\":[\"dev.fargate-local.task-id=\(taskID)\"]}"
+        guard let list = try? engine.request("GET", "\(query)filters=\(filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"),
+              let body = try? JSONParser.parse(list.body) else { return [] }
+        let items: JSONValue? = key.map { body[$0] } ?? body
+        guard case let .array(entries)? = items else { return [] }
+        return entries.compactMap { $0[key == nil ? "Id" : "Name"]?.stringValue }
     }
 
     // MARK: Engine calls (blocking)
@@ -559,10 +566,12 @@ enum LinkLocalRoute {
         await add(mac: mac, to: agent)
     }
 
-    /// Deletes the rule `add` made.
-    static func remove(mac: String, to agent: (host: String, port: Int)?) async {
+    /// Deletes the rule `add` made, in the background: deleting an nftables-backed rule
+    /// waits ~12 ms for the kernel, and nothing else depends on it (no other task has
+    /// the MAC address it matches).
+    static func remove(mac: String, to agent: (host: String, port: Int)?) {
         guard let agent, let iptables else { return }
-        _ = await HostCommand.run(iptables, ["-t", "nat", "-D"] + ruleSpec(mac: mac, to: agent))
+        HostCommand.startInBackground(iptables, ["-t", "nat", "-D"] + ruleSpec(mac: mac, to: agent))
     }
 
     /// Deletes every 169.254.170.2 rule for a MAC, whichever controller made it.

@@ -45,4 +45,26 @@ enum HostCommand {
         let exitCode = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
         return Outcome(status: exitCode, output: String(decoding: output, as: UTF8.self))
     }
+
+    /// Starts `executable` with stdin, stdout and stderr on /dev/null and does not wait for
+    /// it: it finishes even if this process exits first (a thread reaps it while we live).
+    static func startInBackground(_ executable: String, _ arguments: [String]) {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, executable, &actions, nil, &argv, environ) == 0 else { return }
+        let child = pid
+        let thread = Thread {
+            var status: Int32 = 0
+            while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+        }
+        thread.stackSize = 64 << 10
+        thread.start()
+    }
 }
