@@ -9,6 +9,8 @@ enum InProcessAPI {
         let host = TaskHost(controller: controller, runtime: runtime, imageMap: imageMap)
         let server = ControllerServer(host: host, controller: controller,
                                       credentials: CredentialsProvider(environment: ProcessInfo.processInfo.environment, awsEndpoint: controller.configuration.awsEndpoint, region: region))
+        // The bridge listener for containers starts beside the one on 127.0.0.1.
+        async let agent = attachAgentListener(server: server, runtime: runtime)
         let running: ControllerServer.Running
         if let preferred = try? await server.start(address: "127.0.0.1", port: 8790) {
             running = preferred
@@ -16,7 +18,7 @@ enum InProcessAPI {
             running = try await server.start(address: "127.0.0.1", port: 0)
         }
         controller.setEndpointBaseURL("http://127.0.0.1:\(running.port)")
-        await attachAgentListener(server: server, runtime: runtime)
+        _ = await agent
         return running
     }
 

@@ -73,19 +73,24 @@ struct RunCommand: AsyncParsableCommand {
             } catch {
                 throw CLIError("\(error)", exitCode: 125)
             }
-            let record: TaskRecord
-            do {
-                record = try await controller.createTask(definition: definition, overrides: overrides, options: options)
-            } catch {
-                throw CLIError("\(error)", exitCode: 125)
+            func createTask() async throws -> TaskRecord {
+                do {
+                    return try await controller.createTask(definition: definition, overrides: overrides, options: options)
+                } catch {
+                    throw CLIError("\(error)", exitCode: 125)
+                }
             }
             if !wait {
+                let record = try await createTask()
                 try SupervisorLauncher.spawnDetached(taskID: record.id, global: global)
                 Console.out(record.id)
                 return
             }
-            // Serve the API (metadata, credentials, ECS, Logs) for this run's lifetime.
-            let api = try await InProcessAPI.start(controller: controller, runtime: runtimeImpl, imageMap: options.imageMap, region: global.resolvedRegion)
+            // Serve the API (metadata, credentials, ECS, Logs) for this run's lifetime; it
+            // starts while the task is recorded.
+            async let started = InProcessAPI.start(controller: controller, runtime: runtimeImpl, imageMap: options.imageMap, region: global.resolvedRegion)
+            let record = try await createTask()
+            let api = try await started
             defer { Task { await api.stop() } }
             if !quiet {
                 Console.error("fargate-local: task \(record.id) (\(definition.family):\(definition.revision ?? 0)) starting with the \(runtimeImpl.name) runtime; API on \(controller.endpointBaseURL)")

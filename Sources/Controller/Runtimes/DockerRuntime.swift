@@ -98,10 +98,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             if launch.taskContainerCount <= 1 {
                 // A task of one container: the container holds the task's network namespace itself.
                 async let routed: Void = LinkLocalRoute.add(mac: mac, to: agent)
-                async let created = Blocking.run {
-                    try Self.ensureImage(engine, image)
-                    return try Self.create(engine, launch, image: image, network: .own(mac: mac))
-                }
+                async let created = Blocking.run { try Self.create(engine, launch, image: image, network: .own(mac: mac)) }
                 await routed
                 id = try await created
             } else {
@@ -386,7 +383,12 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             body.append(("ExposedPorts", .object(exposedPorts(launch))))
         }
         let name = "fargate-local-\(launch.taskID.prefix(12))-\(launch.containerName)"
-        let r = try engine.request("POST", "/containers/create?name=\(name)", body: .object(body))
+        // As `docker run` does: create, and pull only when the engine lacks the image.
+        var r = try engine.request("POST", "/containers/create?name=\(name)", body: .object(body))
+        if r.status == 404 {
+            try ensureImage(engine, image)
+            r = try engine.request("POST", "/containers/create?name=\(name)", body: .object(body))
+        }
         guard r.status == 201, let id = (try? JSONParser.parse(r.body))?["Id"]?.stringValue else {
             throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName): \(DockerEngine.message(r))")
         }
