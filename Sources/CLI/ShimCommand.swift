@@ -7,9 +7,10 @@ struct ShimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "shim", abstract: "Run one container for the process runtime (internal).", shouldDisplay: false)
 
     @Argument var directory: String
+    @Option(name: .customLong("notify-fd"), help: "A pipe to the controller that started this shim.") var notifyFD: Int32?
 
     func run() async throws {
-        let status = ContainerShim.run(directory: directory)
+        let status = ContainerShim.run(directory: directory, notifyFD: notifyFD)
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -8,10 +8,14 @@ import Glibc
 /// it starts in a few milliseconds.
 public enum ContainerShim {
     /// Runs the container described in `directory`; returns once its exit is recorded.
-    public static func run(directory: String) -> Int32 {
+    /// `notifyFD`: a pipe to the controller that started the shim. It gets one byte once
+    /// the container runs (its pid recorded), and its end (the shim exiting) tells the
+    /// controller at once that the exit is recorded. The container does not inherit it.
+    public static func run(directory: String, notifyFD: Int32? = nil) -> Int32 {
         let directory = directory.hasPrefix("/") ? directory : (currentDirectory() + "/" + directory)
         let files = ShimFiles(directory: directory)
         for sig in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { signal(sig, SIG_IGN) }
+        if let notifyFD { _ = fcntl(notifyFD, F_SETFD, FD_CLOEXEC) }
         closeInheritedSockets()
         guard let spec = files.readSpec() else {
             FileBytes.writeAtomically("255\nCannotStartContainerError: the shim found no container spec in \(directory)", to: files.exit)
@@ -40,6 +44,11 @@ public enum ContainerShim {
         close(out[1])
         close(err[1])
         FileBytes.writeAtomically("\(pid) \(ProcStat.startTime(pid) ?? 0)", to: files.pid)
+        if let notifyFD {
+            // A controller that has gone gets EPIPE here (SIGPIPE is ignored): nothing to do.
+            var started: UInt8 = 0x53
+            _ = write(notifyFD, &started, 1)
+        }
 
         let status = pump(pid: pid, out: out[0], err: err[0], log: log)
         fsync(log)

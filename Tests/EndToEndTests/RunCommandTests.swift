@@ -45,6 +45,27 @@ struct RunCommandTests {
         #expect(fallback.stdout.contains("c | parent: \(binary) shim /"), "\(fallback.stdout)")
     }
 
+    /// A shim killed under a running controller: the controller learns at once (the shim's
+    /// notification pipe ends), records exit 255 with why, and stops the orphaned container.
+    @Test func aKilledShimStopsItsContainerWithAReason() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let script = """
+            "$0" run --wait --runtime process --state-dir "$1" --report "$1/r.json" Tests/Fixtures/run/sleeper.json > "$1/out" 2>&1 & pid=$!
+            for i in $(seq 1 200); do shim=$(pgrep -f "fargate-local-shim $1/") && break; sleep 0.05; done
+            sleep 0.3; kill -9 $shim
+            wait $pid; echo "exit=$?"
+            sleep 0.2; pgrep -fx "sleep 31.5" >/dev/null && echo "container still running" || echo "container gone"
+            """
+        let r = try await Command.run("/bin/sh", ["-c", script, CLIHarness.binary, cli.stateDirectory.path], workingDirectory: CLIHarness.repository.path)
+        #expect(r.stdout.contains("exit=255"), "\(r.stdout)")
+        #expect(r.stdout.contains("container gone"), "\(r.stdout)")
+        let report = try JSONParser.parse(Array(try Data(contentsOf: cli.stateDirectory.appendingPathComponent("r.json"))))
+        guard case let .array(containers)? = report["containers"] else { Issue.record("no containers"); return }
+        #expect(containers.first?["reason"] == .string("the container's shim exited without recording an exit code"))
+    }
+
     @Test func essentialExitCodeIsTheRunExitCodeAndReportsAreWritten() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }

@@ -44,11 +44,22 @@ actor ShimContainer: RunningContainer {
             throw ContainerStartError(kind: "CannotStartContainerError", detail: "cannot prepare \(directory): \(error.localizedDescription)")
         }
         let offset = Self.fileSize(logFile)
+        // The shim's notification pipe: close-on-exec from the start, so no other process
+        // started meanwhile holds its write end (which would hide the shim's exit).
+        var pipeFDs: [Int32] = [-1, -1]
+        guard cPipe2(&pipeFDs, O_CLOEXEC) == 0 else {
+            throw ContainerStartError(kind: "CannotStartContainerError", detail: "cannot create a pipe for the container's shim: \(String(cString: strerror(errno)))")
+        }
+        let (notify, notifyWrite) = (pipeFDs[0], pipeFDs[1])
         let shimPID: pid_t
         do {
-            shimPID = try DetachedProcess.spawn(shim.executable, shim.arguments + [directory], environment: plan.environment + [("FARGATE_LOCAL_SHIM", "1")],
-                                                log: directory + "/shim.log")
+            shimPID = try DetachedProcess.spawn(shim.executable, shim.arguments + [directory, "--notify-fd", "3"],
+                                                environment: plan.environment + [("FARGATE_LOCAL_SHIM", "1")],
+                                                log: directory + "/shim.log", passing: notifyWrite)
+            close(notifyWrite)
         } catch {
+            close(notify)
+            close(notifyWrite)
             throw ContainerStartError(kind: "CannotStartContainerError", detail: "cannot start the container's shim: \(error)")
         }
         // Reap the shim while this controller lives (a dead controller's shims are reparented).
@@ -56,62 +67,104 @@ actor ShimContainer: RunningContainer {
             var status: Int32 = 0
             while waitpid(shimPID, &status, 0) < 0 && errno == EINTR {}
         }.start()
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            if let (pid, start) = files.readPID() {
-                let container = ShimContainer(files: files, pid: pid, startTime: start, plan: plan)
-                await container.follow(logFile: logFile, from: offset, output: output)
-                return container
+        // One byte once the container runs; the pipe's end if the shim exits first.
+        let started = (try? await Blocking.run { () -> Bool in
+            var p = pollfd(fd: notify, events: Int16(POLLIN), revents: 0)
+            while true {
+                let n = poll(&p, 1, 30_000)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                var byte: UInt8 = 0
+                let r = read(notify, &byte, 1)
+                if r < 0 && errno == EINTR { continue }
+                return r == 1
             }
-            if let exit = files.containerExit() {
-                let reason = exit.reason ?? "the container could not be started"
-                let kind = reason.split(separator: ":").first.map(String.init) ?? "CannotStartContainerError"
-                let detail = reason.split(separator: ":", maxSplits: 1).dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) } ?? reason
-                throw ContainerStartError(kind: kind, detail: detail)
-            }
-            try? await Task.sleep(for: .milliseconds(1))
+        }) ?? false
+        if started, let (pid, start) = files.readPID() {
+            let container = ShimContainer(files: files, pid: pid, startTime: start, plan: plan)
+            await container.follow(logFile: logFile, from: offset, notify: notify, output: output)
+            return container
+        }
+        close(notify)
+        if let exit = files.containerExit() {
+            let reason = exit.reason ?? "the container could not be started"
+            let kind = reason.split(separator: ":").first.map(String.init) ?? "CannotStartContainerError"
+            let detail = reason.split(separator: ":", maxSplits: 1).dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) } ?? reason
+            throw ContainerStartError(kind: kind, detail: detail)
         }
         throw ContainerStartError(kind: "CannotStartContainerError", detail: "the container's shim did not start it within 30 s (see \(directory)/shim.log)")
     }
 
-    /// Echoes new lines of the log stream file to `output` until the container's exit is recorded.
-    func follow(logFile: String, from offset: UInt64, output: any ContainerOutputSink) {
+    /// Echoes new lines of the log stream file to `output` until the container's exit is
+    /// recorded. With `notify` (the shim's notification pipe, when this controller started
+    /// the shim) the exit is known the moment the shim ends; without it (a re-adopted
+    /// container) the exit file is polled.
+    func follow(logFile: String, from offset: UInt64, notify: Int32? = nil, output: any ContainerOutputSink) {
         let files = self.files
-        Task.detached {
+        let (batches, continuation) = AsyncStream.makeStream(of: OutputBatch.self)
+        let reader = Thread {
             var position = offset
-            var pending = Data()
+            var pending: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            var shimEnded = false
             var done = false
             var idle = 0
             while true {
-                let exited = files.containerExit()
-                if let handle = FileHandle(forReadingAtPath: logFile) {
-                    try? handle.seek(toOffset: position)
-                    if let data = try? handle.readToEnd(), !data.isEmpty {
-                        position += UInt64(data.count)
-                        pending.append(data)
+                let exited = shimEnded || files.containerExit() != nil
+                let fd = open(logFile, O_RDONLY | O_CLOEXEC)
+                if fd >= 0 {
+                    while true {
+                        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(position)) }
+                        guard n > 0 else { break }
+                        position += UInt64(n)
+                        pending.append(contentsOf: buffer[0..<n])
                     }
-                    try? handle.close()
+                    close(fd)
                 }
+                // One pass over what was read; the unterminated rest is kept for the next read.
                 var lines: [String] = []
                 var stamps: [Int64] = []
-                // One pass over what was read; the unterminated rest is kept for the next read.
-                var start = pending.startIndex
+                var start = 0
                 while let newline = pending[start...].firstIndex(of: 0x0A) {
                     let row = pending[start..<newline]
-                    start = pending.index(after: newline)
+                    start = newline + 1
                     guard let tab = row.firstIndex(of: 0x09) else { continue }
                     stamps.append(Int64(String(decoding: row[row.startIndex..<tab], as: UTF8.self)) ?? 0)
-                    lines.append(String(decoding: row[row.index(after: tab)...], as: UTF8.self))
+                    lines.append(String(decoding: row[(tab + 1)...], as: UTF8.self))
                 }
-                if start > pending.startIndex { pending = Data(pending[start...]) }
-                if !lines.isEmpty { await output.receive(OutputBatch(source: .stdout, timestamps: stamps, lines: lines)) }
+                if start > 0 { pending.removeFirst(start) }
+                if !lines.isEmpty { continuation.yield(OutputBatch(source: .stdout, timestamps: stamps, lines: lines)) }
                 if done { break }
-                if exited != nil { done = true; continue }  // one more read after the exit is recorded
-                // Poll fast while output flows or the container is young; back off to 50 ms when idle.
+                if exited { done = true; continue }  // one more read after the exit is recorded
+                // Poll fast while output flows or the container is young; back off to 50 ms
+                // when idle. The shim's end wakes the wait at once.
                 idle = lines.isEmpty ? idle + 1 : 0
-                try? await Task.sleep(for: .milliseconds(min(1 << min(idle, 6), 50)))
+                let wait = Int32(min(1 << min(idle, 6), 50))
+                if let notify {
+                    var p = pollfd(fd: notify, events: Int16(POLLIN), revents: 0)
+                    if poll(&p, 1, wait) > 0 {
+                        var byte: UInt8 = 0
+                        if read(notify, &byte, 1) == 0 { shimEnded = true }
+                    }
+                } else {
+                    usleep(UInt32(wait) * 1000)
+                }
             }
-            await self.finish(files.containerExit() ?? ContainerExit(exitCode: 255, reason: "the container's shim recorded no exit"))
+            if let notify { close(notify) }
+            continuation.finish()
+        }
+        reader.stackSize = 1 << 20
+        reader.start()
+        Task {
+            for await batch in batches { await output.receive(batch) }
+            if let exit = files.containerExit() {
+                finish(exit)
+            } else {
+                // The shim ended without recording an exit (it was killed): its container
+                // has lost its log pipes, so it is stopped too.
+                if isSameProcessAlive { kill(-pid, SIGKILL) }
+                finish(ContainerExit(exitCode: 255, reason: "the container's shim exited without recording an exit code"))
+            }
         }
     }
 
@@ -220,7 +273,9 @@ extension ProcessRuntime {
 /// Starts a process in a session of its own (it survives its parent), stdin from
 /// /dev/null, stdout and stderr appended to `log`.
 public enum DetachedProcess {
-    public static func spawn(_ executable: String, _ arguments: [String], environment: [(String, String)], log: String) throws(ControllerError) -> pid_t {
+    /// `passing`: a descriptor the process gets as fd 3.
+    public static func spawn(_ executable: String, _ arguments: [String], environment: [(String, String)], log: String,
+                             passing: Int32? = nil) throws(ControllerError) -> pid_t {
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
@@ -231,6 +286,7 @@ public enum DetachedProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        if let passing { posix_spawn_file_actions_adddup2(&actions, passing, 3) }
         var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.0)=\($0.1)") } + [nil]
         defer {
@@ -243,3 +299,7 @@ public enum DetachedProcess {
         return pid
     }
 }
+
+/// glibc's pipe2, which Swift's Glibc module does not import (it needs _GNU_SOURCE).
+@_silgen_name("pipe2")
+private func cPipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
