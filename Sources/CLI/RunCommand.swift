@@ -92,12 +92,20 @@ struct RunCommand: AsyncParsableCommand {
             let record = try await createTask()
             let api = try await started
             defer { Task { await api.stop() } }
+            var printedLimitsWarning = false
             if !quiet {
                 Console.error("fargate-local: task \(record.id) (\(definition.family):\(definition.revision ?? 0)) starting with the \(runtimeImpl.name) runtime; API on \(controller.endpointBaseURL)")
-                if let warning = (runtimeImpl as? DockerRuntime)?.taskLimitsWarning { Console.error("fargate-local: warning: \(warning)") }
+                if let warning = (runtimeImpl as? DockerRuntime)?.taskLimitsWarning {
+                    Console.error("fargate-local: warning: \(warning)")
+                    printedLimitsWarning = true
+                }
             }
             let final = try await Supervision.run(record: record, controller: controller, runtime: runtimeImpl,
                                                   console: ConsolePrinter(showEvents: !quiet))
+            // A limit the engine refused only shows when the first container is created.
+            if !quiet, !printedLimitsWarning, let warning = (runtimeImpl as? DockerRuntime)?.taskLimitsWarning {
+                Console.error("fargate-local: warning: \(warning)")
+            }
             try writeReports(final, logs: controller.logs)
             if final.task.stopCode == .taskFailedToStart {
                 Console.error("fargate-local: task failed to start: \(final.task.stoppedReason ?? "unknown reason")")

@@ -30,8 +30,18 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     let healthEvents: DockerHealthEvents
     /// How this host's cgroups can hold task-level limits; nil when they cannot.
     let cgroupLayout: TaskCgroup.Layout?
+    /// Why the host's cgroups cannot hold task-level limits, if they cannot.
+    private let cgroupUnavailable: String?
+    /// The engine's refusal of a task cgroup as `CgroupParent` (its systemd cgroup driver
+    /// wants slices), once seen: later tasks do without.
+    private let cgroupParentRefusal = Mutex<String?>(nil)
+
     /// Why task cpu/memory are not a ceiling over the task's containers here, if they are not.
-    public let taskLimitsWarning: String?
+    public var taskLimitsWarning: String? {
+        (cgroupUnavailable ?? cgroupParentRefusal.withLock { $0 }).map {
+            "task cpu and memory are applied to each container, not as one ceiling over the task: \($0)"
+        }
+    }
     /// Where the controller's endpoints listen for containers (the bridge gateway and port):
     /// each task's traffic to 169.254.170.2:80 is DNATed there, as the ECS agent does.
     private let agentEndpoint = Mutex<(host: String, port: Int)?>(nil)
@@ -63,7 +73,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         self.keepContainers = keepContainers
         let (layout, why) = TaskCgroup.detect()
         cgroupLayout = layout
-        taskLimitsWarning = why.map { "task cpu and memory are applied to each container, not as one ceiling over the task: \($0)" }
+        cgroupUnavailable = why
         guard engine.ping() else {
             throw ControllerError(.invalidInput, "no Docker engine answers on \(engine.socketPath); start dockerd (scripts/setup-machine does) or use --runtime process")
         }
@@ -82,7 +92,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         let agent = agentEndpoint.withLock { $0 }
         let mac = LinkLocalRoute.macAddress(forTask: launch.taskID)
         var withCgroup = launch
-        if let layout = cgroupLayout, launch.taskCPU != nil || launch.taskMemoryMiB != nil {
+        if let layout = cgroupLayout, cgroupParentRefusal.withLock({ $0 }) == nil, launch.taskCPU != nil || launch.taskMemoryMiB != nil {
             let (taskID, cpu, memory) = (launch.taskID, launch.taskCPU, launch.taskMemoryMiB)
             do {
                 withCgroup.cgroupParent = try await cgroups.value(for: taskID) {
@@ -100,18 +110,18 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                 async let routed: Void = LinkLocalRoute.add(mac: mac, to: agent)
                 async let created = Blocking.run { try Self.create(engine, launch, image: image, network: .own(mac: mac)) }
                 await routed
-                id = try await created
+                id = noteRefusal(try await created)
             } else {
                 try await Blocking.run { try Self.ensureImage(engine, image) }
                 let pause = try await pauses.value(for: launch.taskID) {
-                    let id = try await Blocking.run { try Self.createPause(engine, launch, fallbackImage: image, mac: mac) }
+                    let id = self.noteRefusal(try await Blocking.run { try Self.createPause(engine, launch, fallbackImage: image, mac: mac) })
                     async let routed: Void = LinkLocalRoute.add(mac: mac, to: agent)
                     async let started: Void = Blocking.run { try Self.startPause(engine, id) }
                     await routed
                     try await started
                     return id
                 }
-                id = try await Blocking.run { try Self.create(engine, launch, image: image, network: .joined(pause: pause)) }
+                id = noteRefusal(try await Blocking.run { try Self.create(engine, launch, image: image, network: .joined(pause: pause)) })
             }
             created.withLock { all in
                 all[launch.taskID, default: CreatedResources()].containers.append(id)
@@ -203,6 +213,28 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         }
     }
 
+    /// A container created; `cgroupRefusal` when the engine refused the task's cgroup as its
+    /// parent and it was created without (each container then has the task's limits).
+    struct Created: Sendable {
+        var id: String
+        var cgroupRefusal: String?
+    }
+
+    /// Remembers the engine's refusal of task cgroups; returns the container's id.
+    func noteRefusal(_ created: Created) -> String {
+        if let refusal = created.cgroupRefusal { cgroupParentRefusal.withLock { $0 = $0 ?? refusal } }
+        return created.id
+    }
+
+    /// Posts a create; if the engine refuses `CgroupParent` (Docker's systemd cgroup driver
+    /// takes only slices), posts it again without, built by `body(nil)`.
+    static func postCreate(_ engine: DockerEngine, name: String, cgroupParent: String?,
+                           body: (String?) -> JSONValue) throws -> (HTTPResponse, String?) {
+        let r = try engine.request("POST", "/containers/create?name=\(name)", body: body(cgroupParent))
+        guard r.status != 201, cgroupParent != nil, DockerEngine.message(r).contains("cgroup-parent") else { return (r, nil) }
+        return (try engine.request("POST", "/containers/create?name=\(name)", body: body(nil)), DockerEngine.message(r))
+    }
+
     /// Ids (containers) or names (volumes, under `key`) of what carries the task's label;
     /// `query` is the listing's path and query up to where `filters=` goes.
     static func listIDs(_ engine: DockerEngine, _ query: String, taskID: String, key: String?) -> [String] {
@@ -237,26 +269,28 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         return (noDigest, "latest")
     }
 
-    static func createPause(_ engine: DockerEngine, _ launch: ContainerLaunch, fallbackImage: String, mac: String) throws -> String {
+    static func createPause(_ engine: DockerEngine, _ launch: ContainerLaunch, fallbackImage: String, mac: String) throws -> Created {
         let preferred = ProcessInfo.processInfo.environment["FARGATE_LOCAL_PAUSE_IMAGE"] ?? "debian:bookworm-slim"
         let image = (try? engine.request("GET", "/images/\(preferred)/json").status) == 200 ? preferred : fallbackImage
         var labels = launch.labels
         labels["com.amazonaws.ecs.container-name"] = "~internal~ecs~pause"
         labels["dev.fargate-local.pause"] = "true"
-        let body: JSONValue = .object([
-            ("Image", .string(image)), ("Entrypoint", .array([.string("sleep")])), ("Cmd", .array([.string("infinity")])),
-            ("Labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
-            ("MacAddress", .string(mac)),
-            ("ExposedPorts", .object(exposedPorts(launch))),
-            ("HostConfig", .object([("NetworkMode", .string("bridge")), ("Init", .bool(true)), ("PortBindings", .object(portBindings(launch)))]
-                + (launch.cgroupParent.map { [("CgroupParent", .string($0))] } ?? []))),
-        ])
+        func body(_ cgroupParent: String?) -> JSONValue {
+            .object([
+                ("Image", .string(image)), ("Entrypoint", .array([.string("sleep")])), ("Cmd", .array([.string("infinity")])),
+                ("Labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+                ("MacAddress", .string(mac)),
+                ("ExposedPorts", .object(exposedPorts(launch))),
+                ("HostConfig", .object([("NetworkMode", .string("bridge")), ("Init", .bool(true)), ("PortBindings", .object(portBindings(launch)))]
+                    + (cgroupParent.map { [("CgroupParent", .string($0))] } ?? []))),
+            ])
+        }
         let name = "fargate-local-\(launch.taskID.prefix(12))-pause"
-        let r = try engine.request("POST", "/containers/create?name=\(name)", body: body)
+        let (r, refusal) = try postCreate(engine, name: name, cgroupParent: launch.cgroupParent, body: body)
         guard r.status == 201, let id = (try? JSONParser.parse(r.body))?["Id"]?.stringValue else {
             throw ContainerStartError(kind: "ResourceInitializationError", detail: "failed to create the task's network namespace (pause container): \(DockerEngine.message(r))")
         }
-        return id
+        return Created(id: id, cgroupRefusal: refusal)
     }
 
     static func startPause(_ engine: DockerEngine, _ id: String) throws {
@@ -302,8 +336,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         return limit.rlim_max == rlim_t.max ? Int.max : Int(limit.rlim_max)  // RLIM_INFINITY
     }
 
-    static func create(_ engine: DockerEngine, _ launch: ContainerLaunch, image: String, network: Network) throws -> String {
-        let def = launch.definition
+    static func create(_ engine: DockerEngine, _ launch: ContainerLaunch, image: String, network: Network) throws -> Created {
         // Scratch volumes are Docker volumes of the task's: like Fargate's, they start with
         // what the image holds at the mount path.
         for volume in Set(launch.mounts.compactMap(\.scratchVolume)) {
@@ -315,6 +348,27 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                 throw ContainerStartError(kind: "ResourceInitializationError", detail: "failed to create volume \(volume): \(DockerEngine.message(r))")
             }
         }
+        let name = "fargate-local-\(launch.taskID.prefix(12))-\(launch.containerName)"
+        func body(_ cgroupParent: String?) -> JSONValue {
+            var withParent = launch
+            withParent.cgroupParent = cgroupParent
+            return containerBody(withParent, image: image, network: network)
+        }
+        // As `docker run` does: create, and pull only when the engine lacks the image.
+        var (r, refusal) = try postCreate(engine, name: name, cgroupParent: launch.cgroupParent, body: body)
+        if r.status == 404 {
+            try ensureImage(engine, image)
+            (r, refusal) = try postCreate(engine, name: name, cgroupParent: refusal == nil ? launch.cgroupParent : nil, body: body)
+        }
+        guard r.status == 201, let id = (try? JSONParser.parse(r.body))?["Id"]?.stringValue else {
+            throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName): \(DockerEngine.message(r))")
+        }
+        return Created(id: id, cgroupRefusal: refusal)
+    }
+
+    /// The Engine API's container config for a launch.
+    static func containerBody(_ launch: ContainerLaunch, image: String, network: Network) -> JSONValue {
+        let def = launch.definition
         var host: [(key: String, value: JSONValue)] = [
             ("Binds", .array(launch.mounts.map { mount in
                 let source = mount.scratchVolume.map { scratchVolumeName(taskID: launch.taskID, volume: $0) } ?? mount.hostPath
@@ -382,17 +436,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             body.append(("MacAddress", .string(mac)))
             body.append(("ExposedPorts", .object(exposedPorts(launch))))
         }
-        let name = "fargate-local-\(launch.taskID.prefix(12))-\(launch.containerName)"
-        // As `docker run` does: create, and pull only when the engine lacks the image.
-        var r = try engine.request("POST", "/containers/create?name=\(name)", body: .object(body))
-        if r.status == 404 {
-            try ensureImage(engine, image)
-            r = try engine.request("POST", "/containers/create?name=\(name)", body: .object(body))
-        }
-        guard r.status == 201, let id = (try? JSONParser.parse(r.body))?["Id"]?.stringValue else {
-            throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName): \(DockerEngine.message(r))")
-        }
-        return id
+        return .object(body)
     }
 }
 
