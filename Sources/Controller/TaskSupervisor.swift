@@ -502,14 +502,13 @@ public actor TaskSupervisor {
     private func finish() async -> TaskRecord {
         for timer in timers { timer.cancel() }
         for (_, check) in healthChecks { check.cancel() }
-        await transition(to: .deprovisioning) { _ in }
+        // Every container has exited: execution has stopped; what follows is clean-up.
+        await transition(to: .deprovisioning) { $0.task.executionStoppedAt = Date() }
         await runtime.cleanUp(taskID: record.id)
         volumes.removeScratch()
         for (_, writer) in writers { await writer.close() }
         await transition(to: .stopped) {
-            let now = Date()
-            $0.task.stoppedAt = now
-            $0.task.executionStoppedAt = now
+            $0.task.stoppedAt = Date()
             $0.supervisorPID = nil
         }
         return record

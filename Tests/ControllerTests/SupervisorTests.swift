@@ -42,7 +42,8 @@ struct SupervisorTests {
             #expect(d != nil)
         }
         #expect(try #require(t.startedAt) <= #require(t.stoppingAt))
-        #expect(try #require(t.stoppingAt) <= #require(t.stoppedAt))
+        #expect(try #require(t.stoppingAt) <= #require(t.executionStoppedAt))
+        #expect(try #require(t.executionStoppedAt) <= #require(t.stoppedAt))
     }
 
     @Test func essentialExitStopsSiblingsWithSigtermThenSigkill() async throws {
