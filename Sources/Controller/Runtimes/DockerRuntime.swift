@@ -74,6 +74,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         let (layout, why) = TaskCgroup.detect()
         cgroupLayout = layout
         cgroupUnavailable = why
+        if let layout { Thread { TaskCgroup.sweepEmpty(layout: layout) }.start() }
         guard engine.ping() else {
             throw ControllerError(.invalidInput, "no Docker engine answers on \(engine.socketPath); start dockerd (scripts/setup-machine does) or use --runtime process")
         }

@@ -101,6 +101,28 @@ struct TaskCgroup: Sendable {
         }
     }
 
+    /// Removes task cgroups left empty for over `age` seconds: those of tasks run with
+    /// `--keep-containers` whose containers were removed later, or of a controller that
+    /// died. A cgroup that still holds a container (or a task's new one) is never removed:
+    /// `rmdir` refuses a cgroup with members or children, and new ones are younger.
+    static func sweepEmpty(layout: Layout, olderThan age: TimeInterval = 3600) {
+        let roots: [String]
+        switch layout {
+        case let .v1(memory, cpu): roots = [memory + "/fargate-local", cpu + "/fargate-local"]
+        case let .v2(root): roots = [root + "/fargate-local"]
+        }
+        let cutoff = time(nil) - time_t(age)
+        for root in roots {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else { continue }
+            for name in names {
+                var st = stat()
+                let path = root + "/" + name
+                guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR, st.st_ctim.tv_sec < cutoff else { continue }
+                _ = rmdir(path)
+            }
+        }
+    }
+
     private static func makeDirectory(_ path: String) throws(ControllerError) {
         if mkdir(path, 0o755) != 0 && errno != EEXIST {
             throw ControllerError(.io, "cannot create the task's cgroup \(path): \(String(cString: strerror(errno)))")
