@@ -47,24 +47,10 @@ enum HostCommand {
     }
 
     /// Starts `executable` with stdin, stdout and stderr on /dev/null and does not wait for
-    /// it: it finishes even if this process exits first (a thread reaps it while we live).
+    /// it: it finishes even if this process exits first (it is reaped while we live).
     static func startInBackground(_ executable: String, _ arguments: [String]) {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, executable, &actions, nil, &argv, environ) == 0 else { return }
-        let child = pid
-        let thread = Thread {
-            var status: Int32 = 0
-            while waitpid(child, &status, 0) < 0 && errno == EINTR {}
-        }
-        thread.stackSize = 64 << 10
-        thread.start()
+        let environment = ProcessInfo.processInfo.environment.map { ($0.key, $0.value) }
+        guard let pid = try? DetachedProcess.spawn(executable, arguments, environment: environment, log: "/dev/null") else { return }
+        DetachedProcess.reapInBackground(pid)
     }
 }

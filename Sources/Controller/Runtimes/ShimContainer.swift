@@ -63,10 +63,7 @@ actor ShimContainer: RunningContainer {
             throw ContainerStartError(kind: "CannotStartContainerError", detail: "cannot start the container's shim: \(error)")
         }
         // Reap the shim while this controller lives (a dead controller's shims are reparented).
-        Thread {
-            var status: Int32 = 0
-            while waitpid(shimPID, &status, 0) < 0 && errno == EINTR {}
-        }.start()
+        DetachedProcess.reapInBackground(shimPID)
         // One byte once the container runs; the pipe's end if the shim exits first.
         let started = (try? await Blocking.run { () -> Bool in
             var p = pollfd(fd: notify, events: Int16(POLLIN), revents: 0)
@@ -297,6 +294,16 @@ public enum DetachedProcess {
         let rc = posix_spawn(&pid, executable, &actions, &attr, &argv, &envp)
         guard rc == 0 else { throw ControllerError(.io, "cannot start \(executable): \(String(cString: strerror(rc)))") }
         return pid
+    }
+
+    /// Waits for `pid` on a small thread of its own, so it leaves no zombie while this process lives.
+    public static func reapInBackground(_ pid: pid_t) {
+        let thread = Thread {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        }
+        thread.stackSize = 64 << 10
+        thread.start()
     }
 }
 
