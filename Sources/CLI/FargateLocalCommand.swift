@@ -1,4 +1,8 @@
 import ArgumentParser
+import Controller
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The `fargate-local` command and its subcommands.
 public struct FargateLocalCommand: AsyncParsableCommand {
@@ -17,16 +21,32 @@ public struct FargateLocalCommand: AsyncParsableCommand {
 extension FargateLocalCommand {
     /// Parses the process's arguments and runs the chosen subcommand, exiting with its status.
     public static func runFromCommandLine() async -> Never {
+        LatencyTrace.mark("main: started")
         do {
             var command = try parseAsRoot()
+            LatencyTrace.mark("main: arguments parsed")
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
-            exit()
+            exitNow(0)
         } catch {
-            exit(withError: error)
+            LatencyTrace.mark("main: exiting")
+            let code = exitCode(for: error).rawValue
+            let message = fullMessage(for: error)
+            if !message.isEmpty {
+                if code == 0 { print(message) } else { Console.error(message) }
+            }
+            exitNow(code)
         }
+    }
+
+    /// Ends the process without running atexit handlers and C++ destructors, which cost
+    /// ~1.5 ms at the end of every command: everything this CLI writes is already flushed or
+    /// committed (SQLite commits are durable in the WAL; stdio is flushed here).
+    private static func exitNow(_ code: Int32) -> Never {
+        fflush(nil)
+        _exit(code)
     }
 }

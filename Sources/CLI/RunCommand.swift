@@ -2,6 +2,7 @@ import ArgumentParser
 import Controller
 import ECSModel
 import Foundation
+import Server
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -61,18 +62,26 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            LatencyTrace.mark("run: command parsed")
             if let client = global.endpointClient {
                 try await runThroughAPI(client)
                 return
             }
             let controller = try global.makeController()
-            let (definition, overrides, options) = try await prepare(controller)
+            LatencyTrace.mark("run: state opened")
             let runtimeImpl: any ContainerRuntime
             do {
                 runtimeImpl = try TaskController.runtime(named: runtime, keepContainers: keepContainers, shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
             } catch {
                 throw CLIError("\(error)", exitCode: 125)
             }
+            // With --wait, serve the API (metadata, credentials, ECS, Logs) for this run's
+            // lifetime; it starts while the definition and the task are recorded.
+            let started: Task<ControllerServer.Running, any Error>? = wait ? Task {
+                try await InProcessAPI.start(controller: controller, runtime: runtimeImpl, imageMap: imageMapOption(), region: global.resolvedRegion)
+            } : nil
+            let (definition, overrides, options) = try await prepare(controller)
+            LatencyTrace.mark("run: definition registered")
             func createTask() async throws -> TaskRecord {
                 do {
                     return try await controller.createTask(definition: definition, overrides: overrides, options: options)
@@ -86,11 +95,10 @@ struct RunCommand: AsyncParsableCommand {
                 Console.out(record.id)
                 return
             }
-            // Serve the API (metadata, credentials, ECS, Logs) for this run's lifetime; it
-            // starts while the task is recorded.
-            async let started = InProcessAPI.start(controller: controller, runtime: runtimeImpl, imageMap: options.imageMap, region: global.resolvedRegion)
             let record = try await createTask()
-            let api = try await started
+            LatencyTrace.mark("run: task created")
+            guard let api = try await started?.value else { return }
+            LatencyTrace.mark("run: API listening")
             defer { Task { await api.stop() } }
             var printedLimitsWarning = false
             if !quiet {
@@ -106,6 +114,7 @@ struct RunCommand: AsyncParsableCommand {
             if !quiet, !printedLimitsWarning, let warning = (runtimeImpl as? DockerRuntime)?.taskLimitsWarning {
                 Console.error("fargate-local: warning: \(warning)")
             }
+            LatencyTrace.mark("run: task stopped")
             try writeReports(final, logs: controller.logs)
             if final.task.stopCode == .taskFailedToStart {
                 Console.error("fargate-local: task failed to start: \(final.task.stoppedReason ?? "unknown reason")")
@@ -135,13 +144,7 @@ struct RunCommand: AsyncParsableCommand {
             definition = found
         }
         let overrides = try EnvironmentOverrides.parse(environment, containers: definition.containerDefinitions.compactMap(\.name))
-        var map: [String: String] = SupervisorLauncher.defaultImageMap()
-        for entry in imageMap {
-            guard let eq = entry.firstIndex(of: "="), eq != entry.startIndex else {
-                throw CLIError("--image-map \"\(entry)\": expected IMAGE=EXECUTABLE", exitCode: 125)
-            }
-            map[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
-        }
+        let map = try imageMapOption()
         var seconds: Double?
         if let timeout {
             guard let s = DurationParser.seconds(timeout), s > 0 else {
@@ -153,6 +156,18 @@ struct RunCommand: AsyncParsableCommand {
         options.keepContainers = keepContainers
         options.publish = publish
         return (definition, overrides, options)
+    }
+
+    /// The bundled images' executables, with `--image-map` entries over them.
+    private func imageMapOption() throws -> [String: String] {
+        var map: [String: String] = SupervisorLauncher.defaultImageMap()
+        for entry in imageMap {
+            guard let eq = entry.firstIndex(of: "="), eq != entry.startIndex else {
+                throw CLIError("--image-map \"\(entry)\": expected IMAGE=EXECUTABLE", exitCode: 125)
+            }
+            map[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
+        }
+        return map
     }
 
     private func writeReports(_ record: TaskRecord, logs: LogStore) throws {

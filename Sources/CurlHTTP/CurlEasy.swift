@@ -1,9 +1,19 @@
 import CCurl
 import Foundation
 
-/// libcurl's process-wide initialisation, done once before the first handle.
+/// libcurl, loaded and initialised once per process before the first handle.
 enum CurlGlobal {
-    static let initialized: Bool = curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
+    /// Why libcurl cannot be used, or nil once it is loaded and initialised.
+    static let failure: String? = {
+        if let error = fl_curl_load() { return String(cString: error) }
+        let code = fl_global_init(Int(CURL_GLOBAL_ALL))
+        return code == CURLE_OK ? nil : "curl_global_init: \(String(cString: fl_easy_strerror(code)))"
+    }()
+
+    /// Loads libcurl if it is not yet, or throws what stops it.
+    static func ensureLoaded() throws(HTTPError) {
+        if let failure { throw HTTPError(code: -1, message: failure) }
+    }
 }
 
 /// Sees every body byte written to a file sink (e.g. to checksum it as it arrives).
@@ -46,8 +56,8 @@ public final class CurlEasy {
 
     /// Prepares a handle for `request`.
     public init(_ request: HTTPRequest, sink: BodySink = .memory, extraHeaders: [(String, String)] = []) throws(HTTPError) {
-        _ = CurlGlobal.initialized
-        guard let h = curl_easy_init() else { throw HTTPError(code: -1, message: "curl_easy_init failed") }
+        try CurlGlobal.ensureLoaded()
+        guard let h = fl_easy_init() else { throw HTTPError(code: -1, message: "curl_easy_init failed") }
         handle = h
         url = request.url
         self.sink = sink
@@ -55,13 +65,13 @@ public final class CurlEasy {
     }
 
     deinit {
-        curl_slist_free_all(headerList)
-        curl_easy_cleanup(handle)
+        fl_slist_free_all(headerList)
+        fl_easy_cleanup(handle)
     }
 
     private func check(_ code: CURLcode, _ what: String) throws(HTTPError) {
         guard code == CURLE_OK else {
-            throw HTTPError(code: Int32(code.rawValue), message: "\(what): \(String(cString: curl_easy_strerror(code)))")
+            throw HTTPError(code: Int32(code.rawValue), message: "\(what): \(String(cString: fl_easy_strerror(code)))")
         }
     }
 
@@ -126,7 +136,7 @@ public final class CurlEasy {
         for (name, value) in headers {
             // "Name:" with nothing after removes a header libcurl would add; "Name;" sends it empty.
             let line = value.isEmpty ? "\(name):" : "\(name): \(value)"
-            guard let list = curl_slist_append(headerList, line) else { throw HTTPError(code: -1, message: "curl_slist_append failed") }
+            guard let list = fl_slist_append(headerList, line) else { throw HTTPError(code: -1, message: "curl_slist_append failed") }
             headerList = list
         }
         if headerList != nil {
@@ -141,7 +151,7 @@ public final class CurlEasy {
 
     /// Runs the transfer on this thread (blocking) and returns the response.
     public func perform() throws(HTTPError) -> HTTPResponse {
-        let code = curl_easy_perform(handle)
+        let code = fl_easy_perform(handle)
         return try result(code)
     }
 
@@ -151,7 +161,7 @@ public final class CurlEasy {
             throw HTTPError(code: Int32(CURLE_WRITE_ERROR.rawValue), message: "\(url): writing the response failed")
         }
         guard code == CURLE_OK else {
-            throw HTTPError(code: Int32(code.rawValue), message: "\(url): \(String(cString: curl_easy_strerror(code)))")
+            throw HTTPError(code: Int32(code.rawValue), message: "\(url): \(String(cString: fl_easy_strerror(code)))")
         }
         var status = 0
         _ = fl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)

@@ -8,14 +8,14 @@ public final class CurlMulti {
     private var active: [UnsafeMutableRawPointer: CurlEasy] = [:]
 
     public init() throws(HTTPError) {
-        _ = CurlGlobal.initialized
-        guard let m = curl_multi_init() else { throw HTTPError(code: -1, message: "curl_multi_init failed") }
+        try CurlGlobal.ensureLoaded()
+        guard let m = fl_multi_init() else { throw HTTPError(code: -1, message: "curl_multi_init failed") }
         handle = m
     }
 
     deinit {
-        for (h, _) in active { curl_multi_remove_handle(handle, h) }
-        curl_multi_cleanup(handle)
+        for (h, _) in active { fl_multi_remove_handle(handle, h) }
+        fl_multi_cleanup(handle)
     }
 
     /// Number of transfers in progress.
@@ -23,27 +23,27 @@ public final class CurlMulti {
 
     /// Starts a transfer.
     public func add(_ easy: CurlEasy) throws(HTTPError) {
-        let rc = curl_multi_add_handle(handle, easy.handle)
-        guard rc == CURLM_OK else { throw HTTPError(code: Int32(rc.rawValue), message: "curl_multi_add_handle: \(String(cString: curl_multi_strerror(rc)))") }
+        let rc = fl_multi_add_handle(handle, easy.handle)
+        guard rc == CURLM_OK else { throw HTTPError(code: Int32(rc.rawValue), message: "curl_multi_add_handle: \(String(cString: fl_multi_strerror(rc)))") }
         active[easy.handle] = easy
     }
 
     /// Drives transfers for up to `timeoutMilliseconds` and returns those that finished, with their results.
     public func poll(timeoutMilliseconds: Int32) throws(HTTPError) -> [(CurlEasy, Result<HTTPResponse, HTTPError>)] {
         var running: Int32 = 0
-        var rc = curl_multi_perform(handle, &running)
-        guard rc == CURLM_OK else { throw HTTPError(code: Int32(rc.rawValue), message: "curl_multi_perform: \(String(cString: curl_multi_strerror(rc)))") }
+        var rc = fl_multi_perform(handle, &running)
+        guard rc == CURLM_OK else { throw HTTPError(code: Int32(rc.rawValue), message: "curl_multi_perform: \(String(cString: fl_multi_strerror(rc)))") }
         if running > 0 {
-            rc = curl_multi_poll(handle, nil, 0, timeoutMilliseconds, nil)
-            guard rc == CURLM_OK else { throw HTTPError(code: Int32(rc.rawValue), message: "curl_multi_poll: \(String(cString: curl_multi_strerror(rc)))") }
-            rc = curl_multi_perform(handle, &running)
+            rc = fl_multi_poll(handle, nil, 0, timeoutMilliseconds, nil)
+            guard rc == CURLM_OK else { throw HTTPError(code: Int32(rc.rawValue), message: "curl_multi_poll: \(String(cString: fl_multi_strerror(rc)))") }
+            rc = fl_multi_perform(handle, &running)
         }
         var done: [(CurlEasy, Result<HTTPResponse, HTTPError>)] = []
         var queued: Int32 = 0
-        while let msg = curl_multi_info_read(handle, &queued) {
+        while let msg = fl_multi_info_read(handle, &queued) {
             guard msg.pointee.msg == CURLMSG_DONE, let h = msg.pointee.easy_handle, let easy = active[h] else { continue }
             let code = msg.pointee.data.result
-            curl_multi_remove_handle(handle, h)
+            fl_multi_remove_handle(handle, h)
             active[h] = nil
             done.append((easy, Result { () throws(HTTPError) -> HTTPResponse in try easy.result(code) }))
         }

@@ -134,12 +134,14 @@ public struct ControllerServer: Sendable {
     public func start(address: String, port: Int) async throws -> Running {
         var logger = Logger(label: "fargate-local")
         logger.logLevel = .critical
+        LatencyTrace.mark("api: starting")
         let router = buildRouter()
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(address, port: port), serverName: "fargate-local"),
             onServerRunning: { channel in
+                LatencyTrace.mark("api: listening")
                 continuation.yield(channel.localAddress?.port ?? port)
                 continuation.finish()
             },
