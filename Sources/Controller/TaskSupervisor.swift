@@ -8,7 +8,8 @@ import Glibc
 /// Drives one task through ECS's lifecycle: starts its containers in `dependsOn`
 /// order, watches health checks, stops the task when an essential container exits
 /// (or on request, or on timeout), shuts the others down in reverse dependency
-/// order with their stopTimeout, and records every transition before acting on it.
+/// order with their stopTimeout, and records every transition: saved in order in the
+/// background (`RecordWriter`), the final STOPPED one before `run()` returns.
 public actor TaskSupervisor {
     enum Event: Sendable {
         case exited(String, ContainerExit)
@@ -39,6 +40,7 @@ public actor TaskSupervisor {
     private var healthChecks: [String: Task<Void, Never>] = [:]
     private let events: AsyncStream<Event>
     private let sink: AsyncStream<Event>.Continuation
+    private let recordWriter: RecordWriter
 
     /// The default time a container waits for its dependencies (ECS's startTimeout default).
     static let defaultStartTimeout = 180
@@ -54,6 +56,9 @@ public actor TaskSupervisor {
         self.environment = environment
         self.volumes = TaskVolumes(stateDirectory: stateDirectory, taskID: record.id)
         (events, sink) = AsyncStream.makeStream(of: Event.self)
+        recordWriter = RecordWriter(store: store) { [console] error in
+            await console?.event("warning: could not save task state: \(error)")
+        }
     }
 
     /// Asks the task to stop (StopTask). The first stop reason recorded wins.
@@ -91,7 +96,7 @@ public actor TaskSupervisor {
         await transition(to: .pending) { $0.task.pullStartedAt = Date(); $0.task.pullStoppedAt = Date() }
         await transition(to: .activating) { _ in }
         guard await buildLaunches(folders: folders) else { return }
-        await persist()
+        persist()
         armTimeout()
         await startEligibleContainers()
     }
@@ -232,7 +237,7 @@ public actor TaskSupervisor {
                 break
             }
         }
-        await persist()
+        persist()
         if phase == .stopping { await stopNextWave() } else { armTimeout() }
         return await runLoop()
     }
@@ -339,7 +344,9 @@ public actor TaskSupervisor {
         let sinkForOutput = ContainerLogSink(container: name, writer: writer, console: console, writesStream: !runtime.writesLogStreams)
         let handle: any RunningContainer
         do {
+            LatencyTrace.mark("task \(record.id.prefix(8)): starting container \(name)")
             handle = try await runtime.start(launch, output: sinkForOutput)
+            LatencyTrace.mark("task \(record.id.prefix(8)): container \(name) started")
         } catch {
             await update(container: name) { $0.lastStatus = .stopped; $0.reason = error.description }
             await failToStart(error.description)
@@ -422,6 +429,7 @@ public actor TaskSupervisor {
     private func handle(_ event: Event) async {
         switch event {
         case let .exited(name, exit):
+            LatencyTrace.mark("task \(record.id.prefix(8)): container \(name) exited")
             healthChecks[name]?.cancel()
             await update(container: name) {
                 $0.lastStatus = .stopped
@@ -507,10 +515,12 @@ public actor TaskSupervisor {
         await runtime.cleanUp(taskID: record.id)
         volumes.removeScratch()
         for (_, writer) in writers { await writer.close() }
+        LatencyTrace.mark("task \(record.id.prefix(8)): cleaned up")
         await transition(to: .stopped) {
             $0.task.stoppedAt = Date()
             $0.supervisorPID = nil
         }
+        await recordWriter.flush()
         return record
     }
 
@@ -521,7 +531,8 @@ public actor TaskSupervisor {
         record.task.lastStatus = next
         record.task.version += 1
         change(&record)
-        await persist()
+        LatencyTrace.mark("task \(record.id.prefix(8)): \(next.rawValue)")
+        persist()
     }
 
     private func update(container name: String, _ change: (inout Container) -> Void) async {
@@ -529,7 +540,7 @@ public actor TaskSupervisor {
         change(&record.task.containers[i])
         record.task.healthStatus = derivedHealth()
         record.task.version += 1
-        await persist()
+        persist()
     }
 
     /// A task's health is its essential containers' health: UNHEALTHY if any is, HEALTHY if all are.
@@ -541,13 +552,8 @@ public actor TaskSupervisor {
         return .unknown
     }
 
-    private func persist() async {
-        let snapshot = record
-        do {
-            try await store.save(snapshot)
-        } catch {
-            await console?.event("warning: could not save task state: \(error)")
-        }
+    private func persist() {
+        recordWriter.submit(record)
     }
 
     static func formatDuration(_ seconds: Double) -> String {
