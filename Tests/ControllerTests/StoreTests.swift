@@ -1,4 +1,4 @@
-import Controller
+@testable import Controller
 import ECSModel
 import Foundation
 import Testing
@@ -20,6 +20,40 @@ struct StateStoreTests {
         #expect(try await f.controller.store.taskDefinition("svc:1")?.containerDefinitions[0].image == "i")
         #expect(try await f.controller.store.taskDefinition(two.taskDefinitionArn ?? "")?.revision == 2)
         #expect(try await f.controller.store.taskDefinition("nope") == nil)
+    }
+
+    /// The supervisor's background saves: in order, the newest waiting record wins, and
+    /// `flush()` returns only once the last one submitted is stored.
+    @Test func recordWriterSavesInOrderAndFlushWaitsForTheNewest() async throws {
+        let f = try ControllerFixture()
+        defer { f.cleanup() }
+        let td = try await f.register(Self.text)
+        var record = try await f.controller.createTask(definition: td, overrides: TaskOverride(), options: RunOptions())
+        let store = f.controller.store
+        let id = record.id
+        let writer = RecordWriter(store: store) { error in Issue.record("a save failed: \(error)") }
+        let reader = Task {
+            var seen: [Int] = []
+            while !Task.isCancelled {
+                if let stored = try? await store.task(id: id) { seen.append(stored.task.version) }
+                try? await Task.sleep(for: .microseconds(300))
+            }
+            return seen
+        }
+        for version in 1...300 {
+            record.task.version = version
+            writer.submit(record)
+            if version % 50 == 0 { try await Task.sleep(for: .milliseconds(2)) }
+        }
+        await writer.flush()
+        #expect(try await store.task(id: id)?.task.version == 300)
+        try await Task.sleep(for: .milliseconds(5))
+        reader.cancel()
+        let seen = await reader.value
+        #expect(seen.count > 2)
+        #expect(seen == seen.sorted(), "a reader saw an older record after a newer one")
+        // Flushing when nothing is waiting returns at once.
+        await writer.flush()
     }
 
     @Test func invalidDefinitionsAreNotRegisteredAndStateIsKept() async throws {
