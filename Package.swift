@@ -62,7 +62,7 @@ let package = Package(
         .target(
             name: "CLI",
             dependencies: [
-                "ECSModel", "Controller", "Server", "ShimCore",
+                "ECSModel", "Controller", "Server", "ShimCore", "CurlHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

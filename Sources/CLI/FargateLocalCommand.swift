@@ -1,5 +1,6 @@
 import ArgumentParser
 import Controller
+import CurlHTTP
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,6 +23,7 @@ extension FargateLocalCommand {
     /// Parses the process's arguments and runs the chosen subcommand, exiting with its status.
     public static func runFromCommandLine() async -> Never {
         LatencyTrace.mark("main: started")
+        if mayUseHTTP(CommandLine.arguments) { HTTPClient.preloadInBackground() }
         do {
             var command = try parseAsRoot()
             LatencyTrace.mark("main: arguments parsed")
@@ -40,6 +42,15 @@ extension FargateLocalCommand {
             }
             exitNow(code)
         }
+    }
+
+    /// Commands that may speak HTTP (to the Docker engine, or AWS for secrets) load libcurl
+    /// while their arguments are parsed; a process-runtime run does not pay for it.
+    static func mayUseHTTP(_ arguments: [String]) -> Bool {
+        guard let command = arguments.dropFirst().first, ["run", "serve", "supervise"].contains(command) else { return false }
+        let forcedProcess = zip(arguments, arguments.dropFirst()).contains { $0 == "--runtime" && $1 == "process" }
+            || arguments.contains("--runtime=process")
+        return !forcedProcess
     }
 
     /// Ends the process without running atexit handlers and C++ destructors, which cost

@@ -67,14 +67,17 @@ struct RunCommand: AsyncParsableCommand {
                 try await runThroughAPI(client)
                 return
             }
+            // The runtime (for Docker: the engine probed, libcurl loaded) is made while the state opens.
+            async let madeRuntime = TaskController.makeRuntime(named: runtime, keepContainers: keepContainers, shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
             let controller = try global.makeController()
             LatencyTrace.mark("run: state opened")
             let runtimeImpl: any ContainerRuntime
             do {
-                runtimeImpl = try TaskController.runtime(named: runtime, keepContainers: keepContainers, shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
+                runtimeImpl = try await madeRuntime
             } catch {
                 throw CLIError("\(error)", exitCode: 125)
             }
+            LatencyTrace.mark("run: runtime ready")
             // With --wait, serve the API (metadata, credentials, ECS, Logs) for this run's
             // lifetime; it starts while the definition and the task are recorded.
             let started: Task<ControllerServer.Running, any Error>? = wait ? Task {

@@ -49,10 +49,14 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     /// Points tasks' 169.254.170.2 at the controller listening on `host:port`.
     public func setAgentEndpoint(host: String, port: Int) { agentEndpoint.withLock { $0 = (host, port) } }
 
-    /// The Docker bridge's gateway address: how containers reach this host.
-    public func bridgeGateway() async -> String? {
-        let engine = self.engine
-        return try? await Blocking.run { () -> String? in
+    /// The Docker bridge's gateway address: how containers reach this host. Asked of the
+    /// engine when the runtime is made (off the path of a task's start).
+    public func bridgeGateway() async -> String? { gateway }
+
+    private let gateway: String?
+
+    private static func fetchBridgeGateway(_ engine: DockerEngine) -> String? {
+        try? { () throws -> String? in
             let r = try engine.request("GET", "/networks/bridge")
             guard case let .array(configs)? = (try? JSONParser.parse(r.body))?["IPAM"]?["Config"], let config = configs.first else { return nil }
             if let gateway = config["Gateway"]?.stringValue, !gateway.isEmpty { return gateway }
@@ -62,7 +66,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             guard octets.count == 4 else { return nil }
             octets[3] += 1
             return octets.map(String.init).joined(separator: ".")
-        }
+        }()
     }
     /// Keep containers after the task stops (`--keep-containers`), for debugging.
     public let keepContainers: Bool
@@ -74,10 +78,12 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         let (layout, why) = TaskCgroup.detect()
         cgroupLayout = layout
         cgroupUnavailable = why
-        if let layout { Thread { TaskCgroup.sweepEmpty(layout: layout) }.start() }
         guard engine.ping() else {
             throw ControllerError(.invalidInput, "no Docker engine answers on \(engine.socketPath); start dockerd (scripts/setup-machine does) or use --runtime process")
         }
+        gateway = Self.fetchBridgeGateway(engine)
+        if let layout { Thread { TaskCgroup.sweepEmpty(layout: layout) }.start() }
+        LatencyTrace.mark("docker: engine answered")
     }
 
     /// True when a Docker engine answers on the configured socket.
@@ -111,7 +117,9 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                 async let routed: Void = LinkLocalRoute.add(mac: mac, to: agent)
                 async let created = Blocking.run { try Self.create(engine, launch, image: image, network: .own(mac: mac)) }
                 await routed
+                LatencyTrace.mark("docker: link-local route added")
                 id = noteRefusal(try await created)
+                LatencyTrace.mark("docker: container created")
             } else {
                 try await Blocking.run { try Self.ensureImage(engine, image) }
                 let pause = try await pauses.value(for: launch.taskID) {
@@ -136,6 +144,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                     throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName): \(DockerEngine.message(r))")
                 }
             }
+            LatencyTrace.mark("docker: container started")
             await container.begin(output: output)
             return container
         } catch let e as ContainerStartError {
