@@ -43,7 +43,7 @@ docker, fl_docker = paired(["docker", "run", "--rm", "debian:bookworm-slim", "tr
 bare, fl_process = paired(["/bin/true"],
                           [bin, "run", "--wait", "-q", "--runtime", "process", "--state-dir", work + "/state", work + "/true-process.json"])
 print("docker run --rm (median of %d):             %.3f s" % (runs, docker))
-print("fargate-local run --wait --runtime docker:  %.3f s   ratio %.2fx (target <= 1.05x)" % (fl_docker, fl_docker / docker))
+print("fargate-local run --wait --runtime docker:  %.3f s   ratio %.3fx (target <= 1.05x)" % (fl_docker, fl_docker / docker))
 print("bare spawn of /bin/true:                    %.4f s" % bare)
 print("fargate-local run --wait --runtime process: %.4f s   overhead %.1f ms (target <= 5 ms)" % (fl_process, (fl_process - bare) * 1000))
 PY
