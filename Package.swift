@@ -36,10 +36,12 @@ let package = Package(
         .executableTarget(name: "zip-task", dependencies: ["ZipTask", "CMalloc"]),
         .target(name: "ECSModel"),
         .target(name: "ShimCore"),
-        // Statically linked Swift runtime: the shim starts for every process container (1.5 ms, not 2.4).
+        // A fully static executable (no dynamic loader, no libstdc++ relocations): the shim starts
+        // for every process container, in 0.8 ms (1.7 ms with only the Swift runtime static).
+        // It looks up no user, group or host names (no NSS), so static glibc is safe.
         .executableTarget(
             name: "fargate-local-shim", dependencies: ["ShimCore"],
-            linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "--no-export-dynamic", "-Xlinker", "-no-pie"])]
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
         .target(
             name: "Controller",
