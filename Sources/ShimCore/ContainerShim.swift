@@ -51,7 +51,9 @@ public enum ContainerShim {
         }
 
         let status = pump(pid: pid, out: out[0], err: err[0], log: log)
-        fsync(log)
+        // Not fsynced: the log and the exit record are in the page cache, which every process
+        // reads, before the exit is known; like the state database's commits (synchronous =
+        // NORMAL), they survive any process's crash, not a power loss.
         FileBytes.writeAtomically("\(status)", to: files.exit)
         return 0
     }
