@@ -26,8 +26,11 @@ enum InProcessAPI {
     /// task's 169.254.170.2:80 is routed (containers cannot reach the host's 127.0.0.1).
     @discardableResult
     static func attachAgentListener(server: ControllerServer, runtime: any ContainerRuntime) async -> ControllerServer.Running? {
-        guard let docker = runtime as? DockerRuntime, let gateway = await docker.bridgeGateway(),
-              let listener = try? await server.start(address: gateway, port: 0) else { return nil }
+        guard let docker = runtime as? DockerRuntime else { return nil }
+        guard let gateway = await docker.bridgeGateway(), let listener = try? await server.start(address: gateway, port: 0) else {
+            docker.agentEndpointUnavailable()
+            return nil
+        }
         docker.setAgentEndpoint(host: gateway, port: listener.port)
         return listener
     }

@@ -80,8 +80,15 @@ struct RunCommand: AsyncParsableCommand {
             LatencyTrace.mark("run: runtime ready")
             // With --wait, serve the API (metadata, credentials, ECS, Logs) for this run's
             // lifetime; it starts while the definition and the task are recorded.
+            let docker = runtimeImpl as? DockerRuntime
+            if wait { docker?.expectAgentEndpoint() }
             let started: Task<ControllerServer.Running, any Error>? = wait ? Task {
-                try await InProcessAPI.start(controller: controller, runtime: runtimeImpl, imageMap: imageMapOption(), region: global.resolvedRegion)
+                do {
+                    return try await InProcessAPI.start(controller: controller, runtime: runtimeImpl, imageMap: imageMapOption(), region: global.resolvedRegion)
+                } catch {
+                    docker?.agentEndpointFailed("the controller's API could not start: \(error)")
+                    throw error
+                }
             } : nil
             let (definition, overrides, options) = try await prepare(controller)
             LatencyTrace.mark("run: definition registered")
@@ -100,21 +107,33 @@ struct RunCommand: AsyncParsableCommand {
             }
             let record = try await createTask()
             LatencyTrace.mark("run: task created")
-            guard let api = try await started?.value else { return }
-            LatencyTrace.mark("run: API listening")
-            defer { Task { await api.stop() } }
+            guard let started else { return }
+            // Process containers are given the API's port in their environment: they wait
+            // for it here. Docker containers reach it at 169.254.170.2, whatever its port: the
+            // task starts meanwhile, and each container's start waits for its route.
+            if docker == nil {
+                _ = try await started.value
+                LatencyTrace.mark("run: API listening")
+            }
+            defer { Task { try? await started.value.stop() } }
             var printedLimitsWarning = false
             if !quiet {
-                Console.error("fargate-local: task \(record.id) (\(definition.family):\(definition.revision ?? 0)) starting with the \(runtimeImpl.name) runtime; API on \(controller.endpointBaseURL)")
-                if let warning = (runtimeImpl as? DockerRuntime)?.taskLimitsWarning {
+                let api = docker == nil ? "; API on \(controller.endpointBaseURL)" : ""
+                Console.error("fargate-local: task \(record.id) (\(definition.family):\(definition.revision ?? 0)) starting with the \(runtimeImpl.name) runtime\(api)")
+                if let warning = docker?.taskLimitsWarning {
                     Console.error("fargate-local: warning: \(warning)")
                     printedLimitsWarning = true
+                }
+                if docker != nil {
+                    Task {
+                        if let api = try? await started.value { Console.error("fargate-local: API on http://127.0.0.1:\(api.port)") }
+                    }
                 }
             }
             let final = try await Supervision.run(record: record, controller: controller, runtime: runtimeImpl,
                                                   console: ConsolePrinter(showEvents: !quiet))
             // A limit the engine refused only shows when the first container is created.
-            if !quiet, !printedLimitsWarning, let warning = (runtimeImpl as? DockerRuntime)?.taskLimitsWarning {
+            if !quiet, !printedLimitsWarning, let warning = docker?.taskLimitsWarning {
                 Console.error("fargate-local: warning: \(warning)")
             }
             LatencyTrace.mark("run: task stopped")

@@ -44,10 +44,67 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     }
     /// Where the controller's endpoints listen for containers (the bridge gateway and port):
     /// each task's traffic to 169.254.170.2:80 is DNATed there, as the ECS agent does.
-    private let agentEndpoint = Mutex<(host: String, port: Int)?>(nil)
+    /// Containers' environments name 169.254.170.2, not the port, so a task can be created
+    /// while the listener comes up: a container's start waits for it (`expectAgentEndpoint`).
+    private let agent = Mutex(AgentEndpointState.notExpected)
+
+    private enum AgentEndpointState {
+        /// No listener is coming: containers start with whatever endpoint is set (none).
+        case notExpected
+        case pending(waiters: [CheckedContinuation<Void, Never>])
+        case ready((host: String, port: Int)?)
+        case failed(String)
+    }
+
+    /// Says a listener is starting: containers' starts wait until it is set or has failed.
+    public func expectAgentEndpoint() {
+        agent.withLock { state in
+            if case .notExpected = state { state = .pending(waiters: []) }
+        }
+    }
 
     /// Points tasks' 169.254.170.2 at the controller listening on `host:port`.
-    public func setAgentEndpoint(host: String, port: Int) { agentEndpoint.withLock { $0 = (host, port) } }
+    public func setAgentEndpoint(host: String, port: Int) { resolveAgentEndpoint(.ready((host, port))) }
+
+    /// No listener for containers (no bridge gateway, or it could not bind): tasks run
+    /// without the 169.254.170.2 route.
+    public func agentEndpointUnavailable() { resolveAgentEndpoint(.ready(nil)) }
+
+    /// The controller's API did not start: containers waiting for it fail to start with `reason`.
+    public func agentEndpointFailed(_ reason: String) { resolveAgentEndpoint(.failed(reason)) }
+
+    private func resolveAgentEndpoint(_ resolved: AgentEndpointState) {
+        let waiters = agent.withLock { state -> [CheckedContinuation<Void, Never>] in
+            let waiting: [CheckedContinuation<Void, Never>]
+            if case let .pending(w) = state { waiting = w } else { waiting = [] }
+            state = resolved
+            return waiting
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// The endpoint a container's route points at, once known; throws if the API failed.
+    private func agentEndpoint() async throws(ContainerStartError) -> (host: String, port: Int)? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = agent.withLock { state -> Bool in
+                guard case let .pending(waiters) = state else { return true }
+                state = .pending(waiters: waiters + [continuation])
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+        switch agent.withLock({ $0 }) {
+        case let .ready(endpoint): return endpoint
+        case let .failed(reason): throw ContainerStartError(kind: "ResourceInitializationError", detail: reason)
+        case .notExpected, .pending: return nil
+        }
+    }
+
+    /// The endpoint as now known, without waiting.
+    private var knownAgentEndpoint: (host: String, port: Int)? {
+        if case let .ready(endpoint) = agent.withLock({ $0 }) { return endpoint }
+        return nil
+    }
 
     /// The Docker bridge's gateway address: how containers reach this host. Asked of the
     /// engine when the runtime is made (off the path of a task's start).
@@ -96,7 +153,6 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName) has no image")
         }
         let engine = self.engine
-        let agent = agentEndpoint.withLock { $0 }
         let mac = LinkLocalRoute.macAddress(forTask: launch.taskID)
         var withCgroup = launch
         if let layout = cgroupLayout, cgroupParentRefusal.withLock({ $0 }) == nil, launch.taskCPU != nil || launch.taskMemoryMiB != nil {
@@ -114,14 +170,15 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             let id: String
             if launch.taskContainerCount <= 1 {
                 // A task of one container: the container holds the task's network namespace itself.
-                async let routed: Void = LinkLocalRoute.add(mac: mac, to: agent)
                 async let created = Blocking.run { try Self.create(engine, launch, image: image, network: .own(mac: mac)) }
-                await routed
+                let agent = try await agentEndpoint()
+                await LinkLocalRoute.add(mac: mac, to: agent)
                 LatencyTrace.mark("docker: link-local route added")
                 id = noteRefusal(try await created)
                 LatencyTrace.mark("docker: container created")
             } else {
                 try await Blocking.run { try Self.ensureImage(engine, image) }
+                let agent = try await agentEndpoint()
                 let pause = try await pauses.value(for: launch.taskID) {
                     let id = self.noteRefusal(try await Blocking.run { try Self.createPause(engine, launch, fallbackImage: image, mac: mac) })
                     async let routed: Void = LinkLocalRoute.add(mac: mac, to: agent)
@@ -164,7 +221,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             return items
         }) else { return nil }
         // The task's 169.254.170.2 still points at the dead controller: point it here.
-        if !listed.isEmpty, let agent = agentEndpoint.withLock({ $0 }) {
+        if !listed.isEmpty, let agent = knownAgentEndpoint {
             await LinkLocalRoute.replace(mac: LinkLocalRoute.macAddress(forTask: taskID), to: agent)
         }
         var adopted: [String: AdoptedContainer] = [:]
@@ -201,7 +258,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
 
     public func cleanUp(taskID: String) async {
         let pause = await pauses.remove(taskID)
-        LinkLocalRoute.remove(mac: LinkLocalRoute.macAddress(forTask: taskID), to: agentEndpoint.withLock { $0 })
+        LinkLocalRoute.remove(mac: LinkLocalRoute.macAddress(forTask: taskID), to: knownAgentEndpoint)
         let known = created.withLock { $0.removeValue(forKey: taskID) }
         _ = await cgroups.remove(taskID)
         guard !keepContainers else { return }
