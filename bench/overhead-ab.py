@@ -24,11 +24,15 @@ cases={"docker run --rm":["docker","run","--rm","debian:bookworm-slim","true"],
  "bare /bin/true":["/bin/true"],"old process":fl(old,"process","old"),"new process":fl(new,"process","new")}
 for c in cases.values(): m(c)
 r={k:[] for k in cases}
-for _ in range(n):
-    for k,c in cases.items(): r[k].append(m(c))
+for i in range(n):
+    # Forward then backward order in turn, so no command always follows the same one.
+    for k,c in (list(cases.items()) if i % 2 == 0 else list(reversed(cases.items()))): r[k].append(m(c))
 med={k:statistics.median(v) for k,v in r.items()}
 for k,v in med.items(): print("%-16s %8.1f ms"%(k,v*1000))
 print("docker ratio: old %.3fx  new %.3fx"%(med["old docker"]/med["docker run --rm"],med["new docker"]/med["docker run --rm"]))
+def paired(a, b): return statistics.median([y - x for x, y in zip(r[a], r[b])]) * 1000
+print("paired (median of per-round differences): old %+.1f ms, new %+.1f ms over docker run --rm; new %+.1f ms against old"
+      % (paired("docker run --rm", "old docker"), paired("docker run --rm", "new docker"), paired("old docker", "new docker")))
 print("process overhead over bare: old %.1f ms  new %.1f ms"%((med["old process"]-med["bare /bin/true"])*1000,(med["new process"]-med["bare /bin/true"])*1000))
 
 # The same /bin/true task through a running `serve` of each build, alternately: the
