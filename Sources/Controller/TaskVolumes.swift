@@ -1,5 +1,6 @@
 import ECSModel
 import Foundation
+import ShimCore
 
 /// Maps a task's volumes to host folders: EFS file systems are folders under the
 /// state directory shared by every task (and kept), `host.sourcePath` is used as
@@ -80,8 +81,8 @@ public struct TaskVolumes: Sendable {
         folder.hasPrefix(taskScratchRoot.path + "/") ? volume : nil
     }
 
-    /// Removes the per-task scratch volumes.
+    /// Removes the per-task scratch volumes (and the task's other files under `tasks/`).
     public func removeScratch() {
-        try? FileManager.default.removeItem(at: stateDirectory.appendingPathComponent("tasks/\(taskID)", isDirectory: true))
+        DirectoryTree.remove(stateDirectory.appendingPathComponent("tasks/\(taskID)", isDirectory: true).path)
     }
 }

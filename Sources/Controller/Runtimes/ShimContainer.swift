@@ -33,9 +33,11 @@ actor ShimContainer: RunningContainer {
     static func start(shim: ShimCommandLine, plan: ProcessLaunchPlan, directory: String, logFile: String,
                       output: any ContainerOutputSink) async throws(ContainerStartError) -> ShimContainer {
         let files = ShimFiles(directory: directory)
-        try? FileManager.default.removeItem(atPath: directory)
+        DirectoryTree.remove(directory)
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            guard DirectoryTree.make(directory) else {
+                throw ControllerError(.io, "cannot create \(directory): \(String(cString: strerror(errno)))")
+            }
             let spec = ShimSpec(executable: plan.executable, arguments: plan.arguments, workingDirectory: plan.workingDirectory, logFile: logFile)
             guard FileBytes.writeAtomically(spec.encoded(), to: files.spec) else {
                 throw ControllerError(.io, "cannot write \(files.spec): \(String(cString: strerror(errno)))")
