@@ -76,7 +76,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic", "-Xlinker", "-no-pie"])]
         ),
         .testTarget(name: "ECSModelTests", dependencies: ["ECSModel"]),
-        .testTarget(name: "ControllerTests", dependencies: ["Controller", "ShimCore"]),
+        .testTarget(name: "ControllerTests", dependencies: ["Controller", "ShimCore", "TestSupport"]),
         .target(
             name: "TestSupport",
             dependencies: [.product(name: "Subprocess", package: "swift-subprocess")],
