@@ -23,7 +23,7 @@ extension FargateLocalCommand {
     /// Parses the process's arguments and runs the chosen subcommand, exiting with its status.
     public static func runFromCommandLine() async -> Never {
         LatencyTrace.mark("main: started")
-        if mayUseHTTP(CommandLine.arguments) { HTTPClient.preloadInBackground() }
+        if CommandLine.arguments.dropFirst().first == "serve" { HTTPClient.preloadInBackground() }
         do {
             var command = try parseAsRoot()
             LatencyTrace.mark("main: arguments parsed")
@@ -44,14 +44,10 @@ extension FargateLocalCommand {
         }
     }
 
-    /// Commands that may speak HTTP (to the Docker engine, or AWS for secrets) load libcurl
-    /// while their arguments are parsed; a process-runtime run does not pay for it.
-    static func mayUseHTTP(_ arguments: [String]) -> Bool {
-        guard let command = arguments.dropFirst().first, ["run", "serve", "supervise"].contains(command) else { return false }
-        let forcedProcess = zip(arguments, arguments.dropFirst()).contains { $0 == "--runtime" && $1 == "process" }
-            || arguments.contains("--runtime=process")
-        return !forcedProcess
-    }
+    // libcurl (~30 shared libraries, ~5 ms of CPU to load) is loaded on first use: only
+    // AWS calls need it (secrets, environment files, AssumeRole); the Docker engine is
+    // spoken to over its socket directly. `serve` loads it in the background at start, when
+    // the time is free.
 
     /// Ends the process without running atexit handlers and C++ destructors, which cost
     /// ~1.5 ms at the end of every command: everything this CLI writes is already flushed or

@@ -2,7 +2,7 @@ import CurlHTTP
 import ECSModel
 import Foundation
 
-/// A Docker Engine API client (API 1.41) over the unix socket, on libcurl.
+/// A Docker Engine API client (API 1.41) over the unix socket (`UnixSocketHTTP`).
 /// Calls block; use `Blocking.run` from async code.
 struct DockerEngine: Sendable {
     let socketPath: String
@@ -17,20 +17,19 @@ struct DockerEngine: Sendable {
         return DockerEngine(socketPath: String(host.dropFirst("unix://".count)))
     }
 
+    private var transport: UnixSocketHTTP { UnixSocketHTTP(socketPath: socketPath) }
+
     func request(_ method: String, _ path: String, body: JSONValue? = nil, timeout: Int = 60) throws(HTTPError) -> HTTPResponse {
-        var headers: [(String, String)] = []
-        if body != nil { headers.append(("Content-Type", "application/json")) }
         // timeout 0 is a long poll (wait, stop): no stall detection either.
-        let request = HTTPRequest(method: method, url: "http://localhost/\(apiVersion)\(path)", headers: headers,
-                                  body: body.map { Array($0.serialized().utf8) }, unixSocketPath: socketPath, timeoutSeconds: timeout,
-                                  stallTimeoutSeconds: timeout == 0 ? nil : 30)
-        return try HTTPClient().send(request)
+        try transport.send(method: method, target: "/\(apiVersion)\(path)",
+                           headers: body == nil ? [] : [("Content-Type", "application/json")],
+                           body: body.map { Array($0.serialized().utf8) },
+                           timeoutSeconds: timeout, stallTimeoutSeconds: timeout == 0 ? nil : 30)
     }
 
     /// True when the engine answers `/_ping`.
     func ping() -> Bool {
-        let request = HTTPRequest(url: "http://localhost/_ping", unixSocketPath: socketPath, timeoutSeconds: 3)
-        return (try? HTTPClient().send(request).status) == 200
+        (try? transport.send(method: "GET", target: "/_ping", timeoutSeconds: 3, stallTimeoutSeconds: nil).status) == 200
     }
 
     /// The engine's error message from a response body (`{"message": "..."}`).
@@ -44,10 +43,11 @@ struct DockerEngine: Sendable {
     func followLogs(_ id: String, sinceMilliseconds: Int64? = nil, onFrame: @escaping (OutputBatch.Source, UnsafeRawBufferPointer) -> Void) throws(HTTPError) {
         var demuxer = LogDemuxer(onFrame: onFrame)
         let since = sinceMilliseconds.map { String(format: "&since=%.3f", Double($0 + 1) / 1000) } ?? ""
-        let request = HTTPRequest(url: "http://localhost/\(apiVersion)/containers/\(id)/logs?follow=1&stdout=1&stderr=1\(since)",
-                                  unixSocketPath: socketPath, timeoutSeconds: 0, stallTimeoutSeconds: nil)
-        let easy = try CurlEasy(request, sink: .stream({ chunk in demuxer.feed(chunk); return true }))
-        _ = try easy.perform()
+        _ = try transport.send(method: "GET", target: "/\(apiVersion)/containers/\(id)/logs?follow=1&stdout=1&stderr=1\(since)",
+                               timeoutSeconds: 0, stallTimeoutSeconds: nil) { chunk in
+            demuxer.feed(chunk)
+            return true
+        }
     }
 
     /// Streams `/events` (JSON objects, one per line) matching `filters` from `since`
@@ -55,9 +55,8 @@ struct DockerEngine: Sendable {
     /// or `onEvent` returns false.
     func followEvents(filters: String, since: Double, onEvent: @escaping (JSONValue) -> Bool) throws(HTTPError) {
         let query = "since=\(String(format: "%.3f", since))&filters=\(filters.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
-        let request = HTTPRequest(url: "http://localhost/\(apiVersion)/events?\(query)", unixSocketPath: socketPath, timeoutSeconds: 0, stallTimeoutSeconds: nil)
         var pending: [UInt8] = []
-        let easy = try CurlEasy(request, sink: .stream({ chunk in
+        _ = try transport.send(method: "GET", target: "/\(apiVersion)/events?\(query)", timeoutSeconds: 0, stallTimeoutSeconds: nil) { chunk in
             pending.append(contentsOf: chunk)
             while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = Array(pending[..<newline])
@@ -65,8 +64,7 @@ struct DockerEngine: Sendable {
                 if let event = try? JSONParser.parse(line), !onEvent(event) { return false }
             }
             return true
-        }))
-        _ = try easy.perform()
+        }
     }
 }
 

@@ -563,6 +563,7 @@ actor DockerContainer: RunningContainer {
             try? engine.followLogs(id, sinceMilliseconds: sinceMilliseconds) { source, bytes in
                 emit(source, assemblers[source, default: LineAssembler()].append(bytes))
             }
+            LatencyTrace.mark("docker: log stream ended")
             for source in [OutputBatch.Source.stdout, .stderr] {
                 if let last = assemblers[source]?.finish() { emit(source, [last]) }
             }
@@ -580,6 +581,7 @@ actor DockerContainer: RunningContainer {
                    return nil
                }) {
                 exit = ContainerExit(exitCode: code)
+                LatencyTrace.mark("docker: wait returned")
                 if let inspect = try? engine.request("GET", "/containers/\(id)/json"), let state = (try? JSONParser.parse(inspect.body))?["State"],
                    state["OOMKilled"] == .bool(true) {
                     // As ECS: Docker's exit code (137 when the main process was the one killed), with the reason.

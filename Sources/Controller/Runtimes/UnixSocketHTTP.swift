@@ -1,0 +1,259 @@
+import CurlHTTP
+import Foundation
+
+/// HTTP/1.1 over a unix socket in plain POSIX calls: the Docker Engine API's transport.
+///
+/// libcurl could carry it too, but loading libcurl (~30 shared libraries) costs ~5 ms of
+/// CPU, and every Docker `run` would pay it before its first container is created. The
+/// engine's API needs little of HTTP: one request per connection (`Connection: close`),
+/// and responses sized by `Content-Length`, chunked, or ended by the close.
+/// Calls block the calling thread.
+struct UnixSocketHTTP: Sendable {
+    /// The socket's path, e.g. `/var/run/docker.sock`.
+    let socketPath: String
+
+    /// Sends one request and reads its response. `target` is the path and query.
+    /// `timeoutSeconds`: the whole exchange (0: none, for long polls and streams);
+    /// `stallTimeoutSeconds`: the longest wait for the next bytes (nil: none).
+    /// With `onBody`, the body is handed over as it arrives instead of collected; returning
+    /// false from it ends the exchange with an error.
+    func send(method: String, target: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+              timeoutSeconds: Int, stallTimeoutSeconds: Int?,
+              onBody: ((UnsafeRawBufferPointer) -> Bool)? = nil) throws(HTTPError) -> HTTPResponse {
+        let what = "\(method) \(target) on \(socketPath)"
+        let deadline = timeoutSeconds > 0 ? Self.now() + Double(timeoutSeconds) : nil
+        let socket = try Self.connect(socketPath, what: what)
+        defer { close(socket) }
+
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: fargate-local\r\nConnection: close\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        if let body { head += "Content-Length: \(body.count)\r\n" } else if method == "POST" || method == "PUT" { head += "Content-Length: 0\r\n" }
+        head += "\r\n"
+        try Self.writeAll(socket, Array(head.utf8) + (body ?? []), what: what)
+
+        var parser = HTTPResponseParser(method: method)
+        var collected: [UInt8] = []
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+        defer { buffer.deallocate() }
+        while !parser.isComplete {
+            var waitMilliseconds: Int32 = -1
+            if let stallTimeoutSeconds { waitMilliseconds = Int32(stallTimeoutSeconds * 1000) }
+            if let deadline {
+                let left = Int32(max(0, (deadline - Self.now()) * 1000))
+                waitMilliseconds = waitMilliseconds < 0 ? left : min(waitMilliseconds, left)
+            }
+            var pollFD = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&pollFD, 1, waitMilliseconds)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                throw HTTPError(code: 28, message: "\(what): poll: \(String(cString: strerror(errno)))")
+            }
+            if ready == 0 {
+                if let deadline, Self.now() >= deadline {
+                    throw HTTPError(code: 28, message: "\(what): no complete response within \(timeoutSeconds) s")
+                }
+                throw HTTPError(code: 28, message: "\(what): the engine sent nothing for \(stallTimeoutSeconds ?? 0) s")
+            }
+            let n = recv(socket, buffer.baseAddress, buffer.count, 0)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw HTTPError(code: 56, message: "\(what): reading the response: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 {
+                try parser.finish(what: what)
+                break
+            }
+            let accepted = try parser.feed(UnsafeRawBufferPointer(rebasing: buffer[..<n]), what: what) { chunk in
+                if let onBody { return onBody(chunk) }
+                collected.append(contentsOf: chunk)
+                return true
+            }
+            guard accepted else {
+                throw HTTPError(code: 23, message: "\(what): the response's reader stopped it")
+            }
+        }
+        return HTTPResponse(status: parser.status, headers: parser.headers, body: collected)
+    }
+
+    private static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    private static func connect(_ path: String, what: String) throws(HTTPError) -> Int32 {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard pathBytes.count < capacity else {
+            throw HTTPError(code: 7, message: "\(what): the socket's path is longer than \(capacity - 1) bytes")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: pathBytes)
+            raw[pathBytes.count] = 0
+        }
+        let socket = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard socket >= 0 else {
+            throw HTTPError(code: 7, message: "\(what): socket: \(String(cString: strerror(errno)))")
+        }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(socket)
+            throw HTTPError(code: 7, message: "\(what): could not connect: \(reason)")
+        }
+        return socket
+    }
+
+    private static func writeAll(_ socket: Int32, _ bytes: [UInt8], what: String) throws(HTTPError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in Glibc.send(socket, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw HTTPError(code: 55, message: "\(what): sending the request: \(String(cString: strerror(errno)))")
+            }
+            offset += n
+        }
+    }
+}
+
+/// Reads an HTTP/1.1 response from bytes as they arrive, in any split: the status line and
+/// headers, then a body sized by `Content-Length`, chunked, or ended by the connection's close.
+struct HTTPResponseParser {
+    private enum Stage: Equatable {
+        case head
+        case chunkSize
+        case chunkData(remaining: Int)
+        case chunkEnd
+        case trailers
+        case sized(remaining: Int)
+        case untilClose
+        case done
+    }
+
+    /// The status code (0 until the status line is read).
+    private(set) var status = 0
+    /// The response's headers, names lower-cased.
+    private(set) var headers: [String: String] = [:]
+    private var stage = Stage.head
+    private var line: [UInt8] = []
+    private var headLines: [String] = []
+    private let bodyless: Bool
+
+    /// `method`: the request's (a response to HEAD has no body).
+    init(method: String) { bodyless = method == "HEAD" }
+
+    /// True once the whole response has been read.
+    var isComplete: Bool { stage == .done }
+
+    /// Reads `bytes`; hands body bytes to `onBody`. Returns false if `onBody` did.
+    mutating func feed(_ bytes: UnsafeRawBufferPointer, what: String,
+                       onBody: (UnsafeRawBufferPointer) -> Bool) throws(HTTPError) -> Bool {
+        var i = 0
+        while i < bytes.count {
+            switch stage {
+            case .head, .chunkSize, .chunkEnd, .trailers:
+                // Line-oriented stages: collect up to the next LF.
+                guard let newline = bytes[i...].firstIndex(of: UInt8(ascii: "\n")) else {
+                    line.append(contentsOf: bytes[i...])
+                    i = bytes.count
+                    if line.count > 64 << 10 { throw HTTPError(code: 8, message: "\(what): a response line longer than 64 KiB") }
+                    continue
+                }
+                line.append(contentsOf: bytes[i..<newline])
+                i = newline + 1
+                if line.last == UInt8(ascii: "\r") { line.removeLast() }
+                let text = String(decoding: line, as: UTF8.self)
+                line.removeAll(keepingCapacity: true)
+                try endOfLine(text, what: what)
+            case let .chunkData(remaining):
+                let n = min(remaining, bytes.count - i)
+                if !onBody(UnsafeRawBufferPointer(rebasing: bytes[i..<i + n])) { return false }
+                i += n
+                stage = remaining == n ? .chunkEnd : .chunkData(remaining: remaining - n)
+            case let .sized(remaining):
+                let n = min(remaining, bytes.count - i)
+                if !onBody(UnsafeRawBufferPointer(rebasing: bytes[i..<i + n])) { return false }
+                i += n
+                stage = remaining == n ? .done : .sized(remaining: remaining - n)
+            case .untilClose:
+                if !onBody(UnsafeRawBufferPointer(rebasing: bytes[i...])) { return false }
+                i = bytes.count
+            case .done:
+                // Bytes after the response (there should be none with Connection: close).
+                i = bytes.count
+            }
+        }
+        return true
+    }
+
+    /// The connection closed: fine only if the response was complete or ends with the close.
+    mutating func finish(what: String) throws(HTTPError) {
+        switch stage {
+        case .done: return
+        case .untilClose: stage = .done
+        case .head where status == 0 && headLines.isEmpty && line.isEmpty:
+            throw HTTPError(code: 52, message: "\(what): the engine closed the connection without a response")
+        default:
+            throw HTTPError(code: 18, message: "\(what): the connection closed before the response was complete")
+        }
+    }
+
+    private mutating func endOfLine(_ text: String, what: String) throws(HTTPError) {
+        switch stage {
+        case .head:
+            if !text.isEmpty {
+                headLines.append(text)
+                return
+            }
+            guard !headLines.isEmpty else { return }  // blank lines before a status line
+            try endOfHead(what: what)
+        case .chunkSize:
+            let digits = text.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            guard let size = Int(digits, radix: 16), size >= 0 else {
+                throw HTTPError(code: 8, message: "\(what): a malformed chunk size \"\(text.prefix(40))\"")
+            }
+            stage = size == 0 ? .trailers : .chunkData(remaining: size)
+        case .chunkEnd:
+            guard text.isEmpty else { throw HTTPError(code: 8, message: "\(what): a chunk not ended by CRLF") }
+            stage = .chunkSize
+        case .trailers:
+            if text.isEmpty { stage = .done }
+        default:
+            break
+        }
+    }
+
+    private mutating func endOfHead(what: String) throws(HTTPError) {
+        let statusLine = headLines.removeFirst()
+        let parts = statusLine.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let code = Int(parts[1]), (100...999).contains(code) else {
+            throw HTTPError(code: 8, message: "\(what): not an HTTP/1.x status line: \"\(statusLine.prefix(80))\"")
+        }
+        var fields: [String: String] = [:]
+        for headerLine in headLines {
+            guard let colon = headerLine.firstIndex(of: ":") else { continue }
+            fields[headerLine[..<colon].lowercased()] = headerLine[headerLine.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        headLines.removeAll()
+        if (100..<200).contains(code) {
+            return  // an interim response (100 Continue): the real one follows
+        }
+        status = code
+        headers = fields
+        if bodyless || code == 204 || code == 304 {
+            stage = .done
+        } else if fields["transfer-encoding"]?.lowercased().contains("chunked") == true {
+            stage = .chunkSize
+        } else if let length = fields["content-length"] {
+            guard let n = Int(length), n >= 0 else { throw HTTPError(code: 8, message: "\(what): a malformed Content-Length \"\(length.prefix(40))\"") }
+            stage = n == 0 ? .done : .sized(remaining: n)
+        } else {
+            stage = .untilClose
+        }
+    }
+}
