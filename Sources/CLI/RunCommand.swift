@@ -71,6 +71,10 @@ struct RunCommand: AsyncParsableCommand {
             async let madeRuntime = TaskController.makeRuntime(named: runtime, keepContainers: keepContainers, shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
             let controller = try global.makeController()
             LatencyTrace.mark("run: state opened")
+            // The definition is read and checked while the runtime is still being made; it is
+            // registered only once the runtime is (a run that cannot start changes nothing).
+            let (source, overrides, options) = try await prepare(controller)
+            LatencyTrace.mark("run: definition loaded")
             let runtimeImpl: any ContainerRuntime
             do {
                 runtimeImpl = try await madeRuntime
@@ -78,6 +82,8 @@ struct RunCommand: AsyncParsableCommand {
                 throw CLIError("\(error)", exitCode: 125)
             }
             LatencyTrace.mark("run: runtime ready")
+            let definition = try await source.register(controller)
+            LatencyTrace.mark("run: definition registered")
             // With --wait, serve the API (metadata, credentials, ECS, Logs) for this run's
             // lifetime; it starts while the definition and the task are recorded.
             let docker = runtimeImpl as? DockerRuntime
@@ -90,8 +96,6 @@ struct RunCommand: AsyncParsableCommand {
                     throw error
                 }
             } : nil
-            let (definition, overrides, options) = try await prepare(controller)
-            LatencyTrace.mark("run: definition registered")
             func createTask() async throws -> TaskRecord {
                 do {
                     return try await controller.createTask(definition: definition, overrides: overrides, options: options)
@@ -147,25 +151,47 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    private func prepare(_ controller: TaskController) async throws -> (TaskDefinition, TaskOverride, RunOptions) {
+    /// The definition to run: read from a file (registered when the run starts) or already registered.
+    private enum DefinitionSource {
+        case file(LoadedTaskDefinition, TaskDefinition)
+        case registered(TaskDefinition)
+
+        var definition: TaskDefinition {
+            switch self {
+            case let .file(_, definition), let .registered(definition): definition
+            }
+        }
+
+        func register(_ controller: TaskController) async throws -> TaskDefinition {
+            switch self {
+            case let .file(loaded, _): try await controller.register(loaded, reuseIdentical: true)
+            case let .registered(definition): definition
+            }
+        }
+    }
+
+    private func prepare(_ controller: TaskController) async throws -> (DefinitionSource, TaskOverride, RunOptions) {
         guard let launch = LaunchType(rawValue: launchType.uppercased()) else {
             throw CLIError("--launch-type must be FARGATE or EC2, not \"\(launchType)\"", exitCode: 125)
         }
-        var definition: TaskDefinition
+        let source: DefinitionSource
         if FileManager.default.fileExists(atPath: taskDefinition) || taskDefinition.hasSuffix(".json") {
             let loaded = TaskDefinitionFile.load(taskDefinition, launchType: launch)
             for d in loaded.diagnostics { Console.error("\(taskDefinition): \(d)") }
             guard loaded.isValid else {
                 throw CLIError("\(taskDefinition) is not a valid task definition (\(loaded.diagnostics.errors.count) error(s) above); nothing was run", exitCode: 125)
             }
-            definition = try await controller.register(loaded, reuseIdentical: true)
+            guard let definition = loaded.definition else {
+                throw CLIError("\(taskDefinition) is not a valid task definition; nothing was run", exitCode: 125)
+            }
+            source = .file(loaded, definition)
         } else {
             guard let found = try await controller.store.taskDefinition(taskDefinition) else {
                 throw CLIError("no file and no registered task definition named \"\(taskDefinition)\" (register one with `fargate-local register FILE`)", exitCode: 125)
             }
-            definition = found
+            source = .registered(found)
         }
-        let overrides = try EnvironmentOverrides.parse(environment, containers: definition.containerDefinitions.compactMap(\.name))
+        let overrides = try EnvironmentOverrides.parse(environment, containers: source.definition.containerDefinitions.compactMap(\.name))
         let map = try imageMapOption()
         var seconds: Double?
         if let timeout {
@@ -177,7 +203,7 @@ struct RunCommand: AsyncParsableCommand {
         var options = RunOptions(runtime: runtime, imageMap: map, timeoutSeconds: seconds, startedBy: startedBy, group: group)
         options.keepContainers = keepContainers
         options.publish = publish
-        return (definition, overrides, options)
+        return (source, overrides, options)
     }
 
     /// The bundled images' executables, with `--image-map` entries over them.
