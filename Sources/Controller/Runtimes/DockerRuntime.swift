@@ -155,17 +155,18 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         let engine = self.engine
         let mac = LinkLocalRoute.macAddress(forTask: launch.taskID)
         var withCgroup = launch
-        if let layout = cgroupLayout, cgroupParentRefusal.withLock({ $0 }) == nil, launch.taskCPU != nil || launch.taskMemoryMiB != nil {
-            let (taskID, cpu, memory) = (launch.taskID, launch.taskCPU, launch.taskMemoryMiB)
-            do {
-                withCgroup.cgroupParent = try await cgroups.value(for: taskID) {
-                    try TaskCgroup.make(taskID: taskID, cpu: cpu, memoryMiB: memory, layout: layout)
-                }?.parent
-            } catch {
-                throw ContainerStartError(kind: "ResourceInitializationError", detail: "failed to apply the task's cpu and memory: \(error)")
-            }
-        }
+        let cgroupLayout = cgroupParentRefusal.withLock({ $0 }) == nil && (launch.taskCPU != nil || launch.taskMemoryMiB != nil) ? self.cgroupLayout : nil
+        if cgroupLayout != nil { withCgroup.cgroupParent = TaskCgroup.parent(forTask: launch.taskID) }
         let launch = withCgroup
+        // The engine needs the task's cgroup only when a container starts: it is made while
+        // the container is created. Nil, or why it could not be made.
+        let cgroupMade = Task { await makeTaskCgroup(launch, layout: cgroupLayout) }
+        func cgroupReady() async throws(ContainerStartError) {
+            if let failure = await cgroupMade.value {
+                throw ContainerStartError(kind: "ResourceInitializationError", detail: "failed to apply the task's cpu and memory: \(failure)")
+            }
+            LatencyTrace.mark("docker: task cgroup ready")
+        }
         do {
             let id: String
             if launch.taskContainerCount <= 1 {
@@ -177,6 +178,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                 id = noteRefusal(try await created)
                 LatencyTrace.mark("docker: container created")
             } else {
+                try await cgroupReady()
                 try await Blocking.run { try Self.ensureImage(engine, image) }
                 let agent = try await agentEndpoint()
                 let pause = try await pauses.value(for: launch.taskID) {
@@ -193,6 +195,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                 all[launch.taskID, default: CreatedResources()].containers.append(id)
                 all[launch.taskID, default: CreatedResources()].volumes.formUnion(launch.mounts.compactMap(\.scratchVolume))
             }
+            try await cgroupReady()
             let health = Self.healthCheck(of: launch) == nil ? nil : healthEvents
             let container = DockerContainer(engine: engine, id: id, health: health)
             try await Blocking.run {
@@ -208,6 +211,18 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             throw e
         } catch {
             throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName): Docker engine error: \(error)")
+        }
+    }
+
+    /// Makes the task's cgroup once (with `layout`; none without); nil, or why it failed.
+    private func makeTaskCgroup(_ launch: ContainerLaunch, layout: TaskCgroup.Layout?) async -> String? {
+        guard let layout else { return nil }
+        let (taskID, cpu, memory) = (launch.taskID, launch.taskCPU, launch.taskMemoryMiB)
+        do {
+            _ = try await cgroups.value(for: taskID) { try TaskCgroup.make(taskID: taskID, cpu: cpu, memoryMiB: memory, layout: layout) }
+            return nil
+        } catch {
+            return "\(error)"
         }
     }
 

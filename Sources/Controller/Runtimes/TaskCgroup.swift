@@ -44,6 +44,9 @@ struct TaskCgroup: Sendable {
 
     static func name(forTask taskID: String) -> String { "fargate-local/\(taskID.prefix(12))" }
 
+    /// The task's `CgroupParent` for Docker (what `make` returns as `parent`).
+    static func parent(forTask taskID: String) -> String { "/" + name(forTask: taskID) }
+
     /// Makes the task's cgroup with its limits (`cpu` in ECS units, `memoryMiB`).
     static func make(taskID: String, cpu: Int?, memoryMiB: Int?, layout: Layout) throws(ControllerError) -> TaskCgroup {
         let name = name(forTask: taskID)
@@ -67,7 +70,7 @@ struct TaskCgroup: Sendable {
                 try write(String(period), to: cpuDir + "/cpu.cfs_period_us")
                 try write(String(quota), to: cpuDir + "/cpu.cfs_quota_us")
             }
-            return TaskCgroup(parent: "/" + name, directories: [memoryDir, cpuDir])
+            return TaskCgroup(parent: parent(forTask: taskID), directories: [memoryDir, cpuDir])
         case let .v2(root):
             // Delegate the controllers down to the task's cgroup.
             try? write("+memory +cpu", to: root + "/cgroup.subtree_control")
@@ -80,7 +83,7 @@ struct TaskCgroup: Sendable {
                 try? write("0", to: dir + "/memory.swap.max")
             }
             if let quota { try write("\(quota) \(period)", to: dir + "/cpu.max") }
-            return TaskCgroup(parent: "/" + name, directories: [dir])
+            return TaskCgroup(parent: parent(forTask: taskID), directories: [dir])
         }
     }
 
