@@ -45,6 +45,7 @@ actor ShimContainer: RunningContainer {
         } catch {
             throw ContainerStartError(kind: "CannotStartContainerError", detail: "cannot prepare \(directory): \(error.localizedDescription)")
         }
+        LatencyTrace.mark("shim: directory and spec written")
         let offset = Self.fileSize(logFile)
         // The shim's notification pipe: close-on-exec from the start, so no other process
         // started meanwhile holds its write end (which would hide the shim's exit).
@@ -64,6 +65,7 @@ actor ShimContainer: RunningContainer {
             close(notifyWrite)
             throw ContainerStartError(kind: "CannotStartContainerError", detail: "cannot start the container's shim: \(error)")
         }
+        LatencyTrace.mark("shim: spawned")
         // Reap the shim while this controller lives (a dead controller's shims are reparented).
         DetachedProcess.reapInBackground(shimPID)
         // One byte once the container runs; the pipe's end if the shim exits first.
@@ -79,6 +81,7 @@ actor ShimContainer: RunningContainer {
                 return r == 1
             }
         }) ?? false
+        LatencyTrace.mark("shim: container running")
         if started, let (pid, start) = files.readPID() {
             let container = ShimContainer(files: files, pid: pid, startTime: start, plan: plan)
             await container.follow(logFile: logFile, from: offset, notify: notify, output: output)
