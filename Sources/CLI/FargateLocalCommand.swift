@@ -1,6 +1,7 @@
 import ArgumentParser
 import Controller
 import CurlHTTP
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,10 +25,13 @@ extension FargateLocalCommand {
     public static func runFromCommandLine() async -> Never {
         LatencyTrace.mark("main: started")
         if CommandLine.arguments.dropFirst().first == "serve" { HTTPClient.preloadInBackground() }
+        let prefetch = StatePrefetch.begin(arguments: CommandLine.arguments, environment: ProcessInfo.processInfo.environment)
         do {
             var command = try parseAsRoot()
             LatencyTrace.mark("main: arguments parsed")
-            if var asyncCommand = command as? any AsyncParsableCommand {
+            if let run = command as? RunCommand {
+                try await run.run(prefetched: prefetch)
+            } else if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()

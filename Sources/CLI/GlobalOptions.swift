@@ -37,10 +37,12 @@ struct GlobalOptions: ParsableArguments {
         return region ?? env["AWS_REGION"] ?? env["AWS_DEFAULT_REGION"] ?? "us-east-1"
     }
 
-    func makeController() throws -> TaskController {
+    /// The controller over the state directory; `store`: that directory's state, if already open.
+    func makeController(store: StateStore? = nil) throws -> TaskController {
         do {
             return try TaskController(configuration: ControllerConfiguration(
-                stateDirectory: resolvedStateDirectory, region: resolvedRegion, cluster: cluster, awsEndpoint: resolvedAWSEndpoint))
+                stateDirectory: resolvedStateDirectory, region: resolvedRegion, cluster: cluster, awsEndpoint: resolvedAWSEndpoint),
+                                      store: store)
         } catch {
             throw CLIError("\(error)")
         }

@@ -60,21 +60,20 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "With --wait, print only container output (no lifecycle events).")
     var quiet = false
 
-    func run() async throws {
+    func run() async throws { try await run(prefetched: nil) }
+
+    /// Runs the command; `prefetched`: the state database, opened while the command line was parsed.
+    func run(prefetched: StatePrefetch?) async throws {
         try await reportingErrors {
             LatencyTrace.mark("run: command parsed")
             if let client = global.endpointClient {
                 try await runThroughAPI(client)
                 return
             }
-            // The runtime (for Docker: the engine probed, libcurl loaded) is made while the state opens.
+            // The runtime (for Docker: the engine probed, the bridge gateway asked) is made while the state opens.
             async let madeRuntime = TaskController.makeRuntime(named: runtime, keepContainers: keepContainers, shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
-            let controller = try global.makeController()
+            let controller = try global.makeController(store: await prefetched?.store(for: global.resolvedStateDirectory))
             LatencyTrace.mark("run: state opened")
-            // The definition is read and checked while the runtime is still being made; it is
-            // registered only once the runtime is (a run that cannot start changes nothing).
-            let (source, overrides, options) = try await prepare(controller)
-            LatencyTrace.mark("run: definition loaded")
             let runtimeImpl: any ContainerRuntime
             do {
                 runtimeImpl = try await madeRuntime
@@ -82,8 +81,6 @@ struct RunCommand: AsyncParsableCommand {
                 throw CLIError("\(error)", exitCode: 125)
             }
             LatencyTrace.mark("run: runtime ready")
-            let definition = try await source.register(controller)
-            LatencyTrace.mark("run: definition registered")
             // With --wait, serve the API (metadata, credentials, ECS, Logs) for this run's
             // lifetime; it starts while the definition and the task are recorded.
             let docker = runtimeImpl as? DockerRuntime
@@ -96,6 +93,12 @@ struct RunCommand: AsyncParsableCommand {
                     throw error
                 }
             } : nil
+            // The definition is read and checked while the API starts; it is registered only
+            // once the runtime is made (a run that cannot start changes nothing).
+            let (source, overrides, options) = try await prepare(controller)
+            LatencyTrace.mark("run: definition loaded")
+            let definition = try await source.register(controller)
+            LatencyTrace.mark("run: definition registered")
             func createTask() async throws -> TaskRecord {
                 do {
                     return try await controller.createTask(definition: definition, overrides: overrides, options: options)

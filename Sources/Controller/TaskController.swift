@@ -40,10 +40,11 @@ public final class TaskController: Sendable {
     /// Points new tasks at the server that actually listens (its port is known only once bound).
     public func setEndpointBaseURL(_ url: String) { endpoint.withLock { $0 = url } }
 
-    public init(configuration: ControllerConfiguration) throws {
+    /// Opens the state in the configuration's directory, or uses `store` if already opened there.
+    public init(configuration: ControllerConfiguration, store opened: StateStore? = nil) throws {
         self.configuration = configuration
         endpoint = Mutex(configuration.endpointBaseURL)
-        store = try StateStore(directory: configuration.stateDirectory)
+        store = try opened ?? StateStore(directory: configuration.stateDirectory)
         logs = try LogStore(root: configuration.stateDirectory.appendingPathComponent("logs", isDirectory: true))
         arns = ARNFactory(region: configuration.region)
     }

@@ -141,6 +141,46 @@ struct RunCommandTests {
         #expect(try await cli.run(["taskdefs", "bad-memory"]).status == 1)
     }
 
+    /// `run` opens its state database while its command line is parsed, from the directory
+    /// it reads off the raw arguments: every way of naming the directory must land the task
+    /// in the one the parsed options name, and a command line that fails to parse must
+    /// create no state.
+    @Test func theStateDirectoryIsHonouredHoweverItIsGiven() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let other = FileManager.default.temporaryDirectory.appendingPathComponent("fl-e2e-other-\(UUID().uuidString)", isDirectory: true)
+        defer { try? FileManager.default.removeItem(at: other) }
+        let dir = cli.stateDirectory.path
+        func run(_ args: [String], environment: [String: String] = [:]) async throws -> Command.Output {
+            try await Command.run(CLIHarness.binary, args, environment: environment, workingDirectory: CLIHarness.repository.path)
+        }
+        let hello = ["run", "--wait", "-q", "--runtime", "process", "--started-by", "spelling"]
+        #expect(try await run(hello + ["--state-dir", dir, "taskdefs/hello.json"]).status == 0, "creates the state")
+        #expect(try await run(hello + ["--state-dir=\(dir)", "taskdefs/hello.json"]).status == 0)
+        #expect(try await run(hello + ["taskdefs/hello.json"], environment: ["FARGATE_LOCAL_HOME": dir]).status == 0)
+        // The option wins over the environment, which names a directory with state of its own.
+        #expect(try await run(hello + ["taskdefs/hello.json"], environment: ["FARGATE_LOCAL_HOME": other.path]).status == 0)
+        #expect(try await run(hello + ["taskdefs/hello.json", "--state-dir", dir], environment: ["FARGATE_LOCAL_HOME": other.path]).status == 0)
+
+        let listed = try await cli.run(["ps", "-a", "--started-by", "spelling", "--output", "json"])
+        func count(_ json: String) throws -> Int? {
+            guard case let .array(tasks)? = try JSONParser.parse(json)["tasks"] else { return nil }
+            return tasks.count
+        }
+        #expect(try count(listed.stdout) == 4, "\(listed.stdout)")
+        let elsewhere = try await run(["ps", "-a", "--output", "json", "--state-dir", other.path])
+        #expect(try count(elsewhere.stdout) == 1, "\(elsewhere.stdout)")
+
+        let fresh = other.appendingPathComponent("never", isDirectory: true)
+        let bad = try await run(["run", "--wait", "--no-such-option", "--state-dir", fresh.path, "taskdefs/hello.json"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--no-such-option"), "\(bad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: fresh.path), "a command line that fails to parse creates no state")
+        let badExisting = try await run(["run", "--wait", "--no-such-option", "--state-dir", dir, "taskdefs/hello.json"])
+        #expect(badExisting.status != 0)
+        #expect(try await cli.run(["ps", "-a", "--started-by", "spelling", "--output", "json"]).stdout == listed.stdout, "nothing changed")
+    }
+
     @Test func environmentOverridesFromTheCommandLine() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
