@@ -122,8 +122,8 @@ public final class TaskController: Sendable {
 
     /// The runtime called `name`.
     /// `shim` (the `fargate-local` executable) makes process containers outlive a crashed controller.
-    /// `runtime(named:)` on a thread of its own: probing the Docker engine loads libcurl and
-    /// blocks (~5 ms), which `run` overlaps with opening the state.
+    /// `runtime(named:)` on a thread of its own: probing the Docker engine blocks (~1 ms),
+    /// which `run` overlaps with opening the state.
     public static func makeRuntime(named name: String, keepContainers: Bool = false, shim: String? = nil, stateDirectory: URL? = nil) async throws -> any ContainerRuntime {
         if name == "process" { return try runtime(named: name, keepContainers: keepContainers, shim: shim, stateDirectory: stateDirectory) }
         return try await Blocking.run { try runtime(named: name, keepContainers: keepContainers, shim: shim, stateDirectory: stateDirectory) }
