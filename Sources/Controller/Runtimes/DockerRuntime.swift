@@ -273,7 +273,10 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
 
     public func cleanUp(taskID: String) async {
         let pause = await pauses.remove(taskID)
-        LinkLocalRoute.remove(mac: LinkLocalRoute.macAddress(forTask: taskID), to: knownAgentEndpoint)
+        // The task's 169.254.170.2 rule goes once its containers are gone (no other task can
+        // match it): spawning iptables would compete with the engine's removal for the CPU.
+        let agent = knownAgentEndpoint
+        defer { LinkLocalRoute.remove(mac: LinkLocalRoute.macAddress(forTask: taskID), to: agent) }
         let known = created.withLock { $0.removeValue(forKey: taskID) }
         _ = await cgroups.remove(taskID)
         guard !keepContainers else { return }
