@@ -289,6 +289,9 @@ public enum DetachedProcess {
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         if let passing { posix_spawn_file_actions_adddup2(&actions, passing, 3) }
+        // Nothing else is inherited: not this process's listening sockets (SwiftNIO's are not
+        // close-on-exec), which would keep its ports bound for as long as the child lives.
+        _ = spawnActionsCloseFrom(&actions, passing == nil ? 3 : 4)
         var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.0)=\($0.1)") } + [nil]
         defer {
@@ -315,3 +318,8 @@ public enum DetachedProcess {
 /// glibc's pipe2, which Swift's Glibc module does not import (it needs _GNU_SOURCE).
 @_silgen_name("pipe2")
 private func cPipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
+
+/// glibc's posix_spawn_file_actions_addclosefrom_np (2.34+): the child closes every
+/// descriptor from `from` up. Swift's Glibc module does not import it.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+func spawnActionsCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
