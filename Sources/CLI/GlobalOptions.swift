@@ -24,8 +24,12 @@ struct GlobalOptions: ParsableArguments {
     }
 
     var resolvedStateDirectory: URL {
-        let env = ProcessInfo.processInfo.environment
-        if let dir = stateDirectory ?? env["FARGATE_LOCAL_HOME"], !dir.isEmpty {
+        Self.stateDirectory(option: stateDirectory, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// `--state-dir`, else `$FARGATE_LOCAL_HOME`, else `~/.fargate-local`.
+    static func stateDirectory(option: String?, environment env: [String: String]) -> URL {
+        if let dir = option ?? env["FARGATE_LOCAL_HOME"], !dir.isEmpty {
             return URL(fileURLWithPath: dir, isDirectory: true).standardizedFileURL
         }
         let home = env["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path

@@ -5,10 +5,9 @@ import Synchronization
 /// `run`'s state database, opened on a thread of its own while the command line is parsed:
 /// each takes ~2–3 ms, and the machine has more than one core.
 ///
-/// The directory is read from the raw arguments and the environment the way
-/// `GlobalOptions.resolvedStateDirectory` reads them; `store(for:)` hands the store over
-/// only if the parsed options name the same directory, so a wrong guess costs nothing but
-/// the work. Only an existing database is opened: a command line that fails to parse
+/// The directory is found from the raw arguments and the environment by the rule the parsed
+/// options use (`GlobalOptions.stateDirectory`); `store(for:)` hands the store over only if
+/// the parsed options name the same directory, so a wrong guess costs nothing but the work. Only an existing database is opened: a command line that fails to parse
 /// creates no state.
 final class StatePrefetch: Sendable {
     let directory: URL
@@ -51,14 +50,7 @@ final class StatePrefetch: Sendable {
             i += 1
         }
         guard !remote else { return nil }
-        let directory: URL
-        if let dir = stateDirectory ?? environment["FARGATE_LOCAL_HOME"], !dir.isEmpty {
-            directory = URL(fileURLWithPath: dir, isDirectory: true).standardizedFileURL
-        } else if let home = environment["HOME"], !home.isEmpty {
-            directory = URL(fileURLWithPath: home, isDirectory: true).appendingPathComponent(".fargate-local", isDirectory: true)
-        } else {
-            return nil
-        }
+        let directory = GlobalOptions.stateDirectory(option: stateDirectory, environment: environment)
         guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("state.sqlite").path) else { return nil }
         return StatePrefetch(directory: directory)
     }
