@@ -137,6 +137,17 @@ struct UnixSocketHTTPTests {
         }
     }
 
+    @Test func aResponseThatKeepsTricklingStillEndsAtTheDeadline() throws {
+        let pieces = ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"] + Array(repeating: "1\r\n.\r\n", count: 30)
+        let server = try OneShotServer(pieces: pieces, pause: 60_000)
+        defer { server.finish() }
+        #expect {
+            _ = try UnixSocketHTTP(socketPath: server.path).send(method: "POST", target: "/images/create", timeoutSeconds: 1, stallTimeoutSeconds: 30)
+        } throws: { error in
+            "\(error)".contains("no complete response within 1 s")
+        }
+    }
+
     @Test func aMissingSocketIsAConnectError() {
         #expect {
             _ = try UnixSocketHTTP(socketPath: "/nonexistent/docker.sock").send(method: "GET", target: "/_ping", timeoutSeconds: 1, stallTimeoutSeconds: nil)

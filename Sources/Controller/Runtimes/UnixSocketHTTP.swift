@@ -36,11 +36,19 @@ struct UnixSocketHTTP: Sendable {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
         defer { buffer.deallocate() }
         while !parser.isComplete {
+            // Wait for bytes up to the stall limit, or the deadline if that comes first.
             var waitMilliseconds: Int32 = -1
-            if let stallTimeoutSeconds { waitMilliseconds = Int32(stallTimeoutSeconds * 1000) }
+            var stallBound = false
+            if let stallTimeoutSeconds {
+                waitMilliseconds = Int32(stallTimeoutSeconds * 1000)
+                stallBound = true
+            }
             if let deadline {
-                let left = Int32(max(0, (deadline - Self.now()) * 1000))
-                waitMilliseconds = waitMilliseconds < 0 ? left : min(waitMilliseconds, left)
+                let left = Int32(max(0, ((deadline - Self.now()) * 1000).rounded(.up)))
+                if waitMilliseconds < 0 || left < waitMilliseconds {
+                    waitMilliseconds = left
+                    stallBound = false
+                }
             }
             var pollFD = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
             let ready = poll(&pollFD, 1, waitMilliseconds)
@@ -48,10 +56,12 @@ struct UnixSocketHTTP: Sendable {
                 if errno == EINTR { continue }
                 throw HTTPError(code: 28, message: "\(what): poll: \(String(cString: strerror(errno)))")
             }
+            if let deadline, Self.now() >= deadline {
+                // Also when bytes keep coming: the deadline is for the whole exchange.
+                throw HTTPError(code: 28, message: "\(what): no complete response within \(timeoutSeconds) s")
+            }
             if ready == 0 {
-                if let deadline, Self.now() >= deadline {
-                    throw HTTPError(code: 28, message: "\(what): no complete response within \(timeoutSeconds) s")
-                }
+                guard stallBound else { continue }
                 throw HTTPError(code: 28, message: "\(what): the engine sent nothing for \(stallTimeoutSeconds ?? 0) s")
             }
             let n = recv(socket, buffer.baseAddress, buffer.count, 0)
