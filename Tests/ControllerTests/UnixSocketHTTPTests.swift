@@ -148,6 +148,16 @@ struct UnixSocketHTTPTests {
         }
     }
 
+    @Test func aPathWithWhitespaceOrControlCharactersIsRefusedBeforeSending() {
+        for target in ["/images/debian bookworm/json", "/images/x\r\nX-Injected: 1/json", "/images/\u{7F}/json"] {
+            #expect {
+                _ = try UnixSocketHTTP(socketPath: "/nonexistent/docker.sock").send(method: "GET", target: target, timeoutSeconds: 1, stallTimeoutSeconds: nil)
+            } throws: { error in
+                "\(error)".contains("contains whitespace or control characters")
+            }
+        }
+    }
+
     @Test func aMissingSocketIsAConnectError() {
         #expect {
             _ = try UnixSocketHTTP(socketPath: "/nonexistent/docker.sock").send(method: "GET", target: "/_ping", timeoutSeconds: 1, stallTimeoutSeconds: nil)

@@ -21,6 +21,11 @@ struct UnixSocketHTTP: Sendable {
               timeoutSeconds: Int, stallTimeoutSeconds: Int?,
               onBody: ((UnsafeRawBufferPointer) -> Bool)? = nil) throws(HTTPError) -> HTTPResponse {
         let what = "\(method) \(target) on \(socketPath)"
+        // The target goes into the request line as is: no whitespace or control characters
+        // (an image name from a task definition could otherwise add headers).
+        guard !target.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) else {
+            throw HTTPError(code: 3, message: "\(what): the request path contains whitespace or control characters")
+        }
         let deadline = timeoutSeconds > 0 ? Self.now() + Double(timeoutSeconds) : nil
         let socket = try Self.connect(socketPath, what: what)
         defer { close(socket) }
