@@ -208,8 +208,11 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             await container.begin(output: output)
             return container
         } catch let e as ContainerStartError {
+            // The cgroup is known to the task (its clean-up removes it) only once made.
+            _ = await cgroupMade.value
             throw e
         } catch {
+            _ = await cgroupMade.value
             throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName): Docker engine error: \(error)")
         }
     }
