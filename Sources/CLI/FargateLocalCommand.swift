@@ -25,6 +25,8 @@ extension FargateLocalCommand {
     public static func runFromCommandLine() async -> Never {
         LatencyTrace.mark("main: started")
         if CommandLine.arguments.dropFirst().first == "serve" { HTTPClient.preloadInBackground() }
+        // `run` is latency-bound (the controller-overhead targets): its state database opens
+        // while the command line is parsed, and the parsed command is handed what was opened.
         let prefetch = StatePrefetch.begin(arguments: CommandLine.arguments, environment: ProcessInfo.processInfo.environment)
         do {
             var command = try parseAsRoot()
