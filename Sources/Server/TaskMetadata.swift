@@ -16,16 +16,46 @@ struct TaskMetadata: Sendable {
         guard let record, let container = record.container(named: name) else {
             throw APIError("NotFound", "no container \(name) in task \(taskID)", status: 404)
         }
+        let docker = record.runtimeName == "docker"
         switch rest {
-        case "": return containerJSON(record, container)
-        case "/task": return taskJSON(record, tags: false)
-        case "/taskWithTags": return taskJSON(record, tags: true)
-        case "/stats": return ProcessStats.json(pid: record.runtimeIDs[name].flatMap(Int32.init))
+        case "": return containerJSON(record, container, facts: docker ? await Self.dockerFacts(record, [name]) : [:])
+        case "/task": return taskJSON(record, tags: false, facts: docker ? await Self.dockerFacts(record, record.task.containers.map(\.name)) : [:])
+        case "/taskWithTags": return taskJSON(record, tags: true, facts: docker ? await Self.dockerFacts(record, record.task.containers.map(\.name)) : [:])
+        case "/stats": return await Self.stats(record, [name])[name] ?? .null
         case "/task/stats":
-            return .object(record.task.containers.map { c in
-                ("\(record.id)-\(c.name)", ProcessStats.json(pid: record.runtimeIDs[c.name].flatMap(Int32.init)))
-            })
+            let stats = await Self.stats(record, record.task.containers.map(\.name))
+            return .object(record.task.containers.map { c in ("\(record.id)-\(c.name)", stats[c.name] ?? .null) })
         default: throw APIError("NotFound", "unknown metadata path \(rest)", status: 404)
+        }
+    }
+
+    /// Stats of the named containers: Docker's own for Docker containers (fetched at once:
+    /// the engine takes ~1 s for each), the process group's from /proc otherwise.
+    static func stats(_ record: TaskRecord, _ names: [String]) async -> [String: JSONValue] {
+        guard record.runtimeName == "docker" else {
+            return Dictionary(uniqueKeysWithValues: names.map { ($0, ProcessStats.json(pid: record.runtimeIDs[$0].flatMap(Int32.init))) })
+        }
+        return await withTaskGroup(of: (String, JSONValue?).self) { group in
+            for name in names {
+                guard let id = record.runtimeIDs[name] else { continue }
+                group.addTask { (name, await DockerRuntime.stats(ofContainer: id)) }
+            }
+            var out: [String: JSONValue] = [:]
+            for await (name, stats) in group { out[name] = stats }
+            return out
+        }
+    }
+
+    /// The engine's facts (image id, address) about the named Docker containers that ran.
+    static func dockerFacts(_ record: TaskRecord, _ names: [String]) async -> [String: DockerContainerFacts] {
+        await withTaskGroup(of: (String, DockerContainerFacts?).self) { group in
+            for name in names {
+                guard let id = record.runtimeIDs[name] else { continue }
+                group.addTask { (name, await DockerRuntime.facts(ofContainer: id)) }
+            }
+            var out: [String: DockerContainerFacts] = [:]
+            for await (name, facts) in group { out[name] = facts }
+            return out
         }
     }
 
@@ -36,7 +66,8 @@ struct TaskMetadata: Sendable {
         return .string(f.string(from: d))
     }
 
-    func containerJSON(_ record: TaskRecord, _ c: Container) -> JSONValue {
+    /// `facts`: what the Docker engine knows of the task's containers (none in the process runtime).
+    func containerJSON(_ record: TaskRecord, _ c: Container, facts: [String: DockerContainerFacts]) -> JSONValue {
         let def = record.definition.containerDefinitions.first { $0.name == c.name }
         var labels: [(key: String, value: JSONValue)] = [
             ("com.amazonaws.ecs.cluster", .string(record.task.clusterArn)),
@@ -48,13 +79,14 @@ struct TaskMetadata: Sendable {
         for (k, v) in (def?.dockerLabels ?? [:]).sorted(by: { $0.key < $1.key }) { labels.append((k, .string(v))) }
         var fields: [(key: String, value: JSONValue)] = [
             ("DockerId", .string("\(record.id)-\(c.name)")), ("Name", .string(c.name)),
-            ("DockerName", .string("ecs-\(record.definition.family)-\(record.definition.revision ?? 1)-\(c.name)")),
-            ("Image", .string(c.image ?? "")), ("ImageID", .string("")), ("Labels", .object(labels)),
+            // Fargate names the container as the task definition does (EC2's agent adds ecs-FAMILY-REV-).
+            ("DockerName", .string(c.name)),
+            ("Image", .string(c.image ?? "")), ("ImageID", .string(facts[c.name]?.imageID ?? "")), ("Labels", .object(labels)),
             ("DesiredStatus", .string(record.task.desiredStatus)), ("KnownStatus", .string(c.lastStatus.rawValue)),
             ("Limits", .object([("CPU", .number(String(def?.cpu ?? 0))), ("Memory", .number(String(def?.memory ?? 0)))])),
             ("CreatedAt", Self.rfc3339(record.task.createdAt)), ("StartedAt", Self.rfc3339(record.task.startedAt)),
             ("Type", .string("NORMAL")), ("ContainerARN", .string(c.containerArn)),
-            ("Networks", .array([.object([("NetworkMode", .string("awsvpc")), ("IPv4Addresses", .array([.string("127.0.0.1")]))])])),
+            ("Networks", .array([Self.network(record, facts[c.name])])),
         ]
         if let code = c.exitCode { fields.append(("ExitCode", .number(String(code)))) }
         if let log = def?.logConfiguration {
@@ -65,7 +97,24 @@ struct TaskMetadata: Sendable {
         return .object(fields)
     }
 
-    func taskJSON(_ record: TaskRecord, tags: Bool) -> JSONValue {
+    /// A container's `Networks` entry: its task's address on the Docker bridge, or the
+    /// host's loopback for process containers (they share the host's network).
+    static func network(_ record: TaskRecord, _ facts: DockerContainerFacts?) -> JSONValue {
+        guard record.runtimeName == "docker", let facts, let address = facts.ipv4Address else {
+            return .object([("NetworkMode", .string("awsvpc")), ("IPv4Addresses", .array([.string("127.0.0.1")]))])
+        }
+        var fields: [(key: String, value: JSONValue)] = [
+            ("NetworkMode", .string("awsvpc")), ("IPv4Addresses", .array([.string(address)])), ("AttachmentIndex", .number("0")),
+        ]
+        if let mac = facts.macAddress { fields.append(("MACAddress", .string(mac))) }
+        if let subnet = facts.subnetCIDRBlock { fields.append(("IPv4SubnetCIDRBlock", .string(subnet))) }
+        if let gateway = facts.gateway, let prefix = facts.ipv4PrefixLength {
+            fields.append(("SubnetGatewayIpv4Address", .string("\(gateway)/\(prefix)")))
+        }
+        return .object(fields)
+    }
+
+    func taskJSON(_ record: TaskRecord, tags: Bool, facts: [String: DockerContainerFacts]) -> JSONValue {
         let t = record.task
         let cpu = Double(t.cpu.flatMap(Int.init) ?? 0) / 1024
         var fields: [(key: String, value: JSONValue)] = [
@@ -75,7 +124,7 @@ struct TaskMetadata: Sendable {
             ("Limits", .object([("CPU", .number(String(cpu))), ("Memory", .number(t.memory ?? "0"))])),
             ("PullStartedAt", Self.rfc3339(t.pullStartedAt)), ("PullStoppedAt", Self.rfc3339(t.pullStoppedAt)),
             ("AvailabilityZone", .string(t.availabilityZone ?? "")), ("LaunchType", .string("FARGATE")),
-            ("Containers", .array(t.containers.map { containerJSON(record, $0) })),
+            ("Containers", .array(t.containers.map { containerJSON(record, $0, facts: facts) })),
             ("EphemeralStorageMetrics", .object([("Utilized", .number("0")), ("Reserved", .number(String((t.ephemeralStorage?.sizeInGiB ?? 20) * 1024)))])),
         ]
         if let at = t.executionStoppedAt { fields.append(("ExecutionStoppedAt", Self.rfc3339(at))) }

@@ -174,6 +174,47 @@ struct DockerRuntimeTests {
         #expect(orphaned.isEmpty, "DNAT rules left behind for \(orphaned)")
     }
 
+    /// The metadata endpoint's Docker-only facts, as Fargate gives them: the image's id, the
+    /// task's own address and MAC (the pause container's, for a task of two), and Docker's
+    /// stats with `precpu_stats` for one container and for the whole task.
+    @Test func metadataGivesTheEnginesImageAddressAndStats() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let r = try await run(cli, "metadata.json")
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        func line(_ prefix: String) -> String? {
+            r.stdout.split(separator: "\n").first { $0.hasPrefix("app | \(prefix) ") }.map { String($0.dropFirst("app | \(prefix) ".count)) }
+        }
+        func json(_ prefix: String) -> JSONValue? { line(prefix).flatMap { try? JSONParser.parse(Array($0.utf8)) } }
+        func number(_ v: JSONValue?) -> Double? { if case let .number(n)? = v { return Double(n) }; return nil }
+        func first(_ v: JSONValue?) -> JSONValue? { if case let .array(a)? = v { return a.first }; return nil }
+        let seen = line("ip")?.split(separator: " ").map(String.init) ?? []
+        #expect(seen.count == 3 && seen[1] == "mac", "\(r.stdout)")
+        let imageID = try await Command.run("docker", ["image", "inspect", "-f", "{{.Id}}", "debian:bookworm-slim"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let subnet = try await Command.run("docker", ["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "bridge"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let meta = json("meta")
+        #expect(meta?["ImageID"]?.stringValue == imageID, "\(r.stdout)")
+        #expect(meta?["DockerName"]?.stringValue == "app")
+        let network = first(meta?["Networks"])
+        #expect(first(network?["IPv4Addresses"])?.stringValue == seen.first, "\(r.stdout)")
+        #expect(network?["MACAddress"]?.stringValue == seen.last)
+        #expect(network?["IPv4SubnetCIDRBlock"]?.stringValue == subnet)
+        let stats = json("stats")
+        #expect((number(stats?["memory_stats"]?["usage"]) ?? 0) > 0, "\(line("stats") ?? r.stdout)")
+        #expect((number(stats?["cpu_stats"]?["cpu_usage"]?["total_usage"]) ?? 0) > 0)
+        #expect((number(stats?["precpu_stats"]?["cpu_usage"]?["total_usage"]) ?? 0) > 0, "no previous sample: \(line("stats") ?? "")")
+        #expect((number(stats?["pids_stats"]?["current"]) ?? 0) >= 1)
+        guard case let .object(task)? = json("taskstats") else {
+            Issue.record("no task stats: \(r.stdout)")
+            return
+        }
+        #expect(task.count == 2)
+        for (key, value) in task {
+            #expect((number(value["memory_stats"]?["usage"]) ?? 0) > 0, "\(key): \(value.serialized())")
+        }
+    }
+
     @Test func publishedPortsAndCappedUlimits() async throws {
         try await requireDocker()
         let cli = CLIHarness()
