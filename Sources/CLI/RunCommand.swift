@@ -325,6 +325,7 @@ extension RunCommand {
         var timedOut = false
         var tokens: [String: String] = [:]
         var final: ECSTask?
+        var poll = 10
         while true {
             let task = try await client.tasks([arn]).first
             for s in try await client.logStreams(taskID: id) {
@@ -345,7 +346,9 @@ extension RunCommand {
                 timedOut = true
                 _ = try await client.ecs("StopTask", .object([("task", .string(arn)), ("reason", .string("Task stopped by fargate-local: it ran longer than --timeout (\(timeout ?? ""))"))]))
             }
-            try await Task.sleep(for: .milliseconds(250))
+            // Short tasks are seen to stop soon after they do; long ones are polled 4 times a second.
+            try await Task.sleep(for: .milliseconds(poll))
+            poll = min(250, poll * 2)
         }
         guard let final else { throw ExitCode(1) }
         if final.stopCode == .taskFailedToStart {
