@@ -159,6 +159,11 @@ public actor TaskSupervisor {
             for u in container.ulimits ?? [] where u.name == "nofile" && u.hardLimit > DockerRuntime.hostHardNofile() {
                 await console?.event("warning: container \(name): ulimit nofile \(u.hardLimit) is above this host's hard limit; capped at \(DockerRuntime.hostHardNofile())")
             }
+            for warning in Self.unappliedFields(of: container, runtime: runtime.name) {
+                await console?.event("warning: container \(name): \(warning)")
+            }
+            launch.sharesTaskPIDNamespace = definition.pidMode == "task"
+            launch.taskNetworkSysctls = Self.networkSysctls(of: definition)
             launch.taskCPU = record.task.cpu.flatMap(Int.init)
             launch.taskMemoryMiB = record.task.memory.flatMap(Int.init)
             launch.labels = [
@@ -176,6 +181,40 @@ public actor TaskSupervisor {
             }
         }
         return true
+    }
+
+    /// What the container asks for that this runtime does not do, each said once at start
+    /// so that a task that passes here is not mistaken for one that does all it says.
+    static func unappliedFields(of container: ContainerDefinition, runtime: String) -> [String] {
+        var out: [String] = []
+        if container.restartPolicy?.enabled == true {
+            out.append("restartPolicy is not applied by fargate-local: the container is not restarted when it exits")
+        }
+        if runtime == "process" {
+            if !(container.systemControls ?? []).isEmpty {
+                out.append("systemControls are not applied in the process runtime (host processes share the host's kernel parameters)")
+            }
+        } else {
+            if container.pseudoTerminal == true || container.interactive == true {
+                out.append("pseudoTerminal and interactive are not applied: the container's output is captured as its log stream")
+            }
+            if container.repositoryCredentials != nil {
+                out.append("repositoryCredentials are not used: a missing image is pulled with the Docker engine's own credentials (docker login)")
+            }
+        }
+        return out
+    }
+
+    /// The `net.*` systemControls of the task's containers, in order, a later container's
+    /// value for a parameter replacing an earlier one's.
+    static func networkSysctls(of definition: TaskDefinition) -> [(key: String, value: String)] {
+        var out: [(key: String, value: String)] = []
+        for control in definition.containerDefinitions.flatMap({ $0.systemControls ?? [] }) {
+            guard let key = control.namespace, key.hasPrefix("net."), let value = control.value else { continue }
+            out.removeAll { $0.key == key }
+            out.append((key, value))
+        }
+        return out
     }
 
     private func armTimeout() {

@@ -62,6 +62,11 @@ public struct ContainerDefinition: Codable, Sendable, Equatable {
     public var logConfiguration: LogConfiguration?
     public var healthCheck: HealthCheck?
     public var resourceRequirements: [ResourceRequirement]?
+    public var systemControls: [SystemControl]?
+    public var restartPolicy: ContainerRestartPolicy?
+    public var repositoryCredentials: RepositoryCredentials?
+    public var interactive: Bool?
+    public var pseudoTerminal: Bool?
 
     public init(name: String, image: String) {
         self.name = name
@@ -70,6 +75,24 @@ public struct ContainerDefinition: Codable, Sendable, Equatable {
 
     /// ECS's default: a container is essential unless it says otherwise.
     public var isEssential: Bool { essential ?? true }
+}
+
+/// A namespaced kernel parameter for the container (`sysctl`).
+public struct SystemControl: Codable, Sendable, Equatable {
+    public var namespace: String?
+    public var value: String?
+}
+
+/// ECS's container restart policy (restart a container in place when it exits).
+public struct ContainerRestartPolicy: Codable, Sendable, Equatable {
+    public var enabled: Bool
+    public var ignoredExitCodes: [Int]?
+    public var restartAttemptPeriod: Int?
+}
+
+/// Credentials for a private registry (a Secrets Manager secret).
+public struct RepositoryCredentials: Codable, Sendable, Equatable {
+    public var credentialsParameter: String
 }
 
 public struct PortMapping: Codable, Sendable, Equatable {

@@ -215,6 +215,33 @@ struct DockerRuntimeTests {
         }
     }
 
+    /// `pidMode: task` joins the task's containers in one PID namespace; `systemControls`
+    /// reach the kernel: `net.*` ones (of any container) on the task's network namespace,
+    /// others on their container. What fargate-local does not apply is said, not ignored.
+    @Test func pidModeTaskAndSystemControls() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let shared = try await run(cli, "pid-sysctl.json")
+        #expect(shared.status == 0, "\(shared.stdout)\n\(shared.stderr)")
+        #expect(shared.stdout.contains("app | keepalive=123 shmmax=123456789 side-visible=1"), "\(shared.stdout)\n\(shared.stderr)")
+        #expect(shared.stderr.contains("warning: container app: restartPolicy is not applied by fargate-local"), "\(shared.stderr)")
+        // The same task without pidMode: each container has its own PID namespace.
+        let text = try String(contentsOfFile: "Tests/Fixtures/docker/pid-sysctl.json", encoding: .utf8)
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let privatePIDs = cli.stateDirectory.appendingPathComponent("pid-private.json")
+        try text.replacingOccurrences(of: "\"pidMode\": \"task\",", with: "").replacingOccurrences(of: "docker-pid-sysctl", with: "docker-pid-private")
+            .write(to: privatePIDs, atomically: true, encoding: .utf8)
+        let separate = try await cli.run(["run", "--wait", "--runtime", "docker", privatePIDs.path])
+        #expect(separate.stdout.contains("app | keepalive=123 shmmax=123456789 side-visible=0"), "\(separate.stdout)\n\(separate.stderr)")
+        // A task of one container holds its own network namespace: its net.* sysctls are its own.
+        let solo = cli.stateDirectory.appendingPathComponent("solo.json")
+        try #"{"family": "docker-solo-sysctl", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "solo", "image": "debian:bookworm-slim", "systemControls": [{"namespace": "net.ipv4.tcp_keepalive_time", "value": "77"}], "command": ["cat", "/proc/sys/net/ipv4/tcp_keepalive_time"]}]}"#
+            .write(to: solo, atomically: true, encoding: .utf8)
+        let one = try await cli.run(["run", "--wait", "--runtime", "docker", solo.path])
+        #expect(one.stdout.contains("solo | 77"), "\(one.stdout)\n\(one.stderr)")
+    }
+
     @Test func publishedPortsAndCappedUlimits() async throws {
         try await requireDocker()
         let cli = CLIHarness()

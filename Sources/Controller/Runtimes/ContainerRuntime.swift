@@ -29,6 +29,11 @@ public struct ContainerLaunch: Sendable {
     public var taskContainerCount = 1
     /// The task's cgroup (Docker's `CgroupParent`), set by the Docker runtime.
     public var cgroupParent: String?
+    /// `pidMode: task`: the task's containers share one PID namespace.
+    public var sharesTaskPIDNamespace = false
+    /// The `net.*` systemControls of every container of the task, later ones winning (as on
+    /// ECS, in awsvpc they apply to the whole task): set where its network namespace is held.
+    public var taskNetworkSysctls: [(key: String, value: String)] = []
 
     public init(taskID: String, containerName: String, arguments: [String], environment: [(String, String)],
                 workingDirectory: String?, mounts: [BindMount]) {

@@ -370,7 +370,8 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                 ("MacAddress", .string(mac)),
                 ("ExposedPorts", .object(exposedPorts(launch))),
                 ("HostConfig", .object([("NetworkMode", .string("bridge")), ("Init", .bool(true)), ("PortBindings", .object(portBindings(launch)))]
-                    + (cgroupParent.map { [("CgroupParent", .string($0))] } ?? []))),
+                    + (cgroupParent.map { [("CgroupParent", .string($0))] } ?? [])
+                    + (launch.taskNetworkSysctls.isEmpty ? [] : [("Sysctls", .object(launch.taskNetworkSysctls.map { ($0.key, .string($0.value)) }))]))),
             ])
         }
         let name = "fargate-local-\(launch.taskID.prefix(12))-pause"
@@ -492,13 +493,22 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                 return .object([("Name", .string(u.name)), ("Soft", .number(String(soft))), ("Hard", .number(String(hard)))])
             })))
         }
+        // systemControls: the network namespace's (`net.*`, the task's) are set where it is
+        // held; the others (IPC) on the container itself.
+        var sysctls = (def?.systemControls ?? []).compactMap { c -> (key: String, value: String)? in
+            guard let key = c.namespace, let value = c.value, !key.hasPrefix("net.") else { return nil }
+            return (key, value)
+        }
         switch network {
         case let .joined(pause):
             host.append(("NetworkMode", .string("container:\(pause)")))
+            if launch.sharesTaskPIDNamespace { host.append(("PidMode", .string("container:\(pause)"))) }
         case .own:
             host.append(("NetworkMode", .string("bridge")))
             host.append(("PortBindings", .object(portBindings(launch))))
+            sysctls += launch.taskNetworkSysctls
         }
+        if !sysctls.isEmpty { host.append(("Sysctls", .object(sysctls.map { ($0.key, .string($0.value)) }))) }
         var body: [(key: String, value: JSONValue)] = [
             ("Image", .string(image)),
             ("Env", .array(launch.environment.map { JSONValue.string("\($0.0)=\($0.1)") })),
