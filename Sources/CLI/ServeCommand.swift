@@ -31,7 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
                 guard let eq = entry.firstIndex(of: "=") else { throw CLIError("--image-map \"\(entry)\": expected IMAGE=EXECUTABLE") }
                 map[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
             }
-            let taskHost = TaskHost(controller: controller, runtime: runtimeImpl, imageMap: map)
+            let taskHost = TaskHost(controller: controller, runtime: runtimeImpl, imageMap: map, eventLog: { TaskEventLog($0) })
             let server = ControllerServer(host: taskHost, controller: controller,
                                           credentials: CredentialsProvider(environment: ProcessInfo.processInfo.environment,
                                                                            awsEndpoint: global.resolvedAWSEndpoint, region: global.resolvedRegion))

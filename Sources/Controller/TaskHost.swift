@@ -15,23 +15,36 @@ public actor TaskHost {
     private var runs: [String: Task<TaskRecord, Never>] = [:]
     /// IMAGE → host executable, for tasks started through the API in process mode.
     public nonisolated let imageMap: [String: String]
+    /// Where tasks started without a console of their own (RunTask, re-adoption) report
+    /// their lifecycle events, e.g. `serve`'s log; nil: nowhere.
+    public nonisolated let eventLog: (@Sendable (TaskRecord) -> any TaskConsole)?
 
-    public init(controller: TaskController, runtime: any ContainerRuntime, imageMap: [String: String] = [:]) {
+    public init(controller: TaskController, runtime: any ContainerRuntime, imageMap: [String: String] = [:],
+                eventLog: (@Sendable (TaskRecord) -> any TaskConsole)? = nil) {
         self.controller = controller
         self.runtime = runtime
         self.imageMap = imageMap
+        self.eventLog = eventLog
     }
 
     /// Starts supervising a created task; returns at once.
     public func start(_ record: TaskRecord, console: (any TaskConsole)? = nil) {
-        let supervisor = controller.supervisor(for: record, runtime: runtime, console: console)
+        let log = console == nil ? eventLog?(record) : nil
+        let supervisor = controller.supervisor(for: record, runtime: runtime, console: console ?? log)
         supervisors[record.id] = supervisor
         let id = record.id
         runs[id] = Task {
             let final = await supervisor.run()
+            await log?.event(Self.stoppedEvent(final))
             self.finished(id)
             return final
         }
+    }
+
+    /// The last event of a task: how it stopped.
+    static func stoppedEvent(_ record: TaskRecord) -> String {
+        let codes = record.task.containers.map { "\($0.name)=\($0.exitCode.map(String.init) ?? "-")" }.joined(separator: " ")
+        return "task STOPPED (\(record.task.stopCode?.rawValue ?? "")): \(record.task.stoppedReason ?? "") [exit codes: \(codes)]"
     }
 
     private func finished(_ id: String) {
@@ -49,7 +62,8 @@ public actor TaskHost {
             adopter = try? DockerRuntime(keepContainers: record.options.keepContainers ?? false)
         }
         if let adopter {
-            let supervisor = controller.supervisor(for: record, runtime: adopter, console: nil)
+            let log = eventLog?(record)
+            let supervisor = controller.supervisor(for: record, runtime: adopter, console: log)
             let sinks = await supervisor.outputSinks()
             var since: [String: Int64] = [:]
             for (name, stream) in record.logStreams {
@@ -60,6 +74,7 @@ public actor TaskHost {
                 let id = record.id
                 runs[id] = Task {
                     let final = await supervisor.resume(adopting: adopted)
+                    await log?.event(Self.stoppedEvent(final))
                     self.finished(id)
                     return final
                 }

@@ -6,9 +6,11 @@ import Testing
 /// `fargate-local serve` driven by the clients users script with: boto3, the aws CLI, SDKs inside tasks.
 @Suite(.serialized)
 struct APITests {
-    func withServe<T: Sendable>(_ cli: CLIHarness, _ extra: [String] = [], _ body: (String) async throws -> T) async throws -> T {
+    /// `errorLog`: a file that gets serve's stderr.
+    func withServe<T: Sendable>(_ cli: CLIHarness, _ extra: [String] = [], errorLog: String? = nil, _ body: (String) async throws -> T) async throws -> T {
         let port = LocalServers.freePort()
-        return try await LocalServers.withServer(CLIHarness.binary, ["serve", "--runtime", "process", "--port", String(port), "--state-dir", cli.stateDirectory.path] + extra, port: port) {
+        return try await LocalServers.withServer(CLIHarness.binary, ["serve", "--runtime", "process", "--port", String(port), "--state-dir", cli.stateDirectory.path] + extra,
+                                                 port: port, errorLog: errorLog) {
             try await body("http://127.0.0.1:\(port)")
         }
     }
@@ -34,7 +36,9 @@ struct APITests {
     @Test func awsCliRegisterRunWaitAndReadLogs() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
-        try await withServe(cli) { endpoint in
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let errorLog = cli.stateDirectory.appendingPathComponent("serve.err").path
+        try await withServe(cli, errorLog: errorLog) { endpoint in
             let reg = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://taskdefs/hello.json"])
             #expect(reg.status == 0, "\(reg.stderr)")
             let run = try await aws(endpoint, ["ecs", "run-task", "--task-definition", "hello", "--started-by", "cli",
@@ -55,6 +59,16 @@ struct APITests {
             // The CLI's own commands see the same task.
             let ps = try await cli.run(["ps", "-a"])
             #expect(ps.stdout.contains(String(id.prefix(12))))
+            // serve's log: the task's lifecycle, a line each, ending with how it stopped.
+            var log = ""
+            for _ in 0..<40 {
+                log = (try? String(contentsOfFile: errorLog, encoding: .utf8)) ?? ""
+                if log.contains("task STOPPED") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(log.contains("fargate-local: task \(id) (hello:1): container hello started"), "\(log)")
+            #expect(log.contains("fargate-local: task \(id) (hello:1): task STOPPED (EssentialContainerExited): Essential container in task exited [exit codes: hello=0]"), "\(log)")
+            #expect(!log.contains("via-cli"), "an override's value reached serve's log: \(log)")
         }
     }
 
@@ -130,6 +144,16 @@ struct APITests {
         #expect(task["stoppedReason"] == .string("after the restart"))
         #expect(containers.first?["exitCode"] == .number("0"))
         let id = String(arn.split(separator: "/").last ?? "")
+        // serve logs the lifecycle of the tasks it supervises, re-adopted ones too, a line each.
+        let stopped = "fargate-local: task \(id) (ticker:1): task STOPPED (UserInitiated): after the restart [exit codes: ticker=0]"
+        var log = ""
+        for _ in 0..<40 {
+            log = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.out"), encoding: .utf8)) ?? ""
+            if log.contains(stopped) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(log.contains(stopped), "\(log)")
+        #expect(log.contains("fargate-local: task \(id) (ticker:1): container ticker exited with code 0"), "\(log)")
         let events = try JSONParser.parse(try await aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/ticker", "--log-stream-name", "ticker/\(id)", "--start-from-head"]).stdout)
         guard case let .array(list)? = events["events"] else { Issue.record("no events"); return }
         let messages = list.compactMap { $0["message"]?.stringValue }
