@@ -137,6 +137,10 @@ extension TaskController {
             r.task.stoppedAt = now
             r.task.executionStoppedAt = now
             r.task.lastStatus = .stopped
+            if var attachment = r.task.attachments?.first {
+                attachment.status = "DELETED"
+                r.task.attachments = [attachment]
+            }
             r.task.version += 1
             for i in r.task.containers.indices where r.task.containers[i].lastStatus != .stopped {
                 r.task.containers[i].lastStatus = .stopped

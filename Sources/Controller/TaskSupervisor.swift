@@ -16,6 +16,7 @@ public actor TaskSupervisor {
         case health(String, HealthStatus)
         case stop(reason: String, code: StopCode, timeout: Int?)
         case startTimeout(String)
+        case attached(TaskNetworkInterface)
     }
 
     private enum Phase { case starting, stopping }
@@ -93,7 +94,14 @@ public actor TaskSupervisor {
             await failToStart(error.description)
             return
         }
-        await transition(to: .pending) { $0.task.pullStartedAt = Date(); $0.task.pullStoppedAt = Date() }
+        await transition(to: .pending) {
+            $0.task.pullStartedAt = Date()
+            $0.task.pullStoppedAt = Date()
+            // awsvpc: the task's network interface, as ECS attaches an ENI, known once it exists.
+            if $0.definition.networkMode == "awsvpc" && $0.task.attachments == nil {
+                $0.task.attachments = [Attachment(id: ARNFactory.newUUID(), type: "ElasticNetworkInterface", status: "PRECREATED", details: [])]
+            }
+        }
         await transition(to: .activating) { _ in }
         guard await buildLaunches(folders: folders) else { return }
         persist()
@@ -348,6 +356,8 @@ public actor TaskSupervisor {
 
     private var startTimersArmed: Set<String> = []
     private var stopTimeoutOverride: Int?
+    /// The runtime's answer to where the task is on the network, asked once its first container runs.
+    private var networkLookup: Task<TaskNetworkInterface?, Never>?
 
     private func startEligibleContainers() async {
         var progress = true
@@ -399,6 +409,15 @@ public actor TaskSupervisor {
         }
         await console?.event("container \(name) started")
         let sink = self.sink
+        if networkLookup == nil, record.task.attachments != nil {
+            // Off the start path: a Docker task's address is one more engine request.
+            let runtime = self.runtime
+            networkLookup = Task {
+                let found = await runtime.networkInterface(of: handle)
+                if let found { sink.yield(.attached(found)) }
+                return found
+            }
+        }
         Task {
             let exit = await handle.exit()
             sink.yield(.exited(name, exit))
@@ -497,12 +516,34 @@ public actor TaskSupervisor {
         case let .stop(reason, code, timeout):
             if let timeout { stopTimeoutOverride = timeout }
             await beginStop(code: code, reason: reason)
+        case let .attached(interface):
+            applyNetworkInterface(interface)
         case let .startTimeout(name):
             guard phase == .starting, let i = record.task.containerIndex(name),
                   record.task.containers[i].lastStatus == .pending else { return }
             let seconds = record.definition.containerDefinitions.first { $0.name == name }?.startTimeout ?? Self.defaultStartTimeout
             await failToStart("CannotStartContainerError: container \"\(name)\" cannot start: its dependsOn conditions were not met within its startTimeout (\(seconds) s)")
         }
+    }
+
+    /// Records the task's interface in its ENI attachment (ATTACHED) and in every container's
+    /// `networkInterfaces`, with the details ECS gives: MAC, private DNS name and address.
+    private func applyNetworkInterface(_ interface: TaskNetworkInterface) {
+        guard var attachment = record.task.attachments?.first, attachment.detail("privateIPv4Address") == nil else { return }
+        let region = record.task.taskArn.split(separator: ":").dropFirst(3).first.map(String.init) ?? "us-east-1"
+        let host = "ip-" + interface.ipv4Address.replacingOccurrences(of: ".", with: "-")
+        var details: [KeyValuePair] = []
+        if let mac = interface.macAddress { details.append(KeyValuePair(name: "macAddress", value: mac)) }
+        details.append(KeyValuePair(name: "privateDnsName", value: region == "us-east-1" ? "\(host).ec2.internal" : "\(host).\(region).compute.internal"))
+        details.append(KeyValuePair(name: "privateIPv4Address", value: interface.ipv4Address))
+        attachment.details = details
+        if record.task.lastStatus != .stopped { attachment.status = "ATTACHED" }
+        record.task.attachments = [attachment]
+        for i in record.task.containers.indices {
+            record.task.containers[i].networkInterfaces = [NetworkInterface(attachmentId: attachment.id, privateIpv4Address: interface.ipv4Address)]
+        }
+        record.task.version += 1
+        persist()
     }
 
     private func failToStart(_ reason: String) async {
@@ -551,6 +592,8 @@ public actor TaskSupervisor {
         for (_, check) in healthChecks { check.cancel() }
         // Every container has exited: execution has stopped; what follows is clean-up.
         await transition(to: .deprovisioning) { $0.task.executionStoppedAt = Date() }
+        // A task that ended before its address was recorded still reports it.
+        if let interface = await networkLookup?.value { applyNetworkInterface(interface) }
         await runtime.cleanUp(taskID: record.id)
         volumes.removeScratch()
         for (_, writer) in writers { await writer.close() }
@@ -558,6 +601,10 @@ public actor TaskSupervisor {
         await transition(to: .stopped) {
             $0.task.stoppedAt = Date()
             $0.supervisorPID = nil
+            if var attachment = $0.task.attachments?.first {
+                attachment.status = "DELETED"
+                $0.task.attachments = [attachment]
+            }
         }
         await recordWriter.flush()
         return record

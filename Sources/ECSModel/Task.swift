@@ -32,6 +32,8 @@ public struct ECSTask: Codable, Sendable, Equatable {
     public var overrides: TaskOverride
     public var tags: [Tag]?
     public var ephemeralStorage: EphemeralStorage?
+    /// The task's elastic network interface in awsvpc mode (`ElasticNetworkInterface`).
+    public var attachments: [Attachment]?
 
     /// The 32-hex-digit id at the end of the ARN.
     public var taskID: String { String(taskArn.split(separator: "/").last ?? "") }
@@ -66,6 +68,8 @@ public struct Container: Codable, Sendable, Equatable {
     public var cpu: String?
     public var memory: String?
     public var memoryReservation: String?
+    /// The task's network interface as this container sees it (awsvpc: one per task).
+    public var networkInterfaces: [NetworkInterface]?
 
     public init(containerArn: String, taskArn: String, name: String, image: String?) {
         self.containerArn = containerArn
@@ -73,6 +77,36 @@ public struct Container: Codable, Sendable, Equatable {
         self.name = name
         self.image = image
         self.lastStatus = .pending
+    }
+}
+
+/// A resource attached to a task (the `Attachment` shape): in awsvpc mode its network
+/// interface, `ElasticNetworkInterface`, PRECREATED, then ATTACHED, then DELETED.
+public struct Attachment: Codable, Sendable, Equatable {
+    public var id: String
+    public var type: String
+    public var status: String
+    public var details: [KeyValuePair]
+
+    public init(id: String, type: String, status: String, details: [KeyValuePair]) {
+        self.id = id
+        self.type = type
+        self.status = status
+        self.details = details
+    }
+
+    /// The value of detail `name` (`privateIPv4Address`, `macAddress`, …).
+    public func detail(_ name: String) -> String? { details.first { $0.name == name }?.value }
+}
+
+/// A container's network interface (the `NetworkInterface` shape).
+public struct NetworkInterface: Codable, Sendable, Equatable {
+    public var attachmentId: String?
+    public var privateIpv4Address: String?
+
+    public init(attachmentId: String?, privateIpv4Address: String?) {
+        self.attachmentId = attachmentId
+        self.privateIpv4Address = privateIpv4Address
     }
 }
 

@@ -37,7 +37,7 @@ struct TaskMetadata: Sendable {
         }
         return await withTaskGroup(of: (String, JSONValue?).self) { group in
             for name in names {
-                guard let id = record.runtimeIDs[name] else { continue }
+                let id = dockerReference(record, name)
                 group.addTask { (name, await DockerRuntime.stats(ofContainer: id)) }
             }
             var out: [String: JSONValue] = [:]
@@ -46,11 +46,17 @@ struct TaskMetadata: Sendable {
         }
     }
 
-    /// The engine's facts (image id, address) about the named Docker containers that ran.
+    /// How the engine knows a task's container: its id once recorded, else its name (a
+    /// container asking for its metadata as it starts may be ahead of the record).
+    static func dockerReference(_ record: TaskRecord, _ name: String) -> String {
+        record.runtimeIDs[name] ?? DockerRuntime.containerName(taskID: record.id, container: name)
+    }
+
+    /// The engine's facts (image id, address) about the named Docker containers.
     static func dockerFacts(_ record: TaskRecord, _ names: [String]) async -> [String: DockerContainerFacts] {
         await withTaskGroup(of: (String, DockerContainerFacts?).self) { group in
             for name in names {
-                guard let id = record.runtimeIDs[name] else { continue }
+                let id = dockerReference(record, name)
                 group.addTask { (name, await DockerRuntime.facts(ofContainer: id)) }
             }
             var out: [String: DockerContainerFacts] = [:]

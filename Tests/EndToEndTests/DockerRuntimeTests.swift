@@ -242,6 +242,51 @@ struct DockerRuntimeTests {
         #expect(one.stdout.contains("solo | 77"), "\(one.stdout)\n\(one.stderr)")
     }
 
+    /// As on Fargate, a task's address is in its ENI attachment (and each container's
+    /// networkInterfaces), the way CI scripts find a task to talk to: the host reaches it there.
+    @Test func taskAddressIsInItsNetworkInterfaceAttachment() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let started = try await cli.run(["run", "--runtime", "docker", "Tests/Fixtures/docker/publish.json"])
+        let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(started.status == 0 && id.count == 32, "\(started.stderr)")
+        func task() async throws -> JSONValue? {
+            guard case let .array(tasks)? = try JSONParser.parse(try await cli.run(["describe", id]).stdout)["tasks"] else { return nil }
+            return tasks.first
+        }
+        func attachment(_ task: JSONValue?) -> (status: String?, details: [String: String]) {
+            guard case let .array(list)? = task?["attachments"], let a = list.first, case let .array(details)? = a["details"] else { return (nil, [:]) }
+            var out: [String: String] = [:]
+            for d in details { if let n = d["name"]?.stringValue, let v = d["value"]?.stringValue { out[n] = v } }
+            return (a["status"]?.stringValue, out)
+        }
+        var running = try await task()
+        for _ in 0..<100 where attachment(running).status != "ATTACHED" {
+            try await Task.sleep(for: .milliseconds(100))
+            running = try await task()
+        }
+        let (status, details) = attachment(running)
+        #expect(status == "ATTACHED", "\(running?.serialized() ?? "no task")")
+        let address = try #require(details["privateIPv4Address"])
+        #expect(details["privateDnsName"] == "ip-\(address.replacingOccurrences(of: ".", with: "-")).ec2.internal")
+        #expect(details["macAddress"]?.count == 17)
+        if case let .array(containers)? = running?["containers"] {
+            #expect(containers.first?["networkInterfaces"]?.serialized().contains(address) == true)
+        }
+        // Not published: the host reaches the task at its own address.
+        var answer = ""
+        for _ in 0..<50 where answer.isEmpty {
+            answer = try await Command.run("curl", ["-s", "--http0.9", "--max-time", "1", "\(address):7781"]).stdout
+            if answer.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(answer == "published\n")
+        _ = try await cli.run(["stop", id, "--wait"])
+        let stopped = attachment(try await task())
+        #expect(stopped.status == "DELETED")
+        #expect(stopped.details["privateIPv4Address"] == address)
+    }
+
     @Test func publishedPortsAndCappedUlimits() async throws {
         try await requireDocker()
         let cli = CLIHarness()

@@ -223,6 +223,11 @@ struct RunCommandTests {
         #expect(task["taskArn"]?.stringValue?.hasSuffix("task/default/\(id)") == true)
         guard case let .array(containers)? = task["containers"] else { Issue.record("no containers"); return }
         #expect(containers.first?["exitCode"] == .number("143"))
+        // Host processes are at the host's loopback; the ENI attachment is DELETED once STOPPED.
+        let attachment = task["attachments"].flatMap { v -> JSONValue? in if case let .array(a) = v { return a.first }; return nil }
+        #expect(attachment?["status"] == .string("DELETED"), "\(described.stdout)")
+        #expect(attachment?["type"] == .string("ElasticNetworkInterface"))
+        #expect(attachment?["details"]?.serialized().contains("\"privateIPv4Address\",\"value\":\"127.0.0.1\"") == true, "\(described.stdout)")
         let table = try await cli.run(["describe", id, "--output", "table"])
         #expect(table.stdout.contains(String(id.prefix(12))) && table.stdout.contains("STOPPED") && table.stdout.contains("143"))
         let defs = try await cli.run(["taskdefs"])

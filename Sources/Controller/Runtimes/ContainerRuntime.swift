@@ -112,8 +112,22 @@ public protocol ContainerRuntime: Sendable {
     var writesLogStreams: Bool { get }
     /// Removes what the runtime created for a stopped task.
     func cleanUp(taskID: String) async
+    /// The task's network interface once `container` (its first) runs: the address its
+    /// containers have, as ECS gives it in the task's ENI attachment. Nil when unknown.
+    func networkInterface(of container: any RunningContainer) async -> TaskNetworkInterface?
     /// Finds a task's containers again after a controller restart.
     func adopt(taskID: String, since: [String: Int64], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]?
+}
+
+/// Where a task is on the network: its containers' address (and the MAC of its interface).
+public struct TaskNetworkInterface: Sendable, Equatable {
+    public var ipv4Address: String
+    public var macAddress: String?
+
+    public init(ipv4Address: String, macAddress: String? = nil) {
+        self.ipv4Address = ipv4Address
+        self.macAddress = macAddress
+    }
 }
 
 /// A container found again after a controller restart: still running, or already exited.
@@ -129,6 +143,11 @@ extension ContainerRuntime {
 
     /// Removes what the runtime created for a stopped task (Docker containers, the pause container).
     public func cleanUp(taskID: String) async {}
+
+    /// Host processes share the host's network: the task is at 127.0.0.1.
+    public func networkInterface(of container: any RunningContainer) async -> TaskNetworkInterface? {
+        TaskNetworkInterface(ipv4Address: "127.0.0.1")
+    }
 
     /// Finds a task's containers again after a controller restart, by container name;
     /// nil when this runtime cannot (process containers die with their pipes).

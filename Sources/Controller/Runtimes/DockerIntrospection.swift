@@ -33,6 +33,13 @@ public struct DockerContainerFacts: Sendable, Equatable {
 }
 
 extension DockerRuntime {
+    /// The task's address on the Docker bridge: that of the container holding its network
+    /// namespace (the pause container, or its only container).
+    public func networkInterface(of container: any RunningContainer) async -> TaskNetworkInterface? {
+        guard let facts = await Self.facts(ofContainer: container.runtimeID), let address = facts.ipv4Address else { return nil }
+        return TaskNetworkInterface(ipv4Address: address, macAddress: facts.macAddress)
+    }
+
     /// The engine's facts about container `id` (a full or short id), or nil when the engine
     /// does not answer or no longer has the container.
     public static func facts(ofContainer id: String) async -> DockerContainerFacts? {

@@ -414,6 +414,11 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         return check
     }
 
+    /// The Docker name of a task's container, known before the engine gives it an id.
+    public static func containerName(taskID: String, container: String) -> String {
+        "fargate-local-\(taskID.prefix(12))-\(container)"
+    }
+
     /// The Docker volume holding a task's scratch volume.
     static func scratchVolumeName(taskID: String, volume: String) -> String {
         "fargate-local-\(taskID.prefix(12))-" + String(volume.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
@@ -437,7 +442,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                 throw ContainerStartError(kind: "ResourceInitializationError", detail: "failed to create volume \(volume): \(DockerEngine.message(r))")
             }
         }
-        let name = "fargate-local-\(launch.taskID.prefix(12))-\(launch.containerName)"
+        let name = containerName(taskID: launch.taskID, container: launch.containerName)
         func body(_ cgroupParent: String?) -> JSONValue {
             var withParent = launch
             withParent.cgroupParent = cgroupParent
