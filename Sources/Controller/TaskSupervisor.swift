@@ -100,6 +100,7 @@ public actor TaskSupervisor {
             // awsvpc: the task's network interface, as ECS attaches an ENI, known once it exists.
             if $0.definition.networkMode == "awsvpc" && $0.task.attachments == nil {
                 $0.task.attachments = [Attachment(id: ARNFactory.newUUID(), type: "ElasticNetworkInterface", status: "PRECREATED", details: [])]
+                if let shared = runtime.sharedNetworkInterface { Self.record(shared, in: &$0.task) }
             }
         }
         await transition(to: .activating) { _ in }
@@ -402,6 +403,10 @@ public actor TaskSupervisor {
             return
         }
         handles[name] = handle
+        // The network namespace exists once a container runs (saved with the container's RUNNING).
+        if let attachment = record.task.attachments?.first, attachment.status == "PRECREATED", attachment.detail("privateIPv4Address") != nil {
+            record.task.attachments?[0].status = "ATTACHED"
+        }
         await update(container: name) { $0.lastStatus = .running; $0.runtimeId = handle.runtimeID }
         record.runtimeIDs[name] = handle.runtimeID
         if let pid = Int32(handle.runtimeID), let started = ProcStat.startTime(pid) {
@@ -409,7 +414,7 @@ public actor TaskSupervisor {
         }
         await console?.event("container \(name) started")
         let sink = self.sink
-        if networkLookup == nil, record.task.attachments != nil {
+        if networkLookup == nil, record.task.attachments != nil, record.task.attachments?.first?.detail("privateIPv4Address") == nil {
             // Off the start path: a Docker task's address is one more engine request.
             let runtime = self.runtime
             networkLookup = Task {
@@ -526,24 +531,30 @@ public actor TaskSupervisor {
         }
     }
 
-    /// Records the task's interface in its ENI attachment (ATTACHED) and in every container's
-    /// `networkInterfaces`, with the details ECS gives: MAC, private DNS name and address.
+    /// Records the task's interface (once it is known) and saves it.
     private func applyNetworkInterface(_ interface: TaskNetworkInterface) {
-        guard var attachment = record.task.attachments?.first, attachment.detail("privateIPv4Address") == nil else { return }
-        let region = record.task.taskArn.split(separator: ":").dropFirst(3).first.map(String.init) ?? "us-east-1"
+        guard record.task.attachments?.first?.detail("privateIPv4Address") == nil else { return }
+        Self.record(interface, in: &record.task)
+        if record.task.lastStatus != .stopped { record.task.attachments?[0].status = "ATTACHED" }
+        record.task.version += 1
+        persist()
+    }
+
+    /// Writes a task's interface into its ENI attachment, with the details ECS gives (MAC,
+    /// private DNS name, address), and into every container's `networkInterfaces`.
+    static func record(_ interface: TaskNetworkInterface, in task: inout ECSTask) {
+        guard var attachment = task.attachments?.first else { return }
+        let region = task.taskArn.split(separator: ":").dropFirst(3).first.map(String.init) ?? "us-east-1"
         let host = "ip-" + interface.ipv4Address.replacingOccurrences(of: ".", with: "-")
         var details: [KeyValuePair] = []
         if let mac = interface.macAddress { details.append(KeyValuePair(name: "macAddress", value: mac)) }
         details.append(KeyValuePair(name: "privateDnsName", value: region == "us-east-1" ? "\(host).ec2.internal" : "\(host).\(region).compute.internal"))
         details.append(KeyValuePair(name: "privateIPv4Address", value: interface.ipv4Address))
         attachment.details = details
-        if record.task.lastStatus != .stopped { attachment.status = "ATTACHED" }
-        record.task.attachments = [attachment]
-        for i in record.task.containers.indices {
-            record.task.containers[i].networkInterfaces = [NetworkInterface(attachmentId: attachment.id, privateIpv4Address: interface.ipv4Address)]
+        task.attachments = [attachment]
+        for i in task.containers.indices {
+            task.containers[i].networkInterfaces = [NetworkInterface(attachmentId: attachment.id, privateIpv4Address: interface.ipv4Address)]
         }
-        record.task.version += 1
-        persist()
     }
 
     private func failToStart(_ reason: String) async {

@@ -112,6 +112,9 @@ public protocol ContainerRuntime: Sendable {
     var writesLogStreams: Bool { get }
     /// Removes what the runtime created for a stopped task.
     func cleanUp(taskID: String) async
+    /// Where every task of this runtime is on the network before it starts, when that is
+    /// fixed (host processes: 127.0.0.1); nil when each task gets its own address.
+    var sharedNetworkInterface: TaskNetworkInterface? { get }
     /// The task's network interface once `container` (its first) runs: the address its
     /// containers have, as ECS gives it in the task's ENI attachment. Nil when unknown.
     func networkInterface(of container: any RunningContainer) async -> TaskNetworkInterface?
@@ -144,10 +147,10 @@ extension ContainerRuntime {
     /// Removes what the runtime created for a stopped task (Docker containers, the pause container).
     public func cleanUp(taskID: String) async {}
 
-    /// Host processes share the host's network: the task is at 127.0.0.1.
-    public func networkInterface(of container: any RunningContainer) async -> TaskNetworkInterface? {
-        TaskNetworkInterface(ipv4Address: "127.0.0.1")
-    }
+    /// Host processes share the host's network: every task is at 127.0.0.1.
+    public var sharedNetworkInterface: TaskNetworkInterface? { TaskNetworkInterface(ipv4Address: "127.0.0.1") }
+
+    public func networkInterface(of container: any RunningContainer) async -> TaskNetworkInterface? { sharedNetworkInterface }
 
     /// Finds a task's containers again after a controller restart, by container name;
     /// nil when this runtime cannot (process containers die with their pipes).

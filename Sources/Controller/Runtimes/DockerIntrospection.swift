@@ -33,6 +33,9 @@ public struct DockerContainerFacts: Sendable, Equatable {
 }
 
 extension DockerRuntime {
+    /// Each Docker task has its own address on the bridge.
+    public var sharedNetworkInterface: TaskNetworkInterface? { nil }
+
     /// The task's address on the Docker bridge: that of the container holding its network
     /// namespace (the pause container, or its only container).
     public func networkInterface(of container: any RunningContainer) async -> TaskNetworkInterface? {
