@@ -1,6 +1,7 @@
 @testable import Controller
 import ECSModel
 import Foundation
+import Synchronization
 import Testing
 
 struct StateStoreTests {
@@ -32,21 +33,29 @@ struct StateStoreTests {
         let store = f.controller.store
         let id = record.id
         let writer = RecordWriter(store: store) { error in Issue.record("a save failed: \(error)") }
+        let reads = Mutex(0)
         let reader = Task {
             var seen: [Int] = []
             while !Task.isCancelled {
-                if let stored = try? await store.task(id: id) { seen.append(stored.task.version) }
+                if let stored = try? await store.task(id: id) {
+                    seen.append(stored.task.version)
+                    reads.withLock { $0 = seen.count }
+                }
                 try? await Task.sleep(for: .microseconds(300))
             }
             return seen
         }
-        for version in 1...300 {
+        // At least 300 submits, and on until the reader has read during them (however
+        // slowly this machine schedules it), so the order check below means something.
+        var version = 0
+        while version < 300 || (reads.withLock { $0 } < 3 && version < 100_000) {
+            version += 1
             record.task.version = version
             writer.submit(record)
             if version % 50 == 0 { try await Task.sleep(for: .milliseconds(2)) }
         }
         await writer.flush()
-        #expect(try await store.task(id: id)?.task.version == 300)
+        #expect(try await store.task(id: id)?.task.version == version)
         try await Task.sleep(for: .milliseconds(5))
         reader.cancel()
         let seen = await reader.value
