@@ -49,6 +49,8 @@ public struct TaskRecord: Codable, Sendable, Equatable {
     public var runtimeName: String?
     /// Start time (clock ticks since boot) of each container's process, so a recycled pid is never mistaken for it.
     public var processStartTimes: [String: UInt64]?
+    /// How many times each container was restarted by its restartPolicy.
+    public var restartCounts: [String: Int]?
 
     public var id: String { task.taskID }
 

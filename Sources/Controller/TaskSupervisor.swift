@@ -196,9 +196,6 @@ public actor TaskSupervisor {
     /// so that a task that passes here is not mistaken for one that does all it says.
     static func unappliedFields(of container: ContainerDefinition, runtime: String) -> [String] {
         var out: [String] = []
-        if container.restartPolicy?.enabled == true {
-            out.append("restartPolicy is not applied by fargate-local: the container is not restarted when it exits")
-        }
         if runtime == "process" {
             if !(container.systemControls ?? []).isEmpty {
                 out.append("systemControls are not applied in the process runtime (host processes share the host's kernel parameters)")
@@ -268,6 +265,8 @@ public actor TaskSupervisor {
             switch adopted[c.name] {
             case let .running(handle)?:
                 handles[c.name] = handle
+                // Its start is not known here: its restartAttemptPeriod counts from now.
+                lastStarts[c.name] = .now
                 let sink = self.sink
                 let name = c.name
                 Task {
@@ -357,6 +356,8 @@ public actor TaskSupervisor {
 
     private var startTimersArmed: Set<String> = []
     private var stopTimeoutOverride: Int?
+    /// When each container last started, for its restartPolicy's restartAttemptPeriod.
+    private var lastStarts: [String: ContinuousClock.Instant] = [:]
     /// The runtime's answer to where the task is on the network, asked once its first container runs.
     private var networkLookup: Task<TaskNetworkInterface?, Never>?
 
@@ -413,6 +414,7 @@ public actor TaskSupervisor {
             record.processStartTimes = (record.processStartTimes ?? [:]).merging([name: started]) { $1 }
         }
         await console?.event("container \(name) started")
+        watch(name, handle, container: container, environment: launch.environment)
         let sink = self.sink
         if networkLookup == nil, record.task.attachments != nil, record.task.attachments?.first?.detail("privateIPv4Address") == nil {
             // Off the start path: a Docker task's address is one more engine request.
@@ -423,14 +425,6 @@ public actor TaskSupervisor {
                 return found
             }
         }
-        Task {
-            let exit = await handle.exit()
-            sink.yield(.exited(name, exit))
-        }
-        if let check = container.healthCheck, check.command.first != "NONE" {
-            healthChecks[name] = Self.healthWatch(name: name, check: check, handle: handle,
-                                                  environment: launch.environment, sink: sink)
-        }
         let essentials = record.definition.containerDefinitions.filter(\.isEssential).compactMap(\.name)
         let allEssentialRunning = essentials.allSatisfy { n in
             record.task.containerIndex(n).map { record.task.containers[$0].lastStatus != .pending } ?? false
@@ -438,6 +432,58 @@ public actor TaskSupervisor {
         if allEssentialRunning && record.task.lastStatus < .running {
             await transition(to: .running) { $0.task.startedAt = Date(); $0.task.connectivityAt = Date(); $0.task.connectivity = "CONNECTED" }
         }
+    }
+
+    /// Follows a started container: its exit (an event) and its health checks.
+    private func watch(_ name: String, _ handle: any RunningContainer, container: ContainerDefinition, environment: [(String, String)]) {
+        lastStarts[name] = .now
+        let sink = self.sink
+        Task {
+            let exit = await handle.exit()
+            sink.yield(.exited(name, exit))
+        }
+        if let check = container.healthCheck, check.command.first != "NONE" {
+            healthChecks[name] = Self.healthWatch(name: name, check: check, handle: handle, environment: environment, sink: sink)
+        }
+    }
+
+    /// ECS's container restart policy: restart unless the exit code is ignored or the
+    /// container ran for less than its restartAttemptPeriod (default 300 s) since it last started.
+    static func shouldRestart(_ policy: ContainerRestartPolicy?, exitCode: Int, ranFor: Duration) -> Bool {
+        guard let policy, policy.enabled, !(policy.ignoredExitCodes ?? []).contains(exitCode) else { return false }
+        return ranFor >= .seconds(policy.restartAttemptPeriod ?? defaultRestartAttemptPeriod)
+    }
+
+    /// ECS's default restartAttemptPeriod.
+    static let defaultRestartAttemptPeriod = 300
+
+    /// Starts an exited container again under its restartPolicy; false when it could not be
+    /// (it then stops as if it had no policy).
+    private func restart(_ name: String, after exit: ContainerExit) async -> Bool {
+        guard let container = record.definition.containerDefinitions.first(where: { $0.name == name }),
+              let launch = launches[name], let old = handles[name], let stream = record.logStreams[name] else { return false }
+        healthChecks[name]?.cancel()
+        let count = (record.restartCounts?[name] ?? 0) + 1
+        await console?.event("container \(name) exited with code \(exit.exitCode); restarting it (restartPolicy, restart \(count))")
+        if writers[name] == nil { writers[name] = try? logs.openWriter(for: stream) }
+        guard let writer = writers[name] else { return false }
+        let output = ContainerLogSink(container: name, writer: writer, console: console, writesStream: !runtime.writesLogStreams)
+        let handle: any RunningContainer
+        do {
+            handle = try await runtime.restart(old, launch: launch, output: output)
+        } catch {
+            await console?.event("container \(name) could not be restarted: \(error.description)")
+            return false
+        }
+        handles[name] = handle
+        record.restartCounts = (record.restartCounts ?? [:]).merging([name: count]) { $1 }
+        record.runtimeIDs[name] = handle.runtimeID
+        if let pid = Int32(handle.runtimeID), let started = ProcStat.startTime(pid) {
+            record.processStartTimes = (record.processStartTimes ?? [:]).merging([name: started]) { $1 }
+        }
+        await update(container: name) { $0.runtimeId = handle.runtimeID; $0.healthStatus = container.healthCheck == nil ? nil : .unknown }
+        watch(name, handle, container: container, environment: launch.environment)
+        return true
     }
 
     /// Follows a container's health: the runtime's own check when it has one (Docker's),
@@ -493,6 +539,12 @@ public actor TaskSupervisor {
         switch event {
         case let .exited(name, exit):
             LatencyTrace.mark("task \(record.id.prefix(8)): container \(name) exited")
+            if phase == .starting, let started = lastStarts[name],
+               Self.shouldRestart(record.definition.containerDefinitions.first { $0.name == name }?.restartPolicy,
+                                  exitCode: exit.exitCode, ranFor: .now - started),
+               await restart(name, after: exit) {
+                return
+            }
             healthChecks[name]?.cancel()
             await update(container: name) {
                 $0.lastStatus = .stopped

@@ -153,6 +153,14 @@ public enum TaskDefinitionValidator {
         if let t = c.stopTimeout, t < 0 {
             v.error("\(p).stopTimeout", "stopTimeout must not be negative.")
         }
+        if let policy = c.restartPolicy {
+            if let period = policy.restartAttemptPeriod, !(60...1800).contains(period) {
+                v.error("\(p).restartPolicy.restartAttemptPeriod", "restartAttemptPeriod must be between 60 and 1800 seconds; \(period) was given.")
+            }
+            if let codes = policy.ignoredExitCodes, codes.count > 50 {
+                v.error("\(p).restartPolicy.ignoredExitCodes", "ignoredExitCodes can list at most 50 exit codes; \(codes.count) were given.")
+            }
+        }
         if let log = c.logConfiguration, log.logDriver == "awslogs" {
             let options = log.options ?? [:]
             let missing = ["awslogs-region", "awslogs-group"].filter { (options[$0] ?? "").isEmpty }

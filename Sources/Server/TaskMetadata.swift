@@ -100,6 +100,9 @@ struct TaskMetadata: Sendable {
             fields.append(("LogOptions", .object((log.options ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
         }
         if let health = c.healthStatus { fields.append(("Health", .object([("status", .string(health.rawValue))]))) }
+        if def?.restartPolicy?.enabled == true {
+            fields.append(("RestartCount", .number(String(record.restartCounts?[c.name] ?? 0))))
+        }
         return .object(fields)
     }
 

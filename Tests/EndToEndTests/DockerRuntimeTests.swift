@@ -225,7 +225,7 @@ struct DockerRuntimeTests {
         let shared = try await run(cli, "pid-sysctl.json")
         #expect(shared.status == 0, "\(shared.stdout)\n\(shared.stderr)")
         #expect(shared.stdout.contains("app | keepalive=123 shmmax=123456789 side-visible=1"), "\(shared.stdout)\n\(shared.stderr)")
-        #expect(shared.stderr.contains("warning: container app: restartPolicy is not applied by fargate-local"), "\(shared.stderr)")
+        #expect(shared.stderr.contains("warning: container side: pseudoTerminal and interactive are not applied"), "\(shared.stderr)")
         // The same task without pidMode: each container has its own PID namespace.
         let text = try String(contentsOfFile: "Tests/Fixtures/docker/pid-sysctl.json", encoding: .utf8)
         try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)

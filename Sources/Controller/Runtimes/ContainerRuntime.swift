@@ -112,6 +112,9 @@ public protocol ContainerRuntime: Sendable {
     var writesLogStreams: Bool { get }
     /// Removes what the runtime created for a stopped task.
     func cleanUp(taskID: String) async
+    /// Starts an exited container again (its restartPolicy): Docker starts the same
+    /// container; the process runtime starts `launch` anew. Output goes on to the same stream.
+    func restart(_ container: any RunningContainer, launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError) -> any RunningContainer
     /// Where every task of this runtime is on the network before it starts, when that is
     /// fixed (host processes: 127.0.0.1); nil when each task gets its own address.
     var sharedNetworkInterface: TaskNetworkInterface? { get }
@@ -146,6 +149,11 @@ extension ContainerRuntime {
 
     /// Removes what the runtime created for a stopped task (Docker containers, the pause container).
     public func cleanUp(taskID: String) async {}
+
+    /// A new process for the same launch.
+    public func restart(_ container: any RunningContainer, launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError) -> any RunningContainer {
+        try await start(launch, output: output)
+    }
 
     /// Host processes share the host's network: every task is at 127.0.0.1.
     public var sharedNetworkInterface: TaskNetworkInterface? { TaskNetworkInterface(ipv4Address: "127.0.0.1") }

@@ -217,6 +217,31 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         }
     }
 
+    /// Starts the same (exited) container again, as Docker's restart does: its filesystem is
+    /// kept; its logs are followed from the new start on.
+    public func restart(_ container: any RunningContainer, launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError) -> any RunningContainer {
+        guard let old = container as? DockerContainer else { return try await start(launch, output: output) }
+        let engine = self.engine
+        let id = old.id
+        let since = Int64(Date().timeIntervalSince1970 * 1000) - 1
+        let health = Self.healthCheck(of: launch) == nil ? nil : healthEvents
+        do {
+            try await Blocking.run {
+                let r = try engine.request("POST", "/containers/\(id)/start")
+                guard r.status == 204 || r.status == 304 else {
+                    throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName): \(DockerEngine.message(r))")
+                }
+            }
+        } catch let e as ContainerStartError {
+            throw e
+        } catch {
+            throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName): Docker engine error: \(error)")
+        }
+        let restarted = DockerContainer(engine: engine, id: id, health: health)
+        await restarted.begin(output: output, sinceMilliseconds: since)
+        return restarted
+    }
+
     /// Makes the task's cgroup once (with `layout`; none without); nil, or why it failed.
     private func makeTaskCgroup(_ launch: ContainerLaunch, layout: TaskCgroup.Layout?) async -> String? {
         guard let layout else { return nil }

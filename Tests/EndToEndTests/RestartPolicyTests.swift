@@ -1,0 +1,38 @@
+import ECSModel
+import Foundation
+import TestSupport
+import Testing
+
+/// ECS's container restart policy, in both runtimes at once (it takes a minute: a container
+/// must run for restartAttemptPeriod, at least 60 s, before it may be restarted).
+struct RestartPolicyTests {
+    @Test func aContainerThatRanLongEnoughIsRestartedOthersStop() async throws {
+        try await DockerRuntimeTests().requireDocker()
+        let process = CLIHarness()
+        let docker = CLIHarness()
+        defer { process.cleanup(); docker.cleanup() }
+        try FileManager.default.createDirectory(at: process.stateDirectory, withIntermediateDirectories: true)
+        let counter = process.stateDirectory.appendingPathComponent("runs").path
+        async let byProcess = process.run(["run", "--wait", "--runtime", "process", "--env", "app:COUNTER=\(counter)",
+                                           "--report", process.stateDirectory.appendingPathComponent("report.json").path,
+                                           "Tests/Fixtures/run/restart-policy.json"])
+        // Docker restarts the same container: its counter lives in the container's own filesystem.
+        async let byDocker = docker.run(["run", "--wait", "--runtime", "docker", "Tests/Fixtures/run/restart-policy.json"])
+        for (runtime, r) in [("process", try await byProcess), ("docker", try await byDocker)] {
+            // Run 1 lasted 63 s and exited 3: restarted. Run 2 exited 4 at once: too soon to
+            // restart, so the essential container's exit stops the task with code 4.
+            #expect(r.status == 4, "\(runtime): \(r.stdout)\n\(r.stderr)")
+            #expect(r.stdout.components(separatedBy: "app | run 1\n").count == 2, "\(runtime): \(r.stdout)")
+            #expect(r.stdout.components(separatedBy: "app | run 2\n").count == 2, "\(runtime): \(r.stdout)")
+            #expect(!r.stdout.contains("app | run 3"))
+            #expect(r.stderr.contains("container app exited with code 3; restarting it (restartPolicy, restart 1)"), "\(runtime): \(r.stderr)")
+            // Exit code 5 (after 61 s, before the task stops) is ignored by its policy: the
+            // non-essential quitter is not restarted.
+            #expect(r.stderr.contains("container quitter exited with code 5"), "\(runtime): \(r.stderr)")
+            #expect(!r.stderr.contains("container quitter exited with code 5; restarting"))
+            #expect(r.stdout.components(separatedBy: "quitter | quitter up").count == 2, "\(runtime): \(r.stdout)")
+        }
+        let report = try JSONParser.parse(Array(try Data(contentsOf: process.stateDirectory.appendingPathComponent("report.json"))))
+        #expect(report.serialized().contains("\"exitCode\":4"), "\(report.serialized())")
+    }
+}
