@@ -67,6 +67,9 @@ public struct ContainerDefinition: Codable, Sendable, Equatable {
     public var repositoryCredentials: RepositoryCredentials?
     public var interactive: Bool?
     public var pseudoTerminal: Bool?
+    public var dnsServers: [String]?
+    public var dnsSearchDomains: [String]?
+    public var extraHosts: [HostEntry]?
 
     public init(name: String, image: String) {
         self.name = name
@@ -75,6 +78,12 @@ public struct ContainerDefinition: Codable, Sendable, Equatable {
 
     /// ECS's default: a container is essential unless it says otherwise.
     public var isEssential: Bool { essential ?? true }
+}
+
+/// An `/etc/hosts` entry for the container.
+public struct HostEntry: Codable, Sendable, Equatable {
+    public var hostname: String?
+    public var ipAddress: String?
 }
 
 /// A namespaced kernel parameter for the container (`sysctl`).

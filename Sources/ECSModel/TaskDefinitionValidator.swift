@@ -124,6 +124,14 @@ public enum TaskDefinitionValidator {
             if let links = c.links, !links.isEmpty {
                 v.error("\(p).links", "Links are not supported when networkMode=awsvpc.")
             }
+            // ECS's RegisterTaskDefinition wording ("hostname is not supported on container when networkMode=awsvpc.").
+            let unsupported: [(String, Bool)] = [
+                ("hostname", !(c.hostname ?? "").isEmpty), ("dnsServers", !(c.dnsServers ?? []).isEmpty),
+                ("dnsSearchDomains", !(c.dnsSearchDomains ?? []).isEmpty), ("extraHosts", !(c.extraHosts ?? []).isEmpty),
+            ]
+            for (field, present) in unsupported where present {
+                v.error("\(p).\(field)", "\(field) is not supported on container when networkMode=awsvpc.")
+            }
         }
         for (j, pm) in (c.portMappings ?? []).enumerated() {
             if let cp = pm.containerPort, !(1...65535).contains(cp) {
