@@ -151,6 +151,12 @@ public enum TaskDefinitionValidator {
             if c.linuxParameters?.tmpfs != nil {
                 v.error("\(p).linuxParameters.tmpfs", "Fargate does not support tmpfs mounts.")
             }
+            if c.linuxParameters?.maxSwap != nil {
+                v.error("\(p).linuxParameters.maxSwap", "Fargate does not support maxSwap (tasks on Fargate have no swap).")
+            }
+            if c.linuxParameters?.swappiness != nil {
+                v.error("\(p).linuxParameters.swappiness", "Fargate does not support swappiness (tasks on Fargate have no swap).")
+            }
             if let timeout = c.stopTimeout, timeout > 120 {
                 v.error("\(p).stopTimeout", "stopTimeout on Fargate can be at most 120 seconds; \(timeout) was given.")
             }
