@@ -40,7 +40,8 @@ struct CLIHarness {
     func run(_ arguments: [String], stateDir: Bool = true) async throws -> Result {
         var args = arguments
         if ["run", "serve"].contains(args.first ?? ""), !args.contains("--runtime") { args += ["--runtime", "process"] }
-        if stateDir { args += ["--state-dir", stateDirectory.path] }
+        // Right after the subcommand: what follows `exec TASK` is the command to run.
+        if stateDir { args.insert(contentsOf: ["--state-dir", stateDirectory.path], at: min(1, args.count)) }
         let result = try await Subprocess.run(
             .path(FilePath(Self.binary)), arguments: Arguments(args),
             workingDirectory: FilePath(Self.repository.path),

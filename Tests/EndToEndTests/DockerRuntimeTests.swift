@@ -281,7 +281,16 @@ struct DockerRuntimeTests {
             if answer.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(answer == "published\n")
+        // exec: a command in the running container, its streams apart, its exit code exec's.
+        let exec = try await cli.run(["exec", id, "--", "sh", "-c", "cat /etc/debian_version; echo to-stderr >&2; exit 7"])
+        #expect(exec.status == 7, "\(exec.stdout)\n\(exec.stderr)")
+        #expect(exec.stdout.hasPrefix("12."), "\(exec.stdout)")
+        #expect(exec.stderr.contains("to-stderr") && !exec.stdout.contains("to-stderr"))
+        let missing = try await cli.run(["exec", id, "--", "no-such-command"])
+        #expect(missing.status == 126, "\(missing.stderr)")
         _ = try await cli.run(["stop", id, "--wait"])
+        let afterwards = try await cli.run(["exec", id, "--", "true"])
+        #expect(afterwards.status == 1 && afterwards.stderr.contains("is not running"), "\(afterwards.stderr)")
         let stopped = attachment(try await task())
         #expect(stopped.status == "DELETED")
         #expect(stopped.details["privateIPv4Address"] == address)

@@ -211,6 +211,12 @@ struct RunCommandTests {
         #expect(ps.stdout.contains("long-running:1"))
         #expect(ps.stdout.contains("RUNNING"))
 
+        // exec: with the container's environment, in its working directory; -c after the task too.
+        let exec = try await cli.run(["exec", String(id.prefix(8)), "-c", "worker", "--", "sh", "-c", "echo $AWS_EXECUTION_ENV in $(pwd); exit 3"])
+        #expect(exec.status == 3, "\(exec.stderr)")
+        #expect(exec.stdout == "AWS_ECS_FARGATE in \(CLIHarness.repository.path)\n", "\(exec.stdout)")
+        let wrong = try await cli.run(["exec", id, "--container", "nope", "--", "true"])
+        #expect(wrong.status == 1 && wrong.stderr.contains("has no container \"nope\"; its containers: worker"), "\(wrong.stderr)")
         let stop = try await cli.run(["stop", String(id.prefix(6)), "--reason", "e2e says stop", "--wait"])
         #expect(stop.status == 0, "\(stop.stderr)")
         let described = try await cli.run(["describe", id])

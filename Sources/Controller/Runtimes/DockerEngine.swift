@@ -17,7 +17,7 @@ struct DockerEngine: Sendable {
         return DockerEngine(socketPath: String(host.dropFirst("unix://".count)))
     }
 
-    private var transport: UnixSocketHTTP { UnixSocketHTTP(socketPath: socketPath) }
+    var transport: UnixSocketHTTP { UnixSocketHTTP(socketPath: socketPath) }
 
     func request(_ method: String, _ path: String, body: JSONValue? = nil, timeout: Int = 60) throws(HTTPError) -> HTTPResponse {
         // timeout 0 is a long poll (wait, stop): no stall detection either.

@@ -1,0 +1,131 @@
+import ECSModel
+import Foundation
+import ShimCore
+import Subprocess
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a command inside a running container of a task, as `aws ecs execute-command` does on
+/// Fargate: in the container's filesystem and with its environment; its output goes to this
+/// process's stdout and stderr, and its exit code is returned.
+public enum ContainerExec {
+    /// Runs `command` in container `name` of `record`. Docker: an engine exec (no stdin).
+    /// Process runtime: the container's environment, working directory and mount namespace,
+    /// with this process's stdin.
+    public static func run(_ command: [String], in name: String, of record: TaskRecord) async throws(ControllerError) -> Int {
+        guard !command.isEmpty else { throw ControllerError(.invalidInput, "no command to run in container \(name)") }
+        guard record.task.lastStatus != .stopped,
+              let container = record.task.containers.first(where: { $0.name == name }), container.lastStatus == .running else {
+            throw ControllerError(.state, "container \(name) of task \(record.id) is not running")
+        }
+        if record.runtimeName == "docker" {
+            let id = record.runtimeIDs[name] ?? DockerRuntime.containerName(taskID: record.id, container: name)
+            return try await dockerExec(command, container: id, name: name)
+        }
+        guard let pid = record.runtimeIDs[name].flatMap(Int32.init), pid > 1,
+              let started = record.processStartTimes?[name], ProcStat.startTime(pid) == started else {
+            throw ControllerError(.state, "container \(name) of task \(record.id) is not running (its process is gone)")
+        }
+        return try await processExec(command, pid: pid, name: name)
+    }
+
+    // MARK: Docker
+
+    static func dockerExec(_ command: [String], container id: String, name: String) async throws(ControllerError) -> Int {
+        let engine = try DockerEngine.fromEnvironment()
+        do {
+            return try await Blocking.run { () throws -> Int in
+                let created = try engine.request("POST", "/containers/\(id)/exec", body: .object([
+                    ("AttachStdout", .bool(true)), ("AttachStderr", .bool(true)), ("Tty", .bool(false)),
+                    ("Cmd", .array(command.map { JSONValue.string($0) })),
+                ]))
+                guard created.status == 201, let exec = (try? JSONParser.parse(created.body))?["Id"]?.stringValue else {
+                    throw ControllerError(.state, "cannot run a command in container \(name): \(DockerEngine.message(created))")
+                }
+                var demuxer = LogDemuxer { source, bytes in
+                    let fd: Int32 = source == .stderr ? 2 : 1
+                    var offset = 0
+                    while offset < bytes.count {
+                        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                        if n < 0 && errno == EINTR { continue }
+                        guard n > 0 else { return }
+                        offset += n
+                    }
+                }
+                let started = try engine.transport.send(method: "POST", target: "/\(engine.apiVersion)/exec/\(exec)/start",
+                                                        headers: [("Content-Type", "application/json")],
+                                                        body: Array(#"{"Detach":false,"Tty":false}"#.utf8),
+                                                        timeoutSeconds: 0, stallTimeoutSeconds: nil) { chunk in
+                    demuxer.feed(chunk)
+                    return true
+                }
+                guard started.status == 200 || started.status == 101 else {
+                    throw ControllerError(.state, "cannot run a command in container \(name): \(DockerEngine.message(started))")
+                }
+                let inspected = try engine.request("GET", "/exec/\(exec)/json")
+                guard case let .number(code)? = (try? JSONParser.parse(inspected.body))?["ExitCode"], let value = Int(code) else {
+                    throw ControllerError(.state, "the engine did not say how the command in container \(name) ended")
+                }
+                return value
+            }
+        } catch let error as ControllerError {
+            throw error
+        } catch {
+            throw ControllerError(.io, "Docker engine error while running a command in container \(name): \(error)")
+        }
+    }
+
+    // MARK: Process runtime
+
+    static func processExec(_ command: [String], pid: pid_t, name: String) async throws(ControllerError) -> Int {
+        let environment = Self.environment(of: pid)
+        let pathVariable = environment.last(where: { $0.0 == "PATH" })?.1 ?? "/usr/local/bin:/usr/bin:/bin"
+        var argv = command
+        var workingDirectory: String? = Self.link("/proc/\(pid)/cwd")
+        if let theirs = Self.link("/proc/\(pid)/ns/mnt"), theirs != Self.link("/proc/self/ns/mnt") {
+            // A container with volumes has a mount namespace of its own: enter it.
+            guard let nsenter = ExecutableLookup.find("nsenter", path: "/usr/bin:/bin:/usr/sbin:/sbin") else {
+                throw ControllerError(.io, "container \(name) has its own mount namespace and nsenter (util-linux) is not installed")
+            }
+            argv = [nsenter, "--target", String(pid), "--mount", "--wd", "--"] + argv
+            workingDirectory = nil
+        }
+        guard let executable = ExecutableLookup.find(argv[0], path: pathVariable) else {
+            throw ControllerError(.notFound, "\(argv[0]): not found in container \(name)'s PATH (\(pathVariable))")
+        }
+        let configuration = Configuration(
+            executable: .path(FilePath(executable)), arguments: Arguments(Array(argv.dropFirst())),
+            environment: .custom(environment.map { Array("\($0.0)=\($0.1)\0".utf8) }),
+            workingDirectory: workingDirectory.map { FilePath($0) })
+        do {
+            let result = try await Subprocess.run(configuration, input: .currentStandardInput,
+                                                  output: .currentStandardOutput, error: .currentStandardError)
+            switch result.terminationStatus {
+            case let .exited(code): return Int(code)
+            case let .signaled(signal): return 128 + Int(signal)
+            }
+        } catch {
+            throw ControllerError(.io, "cannot run \(argv[0]) in container \(name): \(error)")
+        }
+    }
+
+    /// A process's environment, from /proc (NUL-separated `NAME=value`).
+    static func environment(of pid: pid_t) -> [(String, String)] {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return [] }
+        return data.split(separator: 0).compactMap { entry in
+            let text = String(decoding: entry, as: UTF8.self)
+            guard let eq = text.firstIndex(of: "=") else { return nil }
+            return (String(text[..<eq]), String(text[text.index(after: eq)...]))
+        }
+    }
+
+    static func link(_ path: String) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: path)
+    }
+}
