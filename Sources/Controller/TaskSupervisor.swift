@@ -575,6 +575,8 @@ public actor TaskSupervisor {
             await beginStop(code: code, reason: reason)
         case let .attached(interface):
             applyNetworkInterface(interface)
+            let dns = record.task.attachments?.first?.detail("privateDnsName").map { " (\($0))" } ?? ""
+            await console?.event("task network interface attached: \(interface.ipv4Address)\(dns)")
         case let .startTimeout(name):
             guard phase == .starting, let i = record.task.containerIndex(name),
                   record.task.containers[i].lastStatus == .pending else { return }

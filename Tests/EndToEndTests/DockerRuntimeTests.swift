@@ -191,6 +191,7 @@ struct DockerRuntimeTests {
         func first(_ v: JSONValue?) -> JSONValue? { if case let .array(a)? = v { return a.first }; return nil }
         let seen = line("ip")?.split(separator: " ").map(String.init) ?? []
         #expect(seen.count == 3 && seen[1] == "mac", "\(r.stdout)")
+        #expect(r.stderr.contains("task network interface attached: \(seen.first ?? "?") (ip-"), "\(r.stderr)")
         let imageID = try await Command.run("docker", ["image", "inspect", "-f", "{{.Id}}", "debian:bookworm-slim"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let subnet = try await Command.run("docker", ["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "bridge"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let meta = json("meta")
