@@ -41,6 +41,11 @@ public actor TaskHost {
         }
     }
 
+    /// Says something about a task in the event log (before it starts), if there is one.
+    public func note(_ record: TaskRecord, _ message: String) async {
+        await eventLog?(record).event(message)
+    }
+
     /// The last event of a task: how it stopped.
     static func stoppedEvent(_ record: TaskRecord) -> String {
         let codes = record.task.containers.map { "\($0.name)=\($0.exitCode.map(String.init) ?? "-")" }.joined(separator: " ")

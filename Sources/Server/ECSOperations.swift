@@ -228,6 +228,7 @@ struct ECSOperations: Sendable {
                 throw APIError.client("Invalid 'cpu' setting for task.")
             }
         }
+        let missingNetworkConfiguration = try Self.checkNetworkConfiguration(r.body["networkConfiguration"], networkMode: registered.definition.networkMode)
         let requestedTags = try r.tags() ?? []
         let tags = try r.string("propagateTags") == "TASK_DEFINITION" ? registered.tags + requestedTags : requestedTags
         var options = RunOptions(startedBy: try r.string("startedBy"), group: try r.string("group"))
@@ -244,8 +245,30 @@ struct ECSOperations: Sendable {
             records.append(record)
         }
         if let token { try await store.saveClientToken(token, request: r.body.serialized(), taskIDs: records.map(\.id)) }
-        for record in records { await host.start(record) }
+        for record in records {
+            if missingNetworkConfiguration {
+                await host.note(record, "warning: RunTask had no networkConfiguration; ECS refuses an awsvpc task without one (InvalidParameterException: Network Configuration must be provided when networkMode 'awsvpc' is specified.)")
+            }
+            await host.start(record)
+        }
         return .object([("tasks", .array(records.map { taskJSON($0) })), ("failures", .array([]))])
+    }
+
+    /// RunTask's `networkConfiguration` as ECS checks it. True when it is missing for an
+    /// awsvpc task: ECS refuses that; fargate-local runs the task and says so in its log.
+    static func checkNetworkConfiguration(_ value: JSONValue?, networkMode: String?) throws(APIError) -> Bool {
+        guard let value, value != .null else { return networkMode == "awsvpc" }
+        guard networkMode == "awsvpc" else {
+            throw APIError.invalidParameter("Network Configuration is not valid for the given networkMode of this task definition.")
+        }
+        let awsvpc = value["awsvpcConfiguration"]
+        guard case let .array(subnets)? = awsvpc?["subnets"], !subnets.isEmpty, subnets.allSatisfy({ !($0.stringValue ?? "").isEmpty }) else {
+            throw APIError.invalidParameter("subnets can not be empty.")
+        }
+        if let assign = awsvpc?["assignPublicIp"], assign != .null, !["ENABLED", "DISABLED"].contains(assign.stringValue ?? "") {
+            throw APIError.invalidParameter("assignPublicIp must be ENABLED or DISABLED.")
+        }
+        return false
     }
 
     func describeTasks(_ r: APIRequest) async throws -> JSONValue {

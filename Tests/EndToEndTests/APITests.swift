@@ -69,6 +69,21 @@ struct APITests {
             #expect(log.contains("fargate-local: task \(id) (hello:1): container hello started"), "\(log)")
             #expect(log.contains("fargate-local: task \(id) (hello:1): task STOPPED (EssentialContainerExited): Essential container in task exited [exit codes: hello=0]"), "\(log)")
             #expect(!log.contains("via-cli"), "an override's value reached serve's log: \(log)")
+            // ECS needs a networkConfiguration for an awsvpc task: without one the task runs
+            // here, and serve's log says ECS would have refused it; a malformed one is refused.
+            #expect(log.contains("fargate-local: task \(id) (hello:1): warning: RunTask had no networkConfiguration; ECS refuses an awsvpc task without one"), "\(log)")
+            let empty = try await aws(endpoint, ["ecs", "run-task", "--task-definition", "hello", "--network-configuration", "awsvpcConfiguration={subnets=[]}"])
+            #expect(empty.status != 0 && empty.stderr.contains("InvalidParameterException") && empty.stderr.contains("subnets can not be empty."), "\(empty.stderr)")
+            let configured = try await aws(endpoint, ["ecs", "run-task", "--task-definition", "hello",
+                                                      "--network-configuration", "awsvpcConfiguration={subnets=[subnet-0123456789abcdef0],assignPublicIp=DISABLED}"])
+            #expect(configured.status == 0, "\(configured.stderr)")
+            let second = String((try JSONParser.parse(configured.stdout)["tasks"].flatMap { v -> String? in
+                if case let .array(t) = v { return t.first?["taskArn"]?.stringValue }
+                return nil
+            } ?? "").split(separator: "/").last ?? "")
+            _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", second])
+            let later = (try? String(contentsOfFile: errorLog, encoding: .utf8)) ?? ""
+            #expect(!second.isEmpty && !later.contains("task \(second) (hello:1): warning: RunTask had no networkConfiguration"), "\(later)")
         }
     }
 
