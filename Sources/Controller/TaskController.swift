@@ -140,3 +140,12 @@ public final class TaskController: Sendable {
         }
     }
 }
+
+extension TaskController {
+    /// The pid a process container's shim recorded (in the task's run directory), before
+    /// the supervisor has saved it; nil for other runtimes or when there is none yet.
+    public func shimReportedPID(taskID: String, container: String) -> Int32? {
+        let directory = configuration.stateDirectory.appendingPathComponent("tasks/\(taskID)/run/\(container)").path
+        return ShimFiles(directory: directory).readPID()?.pid
+    }
+}

@@ -21,9 +21,9 @@ struct TaskMetadata: Sendable {
         case "": return containerJSON(record, container, facts: docker ? await Self.dockerFacts(record, [name]) : [:])
         case "/task": return taskJSON(record, tags: false, facts: docker ? await Self.dockerFacts(record, record.task.containers.map(\.name)) : [:])
         case "/taskWithTags": return taskJSON(record, tags: true, facts: docker ? await Self.dockerFacts(record, record.task.containers.map(\.name)) : [:])
-        case "/stats": return await Self.stats(record, [name])[name] ?? .null
+        case "/stats": return await stats(record, [name])[name] ?? .null
         case "/task/stats":
-            let stats = await Self.stats(record, record.task.containers.map(\.name))
+            let stats = await stats(record, record.task.containers.map(\.name))
             return .object(record.task.containers.map { c in ("\(record.id)-\(c.name)", stats[c.name] ?? .null) })
         default: throw APIError("NotFound", "unknown metadata path \(rest)", status: 404)
         }
@@ -31,19 +31,28 @@ struct TaskMetadata: Sendable {
 
     /// Stats of the named containers: Docker's own for Docker containers (fetched at once:
     /// the engine takes ~1 s for each), the process group's from /proc otherwise.
-    static func stats(_ record: TaskRecord, _ names: [String]) async -> [String: JSONValue] {
-        guard record.runtimeName == "docker" else {
-            return Dictionary(uniqueKeysWithValues: names.map { ($0, ProcessStats.json(pid: record.runtimeIDs[$0].flatMap(Int32.init))) })
-        }
+    func stats(_ record: TaskRecord, _ names: [String]) async -> [String: JSONValue] {
+        let docker = record.runtimeName == "docker"
         return await withTaskGroup(of: (String, JSONValue?).self) { group in
             for name in names {
-                let id = dockerReference(record, name)
-                group.addTask { (name, await DockerRuntime.stats(ofContainer: id)) }
+                if docker {
+                    let id = Self.dockerReference(record, name)
+                    group.addTask { (name, await DockerRuntime.stats(ofContainer: id)) }
+                } else {
+                    let pid = processID(record, name)
+                    group.addTask { (name, await ProcessStats.json(pid: pid)) }
+                }
             }
             var out: [String: JSONValue] = [:]
             for await (name, stats) in group { out[name] = stats }
             return out
         }
+    }
+
+    /// A process container's pid: as recorded, else as its shim wrote it (a container asking
+    /// for its stats as it starts may be ahead of the record).
+    func processID(_ record: TaskRecord, _ name: String) -> Int32? {
+        record.runtimeIDs[name].flatMap(Int32.init) ?? controller.shimReportedPID(taskID: record.id, container: name)
     }
 
     /// How the engine knows a task's container: its id once recorded, else its name (a
@@ -144,16 +153,45 @@ struct TaskMetadata: Sendable {
     }
 }
 
-/// CPU and memory of a process-runtime container: its whole process group, from /proc.
+/// CPU and memory of a process-runtime container: its whole process group, from /proc, in
+/// Docker's stats shape. Like Docker's `stream=false` (and Fargate's `/stats`), two samples a
+/// second apart: `precpu_stats` is the first, so CPU use can be computed from one response.
 enum ProcessStats {
-    static func json(pid: Int32?) -> JSONValue {
-        let now = TaskMetadata.rfc3339(Date())
-        guard let pid else { return .null }
+    struct Sample {
+        var read: Date
+        var cpuNanos: UInt64
+        var rssBytes: UInt64
+        var processes: Int
+        var systemNanos: UInt64
+    }
+
+    static func json(pid: Int32?) async -> JSONValue {
+        guard let pid, let first = sample(pid) else { return .null }
+        try? await Task.sleep(for: .seconds(1))
+        let second = sample(pid) ?? first
+        func cpu(_ s: Sample) -> JSONValue {
+            .object([
+                ("cpu_usage", .object([("total_usage", .number(String(s.cpuNanos)))])),
+                ("system_cpu_usage", .number(String(s.systemNanos))),
+                ("online_cpus", .number(String(ProcessInfo.processInfo.activeProcessorCount))),
+            ])
+        }
+        return .object([
+            ("read", TaskMetadata.rfc3339(second.read)), ("preread", TaskMetadata.rfc3339(first.read)),
+            ("name", .string(String(pid))),
+            ("pids_stats", .object([("current", .number(String(second.processes)))])),
+            ("cpu_stats", cpu(second)), ("precpu_stats", cpu(first)),
+            ("memory_stats", .object([("usage", .number(String(second.rssBytes)))])),
+        ])
+    }
+
+    /// The process group `pid` leads, summed over its processes; nil when none is left.
+    static func sample(_ pid: Int32) -> Sample? {
         var cpuTicks: UInt64 = 0
         var rssPages: UInt64 = 0
         var count = 0
         let pageSize = UInt64(sysconf(Int32(_SC_PAGESIZE)))
-        let ticksPerSecond = UInt64(sysconf(Int32(_SC_CLK_TCK)))
+        let ticksPerSecond = max(UInt64(sysconf(Int32(_SC_CLK_TCK))), 1)
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where entry.allSatisfy(\.isNumber) {
             guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
                   let close = stat.lastIndex(of: ")") else { continue }
@@ -164,14 +202,14 @@ enum ProcessStats {
             rssPages += UInt64(f[21]) ?? 0
             count += 1
         }
-        guard count > 0 else { return .null }
-        let cpuNanos = cpuTicks * 1_000_000_000 / max(ticksPerSecond, 1)
-        return .object([
-            ("read", now), ("name", .string(String(pid))),
-            ("pids_stats", .object([("current", .number(String(count)))])),
-            ("cpu_stats", .object([("cpu_usage", .object([("total_usage", .number(String(cpuNanos)))])), ("online_cpus", .number(String(ProcessInfo.processInfo.activeProcessorCount)))])),
-            ("memory_stats", .object([("usage", .number(String(rssPages * pageSize)))])),
-        ])
+        guard count > 0 else { return nil }
+        // The whole machine's CPU time (the first line of /proc/stat), as Docker's system_cpu_usage.
+        var systemTicks: UInt64 = 0
+        if let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8), let line = text.split(separator: "\n").first {
+            systemTicks = line.split(separator: " ").dropFirst().prefix(8).compactMap { UInt64($0) }.reduce(0, +)
+        }
+        return Sample(read: Date(), cpuNanos: cpuTicks * 1_000_000_000 / ticksPerSecond, rssBytes: rssPages * pageSize,
+                      processes: count, systemNanos: systemTicks * 1_000_000_000 / ticksPerSecond)
     }
 }
 

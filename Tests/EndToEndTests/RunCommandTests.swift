@@ -192,6 +192,34 @@ struct RunCommandTests {
         #expect(one.lines.contains("hello | GREETING=just-hello"))
     }
 
+    /// A process container's `/stats` from the metadata endpoint: its process group's CPU and
+    /// memory in Docker's shape, with a sample a second earlier as `precpu_stats`; asked for
+    /// as the container starts, before the supervisor has saved its pid.
+    @Test func metadataStatsOfAProcessContainer() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let r = try await cli.run(["run", "--wait", "Tests/Fixtures/run/stats.json"])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        func json(_ prefix: String) -> JSONValue? {
+            r.stdout.split(separator: "\n").first { $0.hasPrefix("app | \(prefix) ") }
+                .flatMap { try? JSONParser.parse(Array($0.dropFirst("app | \(prefix) ".count).utf8)) }
+        }
+        func number(_ v: JSONValue?) -> Double? { if case let .number(n)? = v { return Double(n) }; return nil }
+        let early = json("stats")
+        #expect((number(early?["pids_stats"]?["current"]) ?? 0) >= 2, "sh and curl: \(r.stdout)")
+        #expect((number(early?["memory_stats"]?["usage"]) ?? 0) > 0)
+        #expect(early?["precpu_stats"] != nil && early?["preread"] != nil)
+        guard case let .object(task)? = json("taskstats"), let app = task.first?.value else {
+            Issue.record("no task stats: \(r.stdout)")
+            return
+        }
+        #expect(task.first?.key.hasSuffix("-app") == true)
+        // The busy loop ran before both samples.
+        #expect((number(app["cpu_stats"]?["cpu_usage"]?["total_usage"]) ?? 0) > 0, "\(app.serialized())")
+        #expect((number(app["precpu_stats"]?["cpu_usage"]?["total_usage"]) ?? 0) > 0, "\(app.serialized())")
+        #expect((number(app["cpu_stats"]?["system_cpu_usage"]) ?? 0) > (number(app["precpu_stats"]?["system_cpu_usage"]) ?? .infinity))
+    }
+
     @Test func detachedTaskIsListedFollowedAndStopped() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
