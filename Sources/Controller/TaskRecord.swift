@@ -51,6 +51,9 @@ public struct TaskRecord: Codable, Sendable, Equatable {
     public var processStartTimes: [String: UInt64]?
     /// How many times each container was restarted by its restartPolicy.
     public var restartCounts: [String: Int]?
+    /// When each container last started (seconds since the epoch), for its restartPolicy's
+    /// restartAttemptPeriod across a controller restart.
+    public var containerStartTimes: [String: Double]?
 
     public var id: String { task.taskID }
 

@@ -265,8 +265,9 @@ public actor TaskSupervisor {
             switch adopted[c.name] {
             case let .running(handle)?:
                 handles[c.name] = handle
-                // Its start is not known here: its restartAttemptPeriod counts from now.
-                lastStarts[c.name] = .now
+                // Its restartAttemptPeriod counts from when it started, under the old controller.
+                let ranFor = record.containerStartTimes?[c.name].map { max(0, Date().timeIntervalSince1970 - $0) } ?? 0
+                lastStarts[c.name] = .now - .milliseconds(Int64(ranFor * 1000))
                 let sink = self.sink
                 let name = c.name
                 Task {
@@ -437,6 +438,8 @@ public actor TaskSupervisor {
     /// Follows a started container: its exit (an event) and its health checks.
     private func watch(_ name: String, _ handle: any RunningContainer, container: ContainerDefinition, environment: [(String, String)]) {
         lastStarts[name] = .now
+        // Saved with the next change of the record (the container's RUNNING follows).
+        record.containerStartTimes = (record.containerStartTimes ?? [:]).merging([name: Date().timeIntervalSince1970]) { $1 }
         let sink = self.sink
         Task {
             let exit = await handle.exit()
@@ -461,7 +464,20 @@ public actor TaskSupervisor {
     /// (it then stops as if it had no policy).
     private func restart(_ name: String, after exit: ContainerExit) async -> Bool {
         guard let container = record.definition.containerDefinitions.first(where: { $0.name == name }),
-              let launch = launches[name], let old = handles[name], let stream = record.logStreams[name] else { return false }
+              let old = handles[name], let stream = record.logStreams[name] else { return false }
+        var launch: ContainerLaunch
+        if let built = launches[name] {
+            launch = built
+        } else if runtime.name == "docker" {
+            // Re-adopted after a controller restart: Docker starts the same container again,
+            // which needs only its name and definition (its environment is the container's).
+            launch = ContainerLaunch(taskID: record.id, containerName: name, arguments: [], environment: [], workingDirectory: nil, mounts: [])
+            launch.definition = container
+        } else {
+            // A process container's launch holds its resolved secrets, which are never saved.
+            await console?.event("container \(name) is not restarted: it was re-adopted, and its launch (with its secrets) is not kept")
+            return false
+        }
         healthChecks[name]?.cancel()
         let count = (record.restartCounts?[name] ?? 0) + 1
         await console?.event("container \(name) exited with code \(exit.exitCode); restarting it (restartPolicy, restart \(count))")
@@ -481,8 +497,8 @@ public actor TaskSupervisor {
         if let pid = Int32(handle.runtimeID), let started = ProcStat.startTime(pid) {
             record.processStartTimes = (record.processStartTimes ?? [:]).merging([name: started]) { $1 }
         }
-        await update(container: name) { $0.runtimeId = handle.runtimeID; $0.healthStatus = container.healthCheck == nil ? nil : .unknown }
         watch(name, handle, container: container, environment: launch.environment)
+        await update(container: name) { $0.runtimeId = handle.runtimeID; $0.healthStatus = container.healthCheck == nil ? nil : .unknown }
         return true
     }
 

@@ -35,4 +35,40 @@ struct RestartPolicyTests {
         let report = try JSONParser.parse(Array(try Data(contentsOf: process.stateDirectory.appendingPathComponent("report.json"))))
         #expect(report.serialized().contains("\"exitCode\":4"), "\(report.serialized())")
     }
+
+    /// A Docker container re-adopted by a restarted controller keeps its restart policy:
+    /// the new controller starts the same container again. (Runs alongside the test above.)
+    @Test func aReadoptedDockerContainerIsRestartedByTheNewController() async throws {
+        try await DockerRuntimeTests().requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let port = LocalServers.freePort()
+        let endpoint = "http://127.0.0.1:\(port)"
+        let aws = DockerReadoptionTests()
+        try await cli.startBackgroundServe(port: port, runtime: "docker")
+        do {
+            _ = try await aws.aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/restart-policy.json"])
+            let run = try await aws.aws(endpoint, ["ecs", "run-task", "--task-definition", "restart-policy"])
+            let taskArn = try #require(run.stdout.split(separator: "\"").first { $0.contains(":task/default/") }.map(String.init), "\(run.stdout)\(run.stderr)")
+            _ = try await aws.aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks", taskArn])
+            try await Task.sleep(for: .seconds(2))
+            try await cli.killBackgroundServe()
+            try await Task.sleep(for: .seconds(1))
+            try await cli.startBackgroundServe(port: port, runtime: "docker")
+            _ = try await aws.aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", taskArn])
+            let id = String(taskArn.split(separator: "/").last ?? "")
+            let final = try JSONParser.parse(try await aws.aws(endpoint, ["ecs", "describe-tasks", "--tasks", taskArn]).stdout)
+            #expect(final.serialized().contains("\"exitCode\":4"), "run 2 exited 4: \(final.serialized())")
+            let events = try JSONParser.parse(try await aws.aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/restart-policy",
+                                                                          "--log-stream-name", "app/\(id)", "--start-from-head"]).stdout)
+            guard case let .array(list)? = events["events"] else { Issue.record("no events"); return }
+            #expect(list.compactMap { $0["message"]?.stringValue } == ["run 1", "run 2"])
+            let log = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.out"), encoding: .utf8)) ?? ""
+            #expect(log.contains("re-adopted task \(id)") && log.contains("container app exited with code 3; restarting it (restartPolicy, restart 1)"), "\(log)")
+        } catch {
+            try? await cli.killBackgroundServe()
+            throw error
+        }
+        try await cli.killBackgroundServe()
+    }
 }
