@@ -33,8 +33,6 @@ public actor TaskSupervisor {
     private var handles: [String: any RunningContainer] = [:]
     private var writers: [String: LogStreamWriter] = [:]
     private var launches: [String: ContainerLaunch] = [:]
-    private var fileVariables: [String: [(String, String)]] = [:]
-    private var secretVariables: [String: [(String, String)]] = [:]
     private let secretResolver: SecretResolver
     private var signalled: Set<String> = []
     private var timers: [Task<Void, Never>] = []
@@ -113,83 +111,94 @@ public actor TaskSupervisor {
     /// Resolves each container's environment (files, secrets), opens its log stream and
     /// builds its launch. False when the task failed to start (already recorded).
     private func buildLaunches(folders: [String: String]) async -> Bool {
-        let definition = record.definition
-        for container in definition.containerDefinitions {
+        for container in record.definition.containerDefinitions {
             guard let name = container.name else { continue }
-            let override = record.task.overrides.container(name)
-            // Environment files, then secrets, resolved now (ACTIVATING) with the execution role.
-            var resolved: [(String, String)] = []
             do {
-                for file in override?.environmentFiles ?? container.environmentFiles ?? [] {
-                    let resolver = secretResolver
-                    resolved += try await Blocking.run { try resolver.environmentFile(file) }
-                }
-                var secretValues: [(String, String)] = []
-                for secret in container.secrets ?? [] {
-                    let resolver = secretResolver
-                    secretValues.append((secret.name, try await Blocking.run { try resolver.resolve(secret) }))
-                }
-                fileVariables[name] = resolved
-                secretVariables[name] = secretValues
-            } catch let error as ContainerStartError {
+                launches[name] = try await makeLaunch(for: container, folders: folders, warn: true)
+            } catch {
                 await failToStart(error.description)
                 return false
-            } catch {
-                await failToStart("ResourceInitializationError: \(error)")
-                return false
             }
-            let stream = logStreamName(for: container)
-            do {
-                writers[name] = try logs.openWriter(for: stream)
-            } catch {
-                await failToStart("ResourceInitializationError: cannot create log stream \(stream.stream) in \(stream.group): \(error)")
-                return false
-            }
-            record.logStreams[name] = stream
-            var launch = ContainerLaunch(
-                taskID: record.id, containerName: name,
-                arguments: commandLine(for: container, override: override),
-                environment: environment.variables(for: container, taskID: record.id, override: override, credentialsToken: record.credentialsToken,
-                                                   files: fileVariables[name] ?? [], secrets: secretVariables[name] ?? []),
-                workingDirectory: container.workingDirectory,
-                mounts: volumes.mounts(for: container, in: definition, folders: folders))
-            launch.runDirectory = volumes.stateDirectory.appendingPathComponent("tasks/\(record.id)/run/\(name)").path
-            launch.logFile = logs.fileURL(for: stream).path
-            launch.image = container.image
-            launch.entryPoint = container.entryPoint
-            launch.command = override?.command ?? container.command
-            launch.definition = container
-            launch.taskContainerCount = definition.containerDefinitions.count
-            if record.options.publish == true {
-                launch.publishedPorts = definition.containerDefinitions.flatMap { $0.portMappings ?? [] }.compactMap { pm in
-                    pm.containerPort.map { ($0, pm.hostPort.flatMap { $0 == 0 ? nil : $0 } ?? $0, pm.protocol ?? "tcp") }
-                }
-            }
-            for u in container.ulimits ?? [] where u.name == "nofile" && u.hardLimit > DockerRuntime.hostHardNofile() {
-                await console?.event("warning: container \(name): ulimit nofile \(u.hardLimit) is above this host's hard limit; capped at \(DockerRuntime.hostHardNofile())")
-            }
-            for warning in Self.unappliedFields(of: container, runtime: runtime.name) {
-                await console?.event("warning: container \(name): \(warning)")
-            }
-            launch.sharesTaskPIDNamespace = definition.pidMode == "task"
-            launch.taskNetworkSysctls = Self.networkSysctls(of: definition)
-            launch.taskCPU = record.task.cpu.flatMap(Int.init)
-            launch.taskMemoryMiB = record.task.memory.flatMap(Int.init)
-            launch.labels = [
-                "com.amazonaws.ecs.cluster": record.task.clusterArn,
-                "com.amazonaws.ecs.container-name": name,
-                "com.amazonaws.ecs.task-arn": record.task.taskArn,
-                "com.amazonaws.ecs.task-definition-family": definition.family,
-                "com.amazonaws.ecs.task-definition-version": String(definition.revision ?? 1),
-                "dev.fargate-local.task-id": record.id,
-            ].merging(container.dockerLabels ?? [:]) { ecs, _ in ecs }
-            launches[name] = launch
             if container.healthCheck.map({ $0.command.first != "NONE" }) == true, let i = record.task.containerIndex(name),
                record.task.containers[i].healthStatus == nil {
                 record.task.containers[i].healthStatus = .unknown
             }
         }
         return true
+    }
+
+    /// One container's launch: its environment files and secrets resolved now (with the
+    /// execution role), its log stream opened (unless it is), its command line, mounts,
+    /// labels and limits. `warn`: say what the runtime will not apply.
+    private func makeLaunch(for container: ContainerDefinition, folders: [String: String], warn: Bool) async throws(ContainerStartError) -> ContainerLaunch {
+        let definition = record.definition
+        let name = container.name ?? ""
+        let override = record.task.overrides.container(name)
+        var files: [(String, String)] = []
+        var secrets: [(String, String)] = []
+        do {
+            for file in override?.environmentFiles ?? container.environmentFiles ?? [] {
+                let resolver = secretResolver
+                files += try await Blocking.run { try resolver.environmentFile(file) }
+            }
+            for secret in container.secrets ?? [] {
+                let resolver = secretResolver
+                secrets.append((secret.name, try await Blocking.run { try resolver.resolve(secret) }))
+            }
+        } catch let error as ContainerStartError {
+            throw error
+        } catch {
+            throw ContainerStartError(kind: "ResourceInitializationError", detail: "\(error)")
+        }
+        let stream = record.logStreams[name] ?? logStreamName(for: container)
+        if writers[name] == nil {
+            do {
+                writers[name] = try logs.openWriter(for: stream)
+            } catch {
+                throw ContainerStartError(kind: "ResourceInitializationError", detail: "cannot create log stream \(stream.stream) in \(stream.group): \(error)")
+            }
+        }
+        record.logStreams[name] = stream
+        var launch = ContainerLaunch(
+            taskID: record.id, containerName: name,
+            arguments: commandLine(for: container, override: override),
+            environment: environment.variables(for: container, taskID: record.id, override: override, credentialsToken: record.credentialsToken,
+                                               files: files, secrets: secrets),
+            workingDirectory: container.workingDirectory,
+            mounts: volumes.mounts(for: container, in: definition, folders: folders))
+        launch.runDirectory = volumes.stateDirectory.appendingPathComponent("tasks/\(record.id)/run/\(name)").path
+        launch.logFile = logs.fileURL(for: stream).path
+        launch.image = container.image
+        launch.entryPoint = container.entryPoint
+        launch.command = override?.command ?? container.command
+        launch.definition = container
+        launch.taskContainerCount = definition.containerDefinitions.count
+        if record.options.publish == true {
+            launch.publishedPorts = definition.containerDefinitions.flatMap { $0.portMappings ?? [] }.compactMap { pm in
+                pm.containerPort.map { ($0, pm.hostPort.flatMap { $0 == 0 ? nil : $0 } ?? $0, pm.protocol ?? "tcp") }
+            }
+        }
+        if warn {
+            for u in container.ulimits ?? [] where u.name == "nofile" && u.hardLimit > DockerRuntime.hostHardNofile() {
+                await console?.event("warning: container \(name): ulimit nofile \(u.hardLimit) is above this host's hard limit; capped at \(DockerRuntime.hostHardNofile())")
+            }
+            for warning in Self.unappliedFields(of: container, runtime: runtime.name) {
+                await console?.event("warning: container \(name): \(warning)")
+            }
+        }
+        launch.sharesTaskPIDNamespace = definition.pidMode == "task"
+        launch.taskNetworkSysctls = Self.networkSysctls(of: definition)
+        launch.taskCPU = record.task.cpu.flatMap(Int.init)
+        launch.taskMemoryMiB = record.task.memory.flatMap(Int.init)
+        launch.labels = [
+            "com.amazonaws.ecs.cluster": record.task.clusterArn,
+            "com.amazonaws.ecs.container-name": name,
+            "com.amazonaws.ecs.task-arn": record.task.taskArn,
+            "com.amazonaws.ecs.task-definition-family": definition.family,
+            "com.amazonaws.ecs.task-definition-version": String(definition.revision ?? 1),
+            "dev.fargate-local.task-id": record.id,
+        ].merging(container.dockerLabels ?? [:]) { ecs, _ in ecs }
+        return launch
     }
 
     /// What the container asks for that this runtime does not do, each said once at start
@@ -474,9 +483,15 @@ public actor TaskSupervisor {
             launch = ContainerLaunch(taskID: record.id, containerName: name, arguments: [], environment: [], workingDirectory: nil, mounts: [])
             launch.definition = container
         } else {
-            // A process container's launch holds its resolved secrets, which are never saved.
-            await console?.event("container \(name) is not restarted: it was re-adopted, and its launch (with its secrets) is not kept")
-            return false
+            // Re-adopted: its launch (with its secrets, never saved) is made again, as at start.
+            do {
+                let folders = try volumes.prepare(record.definition.volumes ?? [])
+                launch = try await makeLaunch(for: container, folders: folders, warn: false)
+                launches[name] = launch
+            } catch {
+                await console?.event("container \(name) could not be restarted: \(error)")
+                return false
+            }
         }
         healthChecks[name]?.cancel()
         let count = (record.restartCounts?[name] ?? 0) + 1

@@ -36,35 +36,46 @@ struct RestartPolicyTests {
         #expect(report.serialized().contains("\"exitCode\":4"), "\(report.serialized())")
     }
 
-    /// A Docker container re-adopted by a restarted controller keeps its restart policy:
-    /// the new controller starts the same container again. (Runs alongside the test above.)
+    /// A container re-adopted by a restarted controller keeps its restart policy: the new
+    /// controller restarts it (Docker: the same container; process: its launch made again,
+    /// with the RunTask override). These run alongside the test above.
     @Test func aReadoptedDockerContainerIsRestartedByTheNewController() async throws {
+        try await readoptedContainerIsRestarted(runtime: "docker")
+    }
+
+    @Test func aReadoptedProcessContainerIsRestartedByTheNewController() async throws {
+        try await readoptedContainerIsRestarted(runtime: "process")
+    }
+
+    func readoptedContainerIsRestarted(runtime: String) async throws {
         try await DockerRuntimeTests().requireDocker()
         let cli = CLIHarness()
         defer { cli.cleanup() }
         let port = LocalServers.freePort()
         let endpoint = "http://127.0.0.1:\(port)"
         let aws = DockerReadoptionTests()
-        try await cli.startBackgroundServe(port: port, runtime: "docker")
+        try await cli.startBackgroundServe(port: port, runtime: runtime)
         do {
             _ = try await aws.aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/restart-policy.json"])
-            let run = try await aws.aws(endpoint, ["ecs", "run-task", "--task-definition", "restart-policy"])
+            let counter = cli.stateDirectory.appendingPathComponent("runs").path
+            let overrides = #"{"containerOverrides":[{"name":"app","environment":[{"name":"COUNTER","value":"\#(counter)"}]}]}"#
+            let run = try await aws.aws(endpoint, ["ecs", "run-task", "--task-definition", "restart-policy"] + (runtime == "process" ? ["--overrides", overrides] : []))
             let taskArn = try #require(run.stdout.split(separator: "\"").first { $0.contains(":task/default/") }.map(String.init), "\(run.stdout)\(run.stderr)")
             _ = try await aws.aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks", taskArn])
             try await Task.sleep(for: .seconds(2))
             try await cli.killBackgroundServe()
             try await Task.sleep(for: .seconds(1))
-            try await cli.startBackgroundServe(port: port, runtime: "docker")
+            try await cli.startBackgroundServe(port: port, runtime: runtime)
             _ = try await aws.aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", taskArn])
             let id = String(taskArn.split(separator: "/").last ?? "")
             let final = try JSONParser.parse(try await aws.aws(endpoint, ["ecs", "describe-tasks", "--tasks", taskArn]).stdout)
-            #expect(final.serialized().contains("\"exitCode\":4"), "run 2 exited 4: \(final.serialized())")
+            #expect(final.serialized().contains("\"exitCode\":4"), "\(runtime): run 2 exited 4: \(final.serialized())")
             let events = try JSONParser.parse(try await aws.aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/restart-policy",
                                                                           "--log-stream-name", "app/\(id)", "--start-from-head"]).stdout)
             guard case let .array(list)? = events["events"] else { Issue.record("no events"); return }
-            #expect(list.compactMap { $0["message"]?.stringValue } == ["run 1", "run 2"])
+            #expect(list.compactMap { $0["message"]?.stringValue } == ["run 1", "run 2"], "\(runtime)")
             let log = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.out"), encoding: .utf8)) ?? ""
-            #expect(log.contains("re-adopted task \(id)") && log.contains("container app exited with code 3; restarting it (restartPolicy, restart 1)"), "\(log)")
+            #expect(log.contains("re-adopted task \(id)") && log.contains("container app exited with code 3; restarting it (restartPolicy, restart 1)"), "\(runtime): \(log)")
         } catch {
             try? await cli.killBackgroundServe()
             throw error
