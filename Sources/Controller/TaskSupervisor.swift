@@ -209,10 +209,10 @@ public actor TaskSupervisor {
             if !(container.systemControls ?? []).isEmpty {
                 out.append("systemControls are not applied in the process runtime (host processes share the host's kernel parameters)")
             }
-        } else {
             if container.pseudoTerminal == true || container.interactive == true {
-                out.append("pseudoTerminal and interactive are not applied: the container's output is captured as its log stream")
+                out.append("pseudoTerminal and interactive are not applied in the process runtime: its output goes through pipes, its stdin is empty")
             }
+        } else {
             if container.repositoryCredentials != nil {
                 out.append("repositoryCredentials are not used: a missing image is pulled with the Docker engine's own credentials (docker login)")
             }

@@ -226,7 +226,6 @@ struct DockerRuntimeTests {
         let shared = try await run(cli, "pid-sysctl.json")
         #expect(shared.status == 0, "\(shared.stdout)\n\(shared.stderr)")
         #expect(shared.stdout.contains("app | keepalive=123 shmmax=123456789 side-visible=1"), "\(shared.stdout)\n\(shared.stderr)")
-        #expect(shared.stderr.contains("warning: container side: pseudoTerminal and interactive are not applied"), "\(shared.stderr)")
         // The same task without pidMode: each container has its own PID namespace.
         let text = try String(contentsOfFile: "Tests/Fixtures/docker/pid-sysctl.json", encoding: .utf8)
         try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
@@ -295,6 +294,24 @@ struct DockerRuntimeTests {
         let stopped = attachment(try await task())
         #expect(stopped.status == "DELETED")
         #expect(stopped.details["privateIPv4Address"] == address)
+    }
+
+    /// `pseudoTerminal` gives the container a terminal (its output one stream, lines without
+    /// their CR); `interactive` keeps its stdin open, so a read waits instead of seeing EOF.
+    /// The process runtime does neither, and says so.
+    @Test func pseudoTerminalAndInteractive() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let r = try await run(cli, "tty.json")
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("c | stdout is a terminal\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("c | read timed out\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("c | to stderr\n"), "\(r.stdout)")
+        #expect(!r.stderr.contains("pseudoTerminal"), "\(r.stderr)")
+        let process = try await cli.run(["run", "--wait", "--runtime", "process", "Tests/Fixtures/docker/tty.json"])
+        #expect(process.stdout.contains("c | stdout is a pipe\n") && process.stdout.contains("c | stdin ended\n"), "\(process.stdout)")
+        #expect(process.stderr.contains("warning: container c: pseudoTerminal and interactive are not applied in the process runtime"), "\(process.stderr)")
     }
 
     @Test func publishedPortsAndCappedUlimits() async throws {

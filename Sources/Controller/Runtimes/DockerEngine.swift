@@ -40,12 +40,13 @@ struct DockerEngine: Sendable {
 
     /// Streams a container's multiplexed logs (following) into `onFrame`; returns when the container stops.
     /// `sinceMilliseconds`: only lines logged after that time (for a re-adopted container).
-    func followLogs(_ id: String, sinceMilliseconds: Int64? = nil, onFrame: @escaping (OutputBatch.Source, UnsafeRawBufferPointer) -> Void) throws(HTTPError) {
+    /// `raw`: the container has a terminal (`Tty`), so its output is one unframed stream (stdout).
+    func followLogs(_ id: String, sinceMilliseconds: Int64? = nil, raw: Bool = false, onFrame: @escaping (OutputBatch.Source, UnsafeRawBufferPointer) -> Void) throws(HTTPError) {
         var demuxer = LogDemuxer(onFrame: onFrame)
         let since = sinceMilliseconds.map { String(format: "&since=%.3f", Double($0 + 1) / 1000) } ?? ""
         _ = try transport.send(method: "GET", target: "/\(apiVersion)/containers/\(id)/logs?follow=1&stdout=1&stderr=1\(since)",
                                timeoutSeconds: 0, stallTimeoutSeconds: nil) { chunk in
-            demuxer.feed(chunk)
+            if raw { onFrame(.stdout, chunk) } else { demuxer.feed(chunk) }
             return true
         }
     }

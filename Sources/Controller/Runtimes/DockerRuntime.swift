@@ -197,7 +197,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             }
             try await cgroupReady()
             let health = Self.healthCheck(of: launch) == nil ? nil : healthEvents
-            let container = DockerContainer(engine: engine, id: id, health: health)
+            let container = DockerContainer(engine: engine, id: id, health: health, tty: launch.definition?.pseudoTerminal == true)
             try await Blocking.run {
                 let r = try engine.request("POST", "/containers/\(id)/start")
                 guard r.status == 204 || r.status == 304 else {
@@ -237,7 +237,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         } catch {
             throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName): Docker engine error: \(error)")
         }
-        let restarted = DockerContainer(engine: engine, id: id, health: health)
+        let restarted = DockerContainer(engine: engine, id: id, health: health, tty: launch.definition?.pseudoTerminal == true)
         await restarted.begin(output: output, sinceMilliseconds: since)
         return restarted
     }
@@ -278,7 +278,8 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             if item["State"]?.stringValue == "running" {
                 let inspect = try? await Blocking.run { try JSONParser.parse(engine.request("GET", "/containers/\(id)/json").body) }
                 let checked = inspect?["Config"]?["Healthcheck"]?["Test"].map { $0 != .null } ?? false
-                let container = DockerContainer(engine: engine, id: id, health: checked ? healthEvents : nil)
+                let container = DockerContainer(engine: engine, id: id, health: checked ? healthEvents : nil,
+                                                tty: inspect?["Config"]?["Tty"] == .bool(true))
                 switch inspect?["State"]?["Health"]?["Status"]?.stringValue {
                 case "healthy": healthEvents.deliver(.healthy, to: id)
                 case "unhealthy": healthEvents.deliver(.unhealthy, to: id)
@@ -549,6 +550,9 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         if let command = launch.command { body.append(("Cmd", .array(command.map { JSONValue.string($0) }))) }
         if let wd = launch.workingDirectory { body.append(("WorkingDir", .string(wd))) }
         if let user = def?.user { body.append(("User", .string(user))) }
+        // As `docker run -t` and `-i`: a terminal for its output; stdin kept open (nothing writes to it).
+        if def?.pseudoTerminal == true { body.append(("Tty", .bool(true))) }
+        if def?.interactive == true { body.append(("OpenStdin", .bool(true))) }
         if let check = healthCheck(of: launch) {
             // Docker's own health check with ECS's parameters, as the ECS agent sets it.
             let second = 1_000_000_000
@@ -602,9 +606,14 @@ actor DockerContainer: RunningContainer {
     nonisolated let nativeHealth: AsyncStream<HealthStatus>?
     private let health: DockerHealthEvents?
 
-    init(engine: DockerEngine, id: String, health: DockerHealthEvents? = nil) {
+    /// `pseudoTerminal`: the engine gives its output as one raw stream (no frames), lines
+    /// ending in CR LF.
+    nonisolated let tty: Bool
+
+    init(engine: DockerEngine, id: String, health: DockerHealthEvents? = nil, tty: Bool = false) {
         self.engine = engine
         self.id = id
+        self.tty = tty
         self.health = health
         nativeHealth = health?.subscribe(id)
     }
@@ -615,13 +624,15 @@ actor DockerContainer: RunningContainer {
         let (batches, continuation) = AsyncStream.makeStream(of: OutputBatch.self)
         let engine = self.engine
         let id = self.id
+        let tty = self.tty
         Thread {
             var assemblers: [OutputBatch.Source: LineAssembler] = [.stdout: LineAssembler(), .stderr: LineAssembler()]
             func emit(_ source: OutputBatch.Source, _ lines: [String]) {
                 guard !lines.isEmpty else { return }
+                let lines = tty ? lines.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 } : lines
                 continuation.yield(OutputBatch(source: source, timestamps: Array(repeating: LineSplitter.now(), count: lines.count), lines: lines))
             }
-            try? engine.followLogs(id, sinceMilliseconds: sinceMilliseconds) { source, bytes in
+            try? engine.followLogs(id, sinceMilliseconds: sinceMilliseconds, raw: tty) { source, bytes in
                 emit(source, assemblers[source, default: LineAssembler()].append(bytes))
             }
             LatencyTrace.mark("docker: log stream ended")
