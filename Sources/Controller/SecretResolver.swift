@@ -69,6 +69,42 @@ public struct SecretResolver: Sendable {
         }
     }
 
+    /// `repositoryCredentials`: the Secrets Manager secret (`{"username", "password"}`) as
+    /// Docker's `X-Registry-Auth` (base64url JSON) for `image`'s registry. Errors name the
+    /// secret, never its value.
+    public func registryAuth(_ credentials: RepositoryCredentials, image: String) throws(ContainerStartError) -> String {
+        let arn = credentials.credentialsParameter
+        func failure(_ why: String) -> ContainerStartError {
+            ContainerStartError(kind: "ResourceInitializationError",
+                detail: "unable to pull secrets or registry auth: unable to retrieve repositoryCredentials from \(arn): \(why)")
+        }
+        guard arn.hasPrefix("arn:") && arn.contains(":secretsmanager:") else { throw failure("credentialsParameter must be a Secrets Manager secret ARN") }
+        let secret: String
+        do {
+            secret = try secretsManager(arn)
+        } catch {
+            throw failure(error.detail)
+        }
+        guard let document = try? JSONParser.parse(secret), let username = document["username"]?.stringValue,
+              let password = document["password"]?.stringValue else {
+            throw failure("the secret must be a JSON object with \"username\" and \"password\"")
+        }
+        let auth: JSONValue = .object([("username", .string(username)), ("password", .string(password)),
+                                       ("serveraddress", .string(Self.registry(of: image)))])
+        return Data(auth.serialized().utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+    }
+
+    /// The registry an image reference names: its first component when that is a host
+    /// (has a dot or a port, or is localhost), else Docker Hub.
+    static func registry(of image: String) -> String {
+        let parts = image.split(separator: "/", maxSplits: 1)
+        if parts.count == 2, let first = parts.first, first.contains(".") || first.contains(":") || first == "localhost" {
+            return String(first)
+        }
+        return "https://index.docker.io/v1/"
+    }
+
     func ssmParameter(_ valueFrom: String) throws(ContainerStartError) -> String {
         var name = valueFrom
         var region = self.region

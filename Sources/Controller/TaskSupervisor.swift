@@ -136,6 +136,7 @@ public actor TaskSupervisor {
         let override = record.task.overrides.container(name)
         var files: [(String, String)] = []
         var secrets: [(String, String)] = []
+        var registryAuth: String?
         do {
             for file in override?.environmentFiles ?? container.environmentFiles ?? [] {
                 let resolver = secretResolver
@@ -144,6 +145,10 @@ public actor TaskSupervisor {
             for secret in container.secrets ?? [] {
                 let resolver = secretResolver
                 secrets.append((secret.name, try await Blocking.run { try resolver.resolve(secret) }))
+            }
+            if runtime.name == "docker", let credentials = container.repositoryCredentials {
+                let (resolver, image) = (secretResolver, container.image ?? "")
+                registryAuth = try await Blocking.run { try resolver.registryAuth(credentials, image: image) }
             }
         } catch let error as ContainerStartError {
             throw error
@@ -172,6 +177,7 @@ public actor TaskSupervisor {
         launch.entryPoint = container.entryPoint
         launch.command = override?.command ?? container.command
         launch.definition = container
+        launch.registryAuth = registryAuth
         launch.taskContainerCount = definition.containerDefinitions.count
         if record.options.publish == true {
             launch.publishedPorts = definition.containerDefinitions.flatMap { $0.portMappings ?? [] }.compactMap { pm in
@@ -201,21 +207,16 @@ public actor TaskSupervisor {
         return launch
     }
 
-    /// What the container asks for that this runtime does not do, each said once at start
+    /// What the container asks for that the process runtime does not do, each said once at start
     /// so that a task that passes here is not mistaken for one that does all it says.
     static func unappliedFields(of container: ContainerDefinition, runtime: String) -> [String] {
+        guard runtime == "process" else { return [] }
         var out: [String] = []
-        if runtime == "process" {
-            if !(container.systemControls ?? []).isEmpty {
-                out.append("systemControls are not applied in the process runtime (host processes share the host's kernel parameters)")
-            }
-            if container.pseudoTerminal == true || container.interactive == true {
-                out.append("pseudoTerminal and interactive are not applied in the process runtime: its output goes through pipes, its stdin is empty")
-            }
-        } else {
-            if container.repositoryCredentials != nil {
-                out.append("repositoryCredentials are not used: a missing image is pulled with the Docker engine's own credentials (docker login)")
-            }
+        if !(container.systemControls ?? []).isEmpty {
+            out.append("systemControls are not applied in the process runtime (host processes share the host's kernel parameters)")
+        }
+        if container.pseudoTerminal == true || container.interactive == true {
+            out.append("pseudoTerminal and interactive are not applied in the process runtime: its output goes through pipes, its stdin is empty")
         }
         return out
     }

@@ -84,6 +84,53 @@ struct SecretsTests {
         try await check(runtime: "docker", image: "debian:bookworm-slim")
     }
 
+    /// `repositoryCredentials`: the Secrets Manager secret (from moto) reaches the registry
+    /// as the engine's Basic credentials when a missing image is pulled; a secret that is not
+    /// there stops the task before any pull, naming it. The password never shows.
+    @Test func dockerPullsWithRepositoryCredentials() async throws {
+        try await DockerRuntimeTests().requireDocker()
+        let password = "registry-\(UUID().uuidString.prefix(8))"
+        try await LocalServers.withMoto { endpoint in
+            let seeded = try await Command.run("python3", ["-c", """
+                import boto3, sys
+                kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+                print(boto3.client("secretsmanager", **kw).create_secret(Name="registry/creds", SecretString='{"username": "alice", "password": "%s"}' % sys.argv[2])["ARN"])
+                """, endpoint, password])
+            let arn = seeded.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(seeded.status == 0 && arn.hasPrefix("arn:aws:secretsmanager:"), "\(seeded.stderr)")
+            let cli = CLIHarness()
+            defer { cli.cleanup() }
+            try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+            let seen = cli.stateDirectory.appendingPathComponent("registry.log").path
+            let port = LocalServers.freePort()
+            let registry = CLIHarness.repository.appendingPathComponent("Tests/Fixtures/docker/fake_registry.py").path
+            try await LocalServers.withServer("/usr/bin/python3", [registry, String(port), seen], port: port) {
+                let file = cli.stateDirectory.appendingPathComponent("private.json").path
+                func write(_ credentials: String) throws {
+                    try Data("""
+                        {"family": "private-image", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+                         "containerDefinitions": [{"name": "app", "image": "127.0.0.1:\(port)/private/app:v1",
+                           "repositoryCredentials": {"credentialsParameter": "\(credentials)"}}]}
+                        """.utf8).write(to: URL(fileURLWithPath: file))
+                }
+                try write(arn)
+                let r = try await cli.run(["run", "--wait", "--runtime", "docker", "--aws-endpoint", endpoint, file])
+                #expect(r.status == 125, "\(r.stdout)\n\(r.stderr)")
+                #expect(r.stderr.contains("CannotPullContainerError") && r.stderr.contains("manifest unknown"), "\(r.stderr)")
+                let basic = "Basic " + Data("alice:\(password)".utf8).base64EncodedString()
+                let requests = (try? String(contentsOfFile: seen, encoding: .utf8)) ?? ""
+                #expect(requests.contains("/v2/private/app/manifests/v1 \(basic)"), "the registry saw: \(requests)")
+                let state = try await Command.run("/bin/sh", ["-c", "cat -v \"$0\"/state.sqlite* \"$0\"/logs/*/* 2>/dev/null", cli.stateDirectory.path])
+                for haystack in [r.stdout, r.stderr, state.stdout] { #expect(!haystack.contains(password)) }
+
+                try write(arn.replacingOccurrences(of: "registry/creds", with: "registry/gone"))
+                let missing = try await cli.run(["run", "--wait", "--runtime", "docker", "--aws-endpoint", endpoint, file])
+                #expect(missing.status == 125)
+                #expect(missing.stderr.contains("ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve repositoryCredentials from"), "\(missing.stderr)")
+            }
+        }
+    }
+
     /// The acceptance check of the API issue: an SDK call inside a task (`aws sts get-caller-identity`
     /// against moto) runs as the task role, assumed through STS at --aws-endpoint, and fails with a wrong token.
     @Test func sdkInsideATaskRunsAsItsTaskRole() async throws {

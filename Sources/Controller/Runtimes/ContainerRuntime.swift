@@ -29,6 +29,8 @@ public struct ContainerLaunch: Sendable {
     public var taskContainerCount = 1
     /// The task's cgroup (Docker's `CgroupParent`), set by the Docker runtime.
     public var cgroupParent: String?
+    /// `repositoryCredentials` resolved for a pull (Docker's `X-Registry-Auth`); never logged.
+    public var registryAuth: String?
     /// `pidMode: task`: the task's containers share one PID namespace.
     public var sharesTaskPIDNamespace = false
     /// The `net.*` systemControls of every container of the task, later ones winning (as on

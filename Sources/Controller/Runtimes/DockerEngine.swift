@@ -19,10 +19,10 @@ struct DockerEngine: Sendable {
 
     var transport: UnixSocketHTTP { UnixSocketHTTP(socketPath: socketPath) }
 
-    func request(_ method: String, _ path: String, body: JSONValue? = nil, timeout: Int = 60) throws(HTTPError) -> HTTPResponse {
+    func request(_ method: String, _ path: String, body: JSONValue? = nil, headers: [(String, String)] = [], timeout: Int = 60) throws(HTTPError) -> HTTPResponse {
         // timeout 0 is a long poll (wait, stop): no stall detection either.
         try transport.send(method: method, target: "/\(apiVersion)\(path)",
-                           headers: body == nil ? [] : [("Content-Type", "application/json")],
+                           headers: (body == nil ? [] : [("Content-Type", "application/json")]) + headers,
                            body: body.map { Array($0.serialized().utf8) },
                            timeoutSeconds: timeout, stallTimeoutSeconds: timeout == 0 ? nil : 30)
     }

@@ -179,7 +179,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                 LatencyTrace.mark("docker: container created")
             } else {
                 try await cgroupReady()
-                try await Blocking.run { try Self.ensureImage(engine, image) }
+                try await Blocking.run { try Self.ensureImage(engine, image, auth: launch.registryAuth) }
                 let agent = try await agentEndpoint()
                 let pause = try await pauses.value(for: launch.taskID) {
                     let id = self.noteRefusal(try await Blocking.run { try Self.createPause(engine, launch, fallbackImage: image, mac: mac) })
@@ -362,10 +362,12 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
 
     // MARK: Engine calls (blocking)
 
-    static func ensureImage(_ engine: DockerEngine, _ image: String) throws {
+    /// Pulls `image` unless the engine has it; `auth`: the registry credentials (X-Registry-Auth).
+    static func ensureImage(_ engine: DockerEngine, _ image: String, auth: String? = nil) throws {
         if try engine.request("GET", "/images/\(image)/json").status == 200 { return }
         let (name, tag) = splitImage(image)
-        let pull = try engine.request("POST", "/images/create?fromImage=\(name.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? name)&tag=\(tag)", timeout: 300)
+        let pull = try engine.request("POST", "/images/create?fromImage=\(name.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? name)&tag=\(tag)",
+                                      headers: auth.map { [("X-Registry-Auth", $0)] } ?? [], timeout: 300)
         if try engine.request("GET", "/images/\(image)/json").status == 200 { return }
         var message = DockerEngine.message(pull)
         // A pull streams JSON lines; the error is in the last one.
@@ -477,7 +479,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         // As `docker run` does: create, and pull only when the engine lacks the image.
         var (r, refusal) = try postCreate(engine, name: name, cgroupParent: launch.cgroupParent, body: body)
         if r.status == 404 {
-            try ensureImage(engine, image)
+            try ensureImage(engine, image, auth: launch.registryAuth)
             (r, refusal) = try postCreate(engine, name: name, cgroupParent: refusal == nil ? launch.cgroupParent : nil, body: body)
         }
         guard r.status == 201, let id = (try? JSONParser.parse(r.body))?["Id"]?.stringValue else {
