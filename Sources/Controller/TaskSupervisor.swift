@@ -218,6 +218,21 @@ public actor TaskSupervisor {
         if container.pseudoTerminal == true || container.interactive == true {
             out.append("pseudoTerminal and interactive are not applied in the process runtime: its output goes through pipes, its stdin is empty")
         }
+        // What only a container can do: a host process runs as fargate-local's user, on the
+        // host's filesystem, with its limits and capabilities.
+        var notApplied: [String] = []
+        if container.user != nil { notApplied.append("user") }
+        if container.readonlyRootFilesystem == true { notApplied.append("readonlyRootFilesystem") }
+        if !(container.ulimits ?? []).isEmpty { notApplied.append("ulimits") }
+        if container.memory != nil || container.memoryReservation != nil { notApplied.append("its memory limits") }
+        if let linux = container.linuxParameters {
+            if linux.initProcessEnabled == true { notApplied.append("linuxParameters.initProcessEnabled") }
+            if linux.capabilities != nil { notApplied.append("linuxParameters.capabilities") }
+            if linux.tmpfs != nil { notApplied.append("linuxParameters.tmpfs") }
+        }
+        if !notApplied.isEmpty {
+            out.append("\(notApplied.joined(separator: ", ")) not applied in the process runtime (a host process); use --runtime docker for them")
+        }
         return out
     }
 
