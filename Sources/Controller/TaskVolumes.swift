@@ -31,7 +31,15 @@ public struct TaskVolumes: Sendable {
             guard let name = volume.name else { continue }
             let folder: URL
             if let efs = volume.efsVolumeConfiguration {
+                // An access point's own root directory is set on AWS, not in the task
+                // definition: each access point gets a folder of its own in the file system.
                 var url = efsRoot(efs.fileSystemId)
+                if let ap = efs.authorizationConfig?.accessPointId, !ap.isEmpty {
+                    guard !ap.contains("/"), ap != "..", ap != "." else {
+                        throw ContainerStartError(kind: "ResourceInitializationError", detail: "failed to mount EFS volume \(name): invalid accessPointId \(ap)")
+                    }
+                    url.appendPathComponent(ap, isDirectory: true)
+                }
                 let root = (efs.rootDirectory ?? "/").split(separator: "/").filter { $0 != "." && !$0.isEmpty }
                 if root.contains("..") {
                     throw ContainerStartError(kind: "ResourceInitializationError",

@@ -230,9 +230,14 @@ public struct Volume: Codable, Sendable, Equatable {
         public var sourcePath: String?
     }
     public struct EFSConfiguration: Codable, Sendable, Equatable {
+        public struct AuthorizationConfig: Codable, Sendable, Equatable {
+            public var accessPointId: String?
+            public var iam: String?
+        }
         public var fileSystemId: String
         public var rootDirectory: String?
         public var transitEncryption: String?
+        public var authorizationConfig: AuthorizationConfig?
     }
     public struct DockerConfiguration: Codable, Sendable, Equatable {
         public var scope: String?

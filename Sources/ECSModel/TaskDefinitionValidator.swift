@@ -94,6 +94,15 @@ public enum TaskDefinitionValidator {
                 if let root = efs.rootDirectory, root.split(separator: "/").contains("..") {
                     v.error("\(p).efsVolumeConfiguration.rootDirectory", "rootDirectory may not contain \"..\".")
                 }
+                let auth = efs.authorizationConfig
+                if let ap = auth?.accessPointId, !ap.isEmpty, let root = efs.rootDirectory, root != "/" {
+                    v.error("\(p).efsVolumeConfiguration.rootDirectory",
+                            "Invalid request provided: Create TaskDefinition: When using an EFS access point, the root directory must either be set to \"/\" or be omitted.")
+                }
+                if (!(auth?.accessPointId ?? "").isEmpty || auth?.iam == "ENABLED"), efs.transitEncryption != "ENABLED" {
+                    v.error("\(p).efsVolumeConfiguration.transitEncryption",
+                            "transitEncryption must be ENABLED when an EFS access point or IAM authorization is used.")
+                }
             }
         }
     }
