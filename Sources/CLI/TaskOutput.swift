@@ -20,9 +20,10 @@ enum TaskOutput {
     }
 
     /// TASK ID, TASK DEFINITION (family:revision), STATUS, CONTAINERS (running/total), CREATED,
-    /// EXIT (containers' exit codes in order, or "start failed").
+    /// ADDRESS (the task's, from its ENI attachment), EXIT (containers' exit codes in order, or
+    /// "start failed").
     static func table(_ tasks: [ECSTask], now: Date = Date()) -> String {
-        var rows = [["TASK ID", "TASK DEFINITION", "STATUS", "CONTAINERS", "CREATED", "EXIT"]]
+        var rows = [["TASK ID", "TASK DEFINITION", "STATUS", "CONTAINERS", "CREATED", "ADDRESS", "EXIT"]]
         for t in tasks {
             let running = t.containers.filter { $0.lastStatus == .running }.count
             var exit = ""
@@ -35,6 +36,7 @@ enum TaskOutput {
                 t.lastStatus.rawValue,
                 "\(running)/\(t.containers.count)",
                 relative(t.createdAt, now: now),
+                t.attachments?.first?.detail("privateIPv4Address") ?? "",
                 exit,
             ])
         }

@@ -274,6 +274,8 @@ struct DockerRuntimeTests {
         if case let .array(containers)? = running?["containers"] {
             #expect(containers.first?["networkInterfaces"]?.serialized().contains(address) == true)
         }
+        let table = try await cli.run(["ps"])
+        #expect(table.stdout.contains("ADDRESS") && table.stdout.split(separator: "\n").contains { $0.hasPrefix(String(id.prefix(12))) && $0.contains(address) }, "\(table.stdout)")
         // Not published: the host reaches the task at its own address.
         var answer = ""
         for _ in 0..<50 where answer.isEmpty {
