@@ -50,9 +50,10 @@ enum TaskOutput {
     static func relative(_ date: Date?, now: Date) -> String {
         guard let date else { return "" }
         let s = Int(now.timeIntervalSince(date))
-        if s < 60 { return "\(max(s, 0)) seconds ago" }
-        if s < 3600 { return "\(s / 60) minutes ago" }
-        if s < 86400 { return "\(s / 3600) hours ago" }
-        return "\(s / 86400) days ago"
+        func ago(_ n: Int, _ unit: String) -> String { "\(n) \(unit)\(n == 1 ? "" : "s") ago" }
+        if s < 60 { return ago(max(s, 0), "second") }
+        if s < 3600 { return ago(s / 60, "minute") }
+        if s < 86400 { return ago(s / 3600, "hour") }
+        return ago(s / 86400, "day")
     }
 }
