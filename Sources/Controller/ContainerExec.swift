@@ -69,7 +69,7 @@ public enum ContainerExec {
                     throw ControllerError(.state, "cannot run a command in container \(name): \(DockerEngine.message(started))")
                 }
                 let inspected = try engine.request("GET", "/exec/\(exec)/json")
-                guard case let .number(code)? = (try? JSONParser.parse(inspected.body))?["ExitCode"], let value = Int(code) else {
+                guard let value = (try? JSONParser.parse(inspected.body))?["ExitCode"]?.intValue else {
                     throw ControllerError(.state, "the engine did not say how the command in container \(name) ended")
                 }
                 return value

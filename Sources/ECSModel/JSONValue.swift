@@ -34,6 +34,24 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
+    /// The number, if this is a number that fits a Double.
+    public var doubleValue: Double? {
+        if case let .number(n) = self { return Double(n) }
+        return nil
+    }
+
+    /// The number, if this is an integer that fits an Int.
+    public var intValue: Int? {
+        if case let .number(n) = self { return Int(n) }
+        return nil
+    }
+
+    /// The elements when this is an array.
+    public var arrayValue: [JSONValue]? {
+        if case let .array(a) = self { return a }
+        return nil
+    }
+
     /// The members when this is an object.
     public var objectMembers: [(key: String, value: JSONValue)]? {
         if case let .object(m) = self { return m }

@@ -2,6 +2,15 @@ import ECSModel
 import Testing
 
 struct JSONParserTests {
+    @Test func typedAccessorsReadOnlyTheirOwnKind() throws {
+        let v = try JSONParser.parse(#"{"n": 137, "f": 2.5, "big": 1e400, "a": [1, "x"], "s": "7"}"#)
+        #expect(v["n"]?.intValue == 137 && v["n"]?.doubleValue == 137)
+        #expect(v["f"]?.doubleValue == 2.5 && v["f"]?.intValue == nil)
+        #expect(v["s"]?.intValue == nil && v["s"]?.arrayValue == nil)
+        #expect(v["a"]?.arrayValue?.count == 2 && v["a"]?.doubleValue == nil)
+        #expect(v["big"]?.intValue == nil)
+    }
+
     @Test func parsesNestedDocumentsKeepingKeyOrder() throws {
         let v = try JSONParser.parse(#"{"b": [1, 2.5, -3e2, true, null], "a": {"s": "x\"y\u00e9\n"}}"#)
         #expect(v.objectMembers?.map(\.key) == ["b", "a"])

@@ -187,8 +187,6 @@ struct DockerRuntimeTests {
             r.stdout.split(separator: "\n").first { $0.hasPrefix("app | \(prefix) ") }.map { String($0.dropFirst("app | \(prefix) ".count)) }
         }
         func json(_ prefix: String) -> JSONValue? { line(prefix).flatMap { try? JSONParser.parse(Array($0.utf8)) } }
-        func number(_ v: JSONValue?) -> Double? { if case let .number(n)? = v { return Double(n) }; return nil }
-        func first(_ v: JSONValue?) -> JSONValue? { if case let .array(a)? = v { return a.first }; return nil }
         let seen = line("ip")?.split(separator: " ").map(String.init) ?? []
         #expect(seen.count == 3 && seen[1] == "mac", "\(r.stdout)")
         #expect(r.stderr.contains("task network interface attached: \(seen.first ?? "?") (ip-"), "\(r.stderr)")
@@ -197,22 +195,22 @@ struct DockerRuntimeTests {
         let meta = json("meta")
         #expect(meta?["ImageID"]?.stringValue == imageID, "\(r.stdout)")
         #expect(meta?["DockerName"]?.stringValue == "app")
-        let network = first(meta?["Networks"])
-        #expect(first(network?["IPv4Addresses"])?.stringValue == seen.first, "\(r.stdout)")
+        let network = meta?["Networks"]?.arrayValue?.first
+        #expect(network?["IPv4Addresses"]?.arrayValue?.first?.stringValue == seen.first, "\(r.stdout)")
         #expect(network?["MACAddress"]?.stringValue == seen.last)
         #expect(network?["IPv4SubnetCIDRBlock"]?.stringValue == subnet)
         let stats = json("stats")
-        #expect((number(stats?["memory_stats"]?["usage"]) ?? 0) > 0, "\(line("stats") ?? r.stdout)")
-        #expect((number(stats?["cpu_stats"]?["cpu_usage"]?["total_usage"]) ?? 0) > 0)
-        #expect((number(stats?["precpu_stats"]?["cpu_usage"]?["total_usage"]) ?? 0) > 0, "no previous sample: \(line("stats") ?? "")")
-        #expect((number(stats?["pids_stats"]?["current"]) ?? 0) >= 1)
+        #expect((stats?["memory_stats"]?["usage"]?.doubleValue ?? 0) > 0, "\(line("stats") ?? r.stdout)")
+        #expect((stats?["cpu_stats"]?["cpu_usage"]?["total_usage"]?.doubleValue ?? 0) > 0)
+        #expect((stats?["precpu_stats"]?["cpu_usage"]?["total_usage"]?.doubleValue ?? 0) > 0, "no previous sample: \(line("stats") ?? "")")
+        #expect((stats?["pids_stats"]?["current"]?.doubleValue ?? 0) >= 1)
         guard case let .object(task)? = json("taskstats") else {
             Issue.record("no task stats: \(r.stdout)")
             return
         }
         #expect(task.count == 2)
         for (key, value) in task {
-            #expect((number(value["memory_stats"]?["usage"]) ?? 0) > 0, "\(key): \(value.serialized())")
+            #expect((value["memory_stats"]?["usage"]?.doubleValue ?? 0) > 0, "\(key): \(value.serialized())")
         }
     }
 

@@ -204,10 +204,9 @@ struct RunCommandTests {
             r.stdout.split(separator: "\n").first { $0.hasPrefix("app | \(prefix) ") }
                 .flatMap { try? JSONParser.parse(Array($0.dropFirst("app | \(prefix) ".count).utf8)) }
         }
-        func number(_ v: JSONValue?) -> Double? { if case let .number(n)? = v { return Double(n) }; return nil }
         let early = json("stats")
-        #expect((number(early?["pids_stats"]?["current"]) ?? 0) >= 2, "sh and curl: \(r.stdout)")
-        #expect((number(early?["memory_stats"]?["usage"]) ?? 0) > 0)
+        #expect((early?["pids_stats"]?["current"]?.doubleValue ?? 0) >= 2, "sh and curl: \(r.stdout)")
+        #expect((early?["memory_stats"]?["usage"]?.doubleValue ?? 0) > 0)
         #expect(early?["precpu_stats"] != nil && early?["preread"] != nil)
         guard case let .object(task)? = json("taskstats"), let app = task.first?.value else {
             Issue.record("no task stats: \(r.stdout)")
@@ -215,9 +214,9 @@ struct RunCommandTests {
         }
         #expect(task.first?.key.hasSuffix("-app") == true)
         // The busy loop ran before both samples.
-        #expect((number(app["cpu_stats"]?["cpu_usage"]?["total_usage"]) ?? 0) > 0, "\(app.serialized())")
-        #expect((number(app["precpu_stats"]?["cpu_usage"]?["total_usage"]) ?? 0) > 0, "\(app.serialized())")
-        #expect((number(app["cpu_stats"]?["system_cpu_usage"]) ?? 0) > (number(app["precpu_stats"]?["system_cpu_usage"]) ?? .infinity))
+        #expect((app["cpu_stats"]?["cpu_usage"]?["total_usage"]?.doubleValue ?? 0) > 0, "\(app.serialized())")
+        #expect((app["precpu_stats"]?["cpu_usage"]?["total_usage"]?.doubleValue ?? 0) > 0, "\(app.serialized())")
+        #expect((app["cpu_stats"]?["system_cpu_usage"]?.doubleValue ?? 0) > (app["precpu_stats"]?["system_cpu_usage"]?.doubleValue ?? .infinity))
     }
 
     @Test func detachedTaskIsListedFollowedAndStopped() async throws {

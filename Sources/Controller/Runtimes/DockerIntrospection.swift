@@ -57,7 +57,7 @@ extension DockerRuntime {
             }
             if case let .object(networks)? = holder["NetworkSettings"]?["Networks"], let network = networks.first?.value {
                 facts.ipv4Address = network["IPAddress"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
-                if case let .number(prefix)? = network["IPPrefixLen"] { facts.ipv4PrefixLength = Int(prefix) }
+                facts.ipv4PrefixLength = network["IPPrefixLen"]?.intValue
                 facts.macAddress = network["MacAddress"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
                 facts.gateway = network["Gateway"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
             }
