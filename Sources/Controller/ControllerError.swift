@@ -7,6 +7,8 @@ public struct ControllerError: Error, CustomStringConvertible, Sendable {
         case ambiguous
         case state
         case io
+        /// The task needs a platform this host cannot give it (Windows containers).
+        case unsupportedPlatform
     }
 
     public let code: Code

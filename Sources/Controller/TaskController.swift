@@ -60,6 +60,9 @@ public final class TaskController: Sendable {
 
     /// Creates a task in PROVISIONING and saves it; `supervise` then runs it.
     public func createTask(definition: TaskDefinition, overrides: TaskOverride, options: RunOptions, cluster requestedCluster: String? = nil) async throws -> TaskRecord {
+        if definition.platform.isWindows {
+            throw ControllerError(.unsupportedPlatform, "Task definition \(definition.family):\(definition.revision ?? 0) asks for runtimePlatform.operatingSystemFamily \(definition.platform.osFamily); fargate-local runs Linux containers only, so it cannot run this task.")
+        }
         for (i, o) in (overrides.containerOverrides ?? []).enumerated() {
             guard let name = o.name, definition.containerDefinitions.contains(where: { $0.name == name }) else {
                 throw ControllerError(.invalidInput, "overrides.containerOverrides[\(i)].name: container \"\(o.name ?? "")\" does not exist in task definition \(definition.family):\(definition.revision ?? 0)")

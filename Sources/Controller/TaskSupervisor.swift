@@ -85,6 +85,9 @@ public actor TaskSupervisor {
 
     private func prepareAndStart() async {
         record.runtimeName = runtime.name
+        for note in HostPlatform.startNotes(for: record.definition.platform, runtime: runtime.name) {
+            await console?.event(note)
+        }
         let folders: [String: String]
         do {
             folders = try volumes.prepare(record.definition.volumes ?? [])
@@ -192,6 +195,7 @@ public actor TaskSupervisor {
                 await console?.event("warning: container \(name): \(warning)")
             }
         }
+        launch.imagePlatform = definition.platform.imagePlatform
         launch.sharesTaskPIDNamespace = definition.pidMode == "task"
         launch.taskNetworkSysctls = Self.networkSysctls(of: definition)
         launch.taskCPU = record.task.cpu.flatMap(Int.init)

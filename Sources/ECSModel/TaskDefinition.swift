@@ -219,9 +219,46 @@ public struct EphemeralStorage: Codable, Sendable, Equatable {
     public init(sizeInGiB: Int) { self.sizeInGiB = sizeInGiB }
 }
 
+/// The task's `runtimePlatform`; Fargate's default (absent, or either field absent) is
+/// X86_64 Linux.
 public struct RuntimePlatform: Codable, Sendable, Equatable {
     public var cpuArchitecture: String?
     public var operatingSystemFamily: String?
+
+    public init(cpuArchitecture: String? = nil, operatingSystemFamily: String? = nil) {
+        self.cpuArchitecture = cpuArchitecture
+        self.operatingSystemFamily = operatingSystemFamily
+    }
+
+    /// ECS's CPU architecture: `X86_64` unless the definition says otherwise.
+    public var architecture: String { cpuArchitecture ?? "X86_64" }
+
+    /// ECS's operating system family: `LINUX` unless the definition says otherwise.
+    public var osFamily: String { operatingSystemFamily ?? "LINUX" }
+
+    /// A Windows Server family (`WINDOWS_SERVER_2022_CORE`, ...).
+    public var isWindows: Bool { osFamily.hasPrefix("WINDOWS") }
+
+    /// The image platform Fargate pulls and runs for it, as the OCI writes it
+    /// (`linux/amd64`, `linux/arm64`); nil for Windows.
+    public var imagePlatform: String? {
+        guard !isWindows else { return nil }
+        return "linux/" + Self.goArchitecture(ecs: architecture)
+    }
+
+    /// The OCI (Go) architecture name for an ECS one: `X86_64` → `amd64`, `ARM64` → `arm64`.
+    public static func goArchitecture(ecs: String) -> String {
+        switch ecs {
+        case "ARM64": return "arm64"
+        case "X86_64": return "amd64"
+        default: return ecs.lowercased()
+        }
+    }
+}
+
+extension TaskDefinition {
+    /// The definition's runtime platform, Fargate's default filled in.
+    public var platform: RuntimePlatform { runtimePlatform ?? RuntimePlatform() }
 }
 
 /// A task volume: a host path, an EFS file system, a Docker volume, or (none of these) per-task scratch space.

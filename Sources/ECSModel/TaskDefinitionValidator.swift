@@ -48,11 +48,25 @@ public enum TaskDefinitionValidator {
             }
             if td.pidMode == "host" { v.error("pidMode", "Fargate does not support pidMode 'host'; only 'task' is supported.") }
             if td.ipcMode != nil { v.error("ipcMode", "Fargate does not support ipcMode.") }
+            checkFargateWindows(td, &v)
         }
         if let es = td.ephemeralStorage, !(21...200).contains(es.sizeInGiB) {
             v.error("ephemeralStorage.sizeInGiB", "The ephemeral storage size must be between 21 GiB and 200 GiB; \(es.sizeInGiB) was given.")
         }
         return v.items
+    }
+
+    /// Windows on Fargate: X86_64 only, and 1, 2 or 4 vCPU (Fargate's CPU and memory table).
+    private static func checkFargateWindows(_ td: TaskDefinition, _ v: inout Collector) {
+        guard td.platform.isWindows else { return }
+        let family = td.platform.osFamily
+        v.warn("runtimePlatform.operatingSystemFamily", "fargate-local runs Linux tasks only: it registers this \(family) task but cannot run it (RunTask: PlatformTaskDefinitionIncompatibilityException).")
+        if td.platform.architecture != "X86_64" {
+            v.error("runtimePlatform.cpuArchitecture", "Windows containers on Fargate run on X86_64 only; \(family) with \(td.platform.architecture) is not supported.")
+        }
+        if let cpu = td.cpu.flatMap(ResourceSize.cpuUnits), ResourceSize.fargateMemoryChoices(forCPU: cpu) != nil, ![1024, 2048, 4096].contains(cpu) {
+            v.error("cpu", "Invalid 'cpu' setting for task. Windows containers on Fargate need 1024, 2048 or 4096 CPU units; \(cpu) was given.")
+        }
     }
 
     /// ECS's rule for family, container and cluster names: up to 255 letters, digits, '_' and '-'.

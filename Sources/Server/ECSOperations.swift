@@ -39,6 +39,7 @@ struct ECSOperations: Sendable {
             case .invalidInput: throw APIError.client(e.message)
             case .notFound, .ambiguous: throw APIError.invalidParameter(e.message)
             case .state, .io: throw APIError.server(e.message)
+            case .unsupportedPlatform: throw APIError("PlatformTaskDefinitionIncompatibilityException", e.message)
             }
         } catch {
             throw APIError.server("\(error)")

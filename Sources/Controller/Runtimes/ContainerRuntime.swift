@@ -36,6 +36,8 @@ public struct ContainerLaunch: Sendable {
     /// The `net.*` systemControls of every container of the task, later ones winning (as on
     /// ECS, in awsvpc they apply to the whole task): set where its network namespace is held.
     public var taskNetworkSysctls: [(key: String, value: String)] = []
+    /// The image platform the task's runtimePlatform asks for (`linux/amd64`, `linux/arm64`).
+    public var imagePlatform: String?
 
     public init(taskID: String, containerName: String, arguments: [String], environment: [(String, String)],
                 workingDirectory: String?, mounts: [BindMount]) {

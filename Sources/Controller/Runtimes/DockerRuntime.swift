@@ -179,7 +179,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                 LatencyTrace.mark("docker: container created")
             } else {
                 try await cgroupReady()
-                try await Blocking.run { try Self.ensureImage(engine, image, auth: launch.registryAuth) }
+                try await Blocking.run { try Self.ensureImage(engine, image, platform: launch.imagePlatform, auth: launch.registryAuth) }
                 let agent = try await agentEndpoint()
                 let pause = try await pauses.value(for: launch.taskID) {
                     let id = self.noteRefusal(try await Blocking.run { try Self.createPause(engine, launch, fallbackImage: image, mac: mac) })
@@ -342,11 +342,14 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
 
     /// Posts a create; if the engine refuses `CgroupParent` (Docker's systemd cgroup driver
     /// takes only slices), posts it again without, built by `body(nil)`.
-    static func postCreate(_ engine: DockerEngine, name: String, cgroupParent: String?,
+    /// `platform` (`linux/arm64`): the image platform the container must run (the engine
+    /// refuses an image of another).
+    static func postCreate(_ engine: DockerEngine, name: String, cgroupParent: String?, platform: String? = nil,
                            body: (String?) -> JSONValue) throws -> (HTTPResponse, String?) {
-        let r = try engine.request("POST", "/containers/create?name=\(name)", body: body(cgroupParent))
+        let target = "/containers/create?name=\(name)" + (platform.map { "&platform=\($0)" } ?? "")
+        let r = try engine.request("POST", target, body: body(cgroupParent))
         guard r.status != 201, cgroupParent != nil, DockerEngine.message(r).contains("cgroup-parent") else { return (r, nil) }
-        return (try engine.request("POST", "/containers/create?name=\(name)", body: body(nil)), DockerEngine.message(r))
+        return (try engine.request("POST", target, body: body(nil)), DockerEngine.message(r))
     }
 
     /// Ids (containers) or names (volumes, under `key`) of what carries the task's label;
@@ -362,17 +365,32 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
 
     // MARK: Engine calls (blocking)
 
-    /// Pulls `image` unless the engine has it; `auth`: the registry credentials (X-Registry-Auth).
-    static func ensureImage(_ engine: DockerEngine, _ image: String, auth: String? = nil) throws {
-        if try engine.request("GET", "/images/\(image)/json").status == 200 { return }
+    /// Pulls `image` unless the engine has it for `platform` (`linux/arm64`; nil: any);
+    /// `auth`: the registry credentials (X-Registry-Auth). As Fargate pulls the variant of the
+    /// task's runtimePlatform, an image the engine has only for another platform is pulled
+    /// for this one, and fails the task when the registry has no such variant.
+    static func ensureImage(_ engine: DockerEngine, _ image: String, platform: String? = nil, auth: String? = nil) throws {
+        func localPlatform() throws -> String? {
+            let r = try engine.request("GET", "/images/\(image)/json")
+            guard r.status == 200 else { return nil }
+            let info = try? JSONParser.parse(r.body)
+            return "\(info?["Os"]?.stringValue ?? "linux")/\(info?["Architecture"]?.stringValue ?? "")"
+        }
+        let before = try localPlatform()
+        if let before, platform == nil || before == platform { return }
         let (name, tag) = splitImage(image)
-        let pull = try engine.request("POST", "/images/create?fromImage=\(name.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? name)&tag=\(tag)",
+        let pull = try engine.request("POST", "/images/create?fromImage=\(name.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? name)&tag=\(tag)"
+                                      + (platform.map { "&platform=\($0)" } ?? ""),
                                       headers: auth.map { [("X-Registry-Auth", $0)] } ?? [], timeout: 300)
-        if try engine.request("GET", "/images/\(image)/json").status == 200 { return }
+        let after = try localPlatform()
+        if let after, platform == nil || after == platform { return }
         var message = DockerEngine.message(pull)
         // A pull streams JSON lines; the error is in the last one.
         for line in pull.bodyText.split(separator: "\n").reversed() {
             if let v = try? JSONParser.parse(String(line)), let e = v["error"]?.stringValue { message = e; break }
+        }
+        if let platform, let have = after ?? before {
+            throw ContainerStartError(kind: "CannotPullContainerError", detail: "pull image manifest has been retried 1 time(s): image Manifest does not contain descriptor matching platform '\(platform)': \(image) is \(have) here, and the task's runtimePlatform asks for \(platform) (pulling that variant: \(message))")
         }
         throw ContainerStartError(kind: "CannotPullContainerError", detail: "pull image manifest has been retried 1 time(s): \(image): \(message)")
     }
@@ -477,10 +495,10 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             return containerBody(withParent, image: image, network: network)
         }
         // As `docker run` does: create, and pull only when the engine lacks the image.
-        var (r, refusal) = try postCreate(engine, name: name, cgroupParent: launch.cgroupParent, body: body)
+        var (r, refusal) = try postCreate(engine, name: name, cgroupParent: launch.cgroupParent, platform: launch.imagePlatform, body: body)
         if r.status == 404 {
-            try ensureImage(engine, image, auth: launch.registryAuth)
-            (r, refusal) = try postCreate(engine, name: name, cgroupParent: refusal == nil ? launch.cgroupParent : nil, body: body)
+            try ensureImage(engine, image, platform: launch.imagePlatform, auth: launch.registryAuth)
+            (r, refusal) = try postCreate(engine, name: name, cgroupParent: refusal == nil ? launch.cgroupParent : nil, platform: launch.imagePlatform, body: body)
         }
         guard r.status == 201, let id = (try? JSONParser.parse(r.body))?["Id"]?.stringValue else {
             throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName): \(DockerEngine.message(r))")
