@@ -17,6 +17,10 @@ public struct TaskDefinition: Codable, Sendable, Equatable {
     public var ipcMode: String?
     public var ephemeralStorage: EphemeralStorage?
     public var runtimePlatform: RuntimePlatform?
+    /// EC2 placement rules and Elastic Inference accelerators: kept as given, only checked
+    /// (Fargate supports neither).
+    public var placementConstraints: [PlacementConstraint]?
+    public var inferenceAccelerators: [InferenceAccelerator]?
     // Read-only, set by registration.
     public var taskDefinitionArn: String?
     public var revision: Int?
@@ -55,6 +59,7 @@ public struct ContainerDefinition: Codable, Sendable, Equatable {
     public var user: String?
     public var workingDirectory: String?
     public var disableNetworking: Bool?
+    public var dockerSecurityOptions: [String]?
     public var privileged: Bool?
     public var readonlyRootFilesystem: Bool?
     public var dockerLabels: [String: String]?
@@ -148,10 +153,17 @@ public struct LinuxParameters: Codable, Sendable, Equatable {
         public var size: Int
         public var mountOptions: [String]?
     }
+    /// A host device exposed to the container (EC2 only).
+    public struct Device: Codable, Sendable, Equatable {
+        public var hostPath: String?
+        public var containerPath: String?
+        public var permissions: [String]?
+    }
     public var capabilities: Capabilities?
     public var initProcessEnabled: Bool?
     public var sharedMemorySize: Int?
     public var tmpfs: [Tmpfs]?
+    public var devices: [Device]?
     public var maxSwap: Int?
     public var swappiness: Int?
 }
@@ -198,6 +210,18 @@ public struct HealthCheck: Codable, Sendable, Equatable {
     public var effectiveTimeout: Int { timeout ?? 5 }
     public var effectiveRetries: Int { retries ?? 3 }
     public var effectiveStartPeriod: Int { startPeriod ?? 0 }
+}
+
+/// A task placement rule (EC2 only).
+public struct PlacementConstraint: Codable, Sendable, Equatable {
+    public var type: String?
+    public var expression: String?
+}
+
+/// An Elastic Inference accelerator (EC2 only).
+public struct InferenceAccelerator: Codable, Sendable, Equatable {
+    public var deviceName: String?
+    public var deviceType: String?
 }
 
 public struct ResourceRequirement: Codable, Sendable, Equatable {

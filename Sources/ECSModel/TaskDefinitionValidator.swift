@@ -48,6 +48,12 @@ public enum TaskDefinitionValidator {
             }
             if td.pidMode == "host" { v.error("pidMode", "Fargate does not support pidMode 'host'; only 'task' is supported.") }
             if td.ipcMode != nil { v.error("ipcMode", "Fargate does not support ipcMode.") }
+            if !(td.placementConstraints ?? []).isEmpty {
+                v.error("placementConstraints", "Fargate does not support placementConstraints (Fargate places tasks itself).")
+            }
+            if !(td.inferenceAccelerators ?? []).isEmpty {
+                v.error("inferenceAccelerators", "Fargate does not support inferenceAccelerators.")
+            }
             checkFargateWindows(td, &v)
         }
         if let es = td.ephemeralStorage, !(21...200).contains(es.sizeInGiB) {
@@ -163,6 +169,16 @@ public enum TaskDefinitionValidator {
         }
         if fargate {
             if c.privileged == true { v.error("\(p).privileged", "Fargate does not support privileged containers.") }
+            if c.disableNetworking != nil { v.error("\(p).disableNetworking", "Fargate does not support disableNetworking.") }
+            if !(c.dockerSecurityOptions ?? []).isEmpty {
+                v.error("\(p).dockerSecurityOptions", "Fargate does not support dockerSecurityOptions.")
+            }
+            for (j, r) in (c.resourceRequirements ?? []).enumerated() where r.type == "GPU" || r.type == "InferenceAccelerator" {
+                v.error("\(p).resourceRequirements[\(j)].type", "Fargate does not support \(r.type) resource requirements.")
+            }
+            if c.linuxParameters?.devices != nil {
+                v.error("\(p).linuxParameters.devices", "Fargate does not support devices.")
+            }
             if let caps = c.linuxParameters?.capabilities?.add {
                 for (j, cap) in caps.enumerated() where cap != "SYS_PTRACE" {
                     v.error("\(p).linuxParameters.capabilities.add[\(j)]", "Fargate only supports adding the SYS_PTRACE capability; \"\(cap)\" was given.")
