@@ -126,7 +126,7 @@ struct RunCommand: AsyncParsableCommand {
             var printedLimitsWarning = false
             if !quiet {
                 let api = docker == nil ? "; API on \(controller.endpointBaseURL)" : ""
-                Console.error("fargate-local: task \(record.id) (\(definition.family):\(definition.revision ?? 0)) starting with the \(runtimeImpl.name) runtime\(api)")
+                Console.error("fargate-local: task \(record.id) (\(definition.family):\(definition.revision ?? 0)) starting with the \(runtimeImpl.name) runtime\(docker?.engineNote.map { " (\($0))" } ?? "")\(api)")
                 if let warning = docker?.taskLimitsWarning {
                     Console.error("fargate-local: warning: \(warning)")
                     printedLimitsWarning = true

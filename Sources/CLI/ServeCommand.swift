@@ -45,7 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
                     Console.error("fargate-local: task \(orphan.id) was lost when the previous controller exited; recorded as STOPPED")
                 }
             }
-            Console.out("fargate-local: serving ECS, CloudWatch Logs, task metadata and credentials on http://\(host):\(running.port) (runtime: \(runtimeImpl.name), state: \(global.resolvedStateDirectory.path))")
+            Console.out("fargate-local: serving ECS, CloudWatch Logs, task metadata and credentials on http://\(host):\(running.port) (runtime: \(runtimeImpl.name)\((runtimeImpl as? DockerRuntime)?.engineNote.map { " on \($0)" } ?? ""), state: \(global.resolvedStateDirectory.path))")
             if let warning = (runtimeImpl as? DockerRuntime)?.taskLimitsWarning { Console.error("fargate-local: warning: \(warning)") }
             let stop = ShutdownSignal()
             let pruning = Task {

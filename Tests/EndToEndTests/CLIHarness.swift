@@ -37,13 +37,15 @@ struct CLIHarness {
 
     /// Runs `fargate-local ARGS --state-dir DIR` from the repository root. Tasks run with the
     /// process runtime unless the test names one (`auto`, the default, would pick Docker in CI).
-    func run(_ arguments: [String], stateDir: Bool = true) async throws -> Result {
+    /// `environment`: variables set (or, with nil, removed) for this run only.
+    func run(_ arguments: [String], stateDir: Bool = true, environment: [String: String?] = [:]) async throws -> Result {
         var args = arguments
         if ["run", "serve"].contains(args.first ?? ""), !args.contains("--runtime") { args += ["--runtime", "process"] }
         // Right after the subcommand: what follows `exec TASK` is the command to run.
         if stateDir { args.insert(contentsOf: ["--state-dir", stateDirectory.path], at: min(1, args.count)) }
         let result = try await Subprocess.run(
             .path(FilePath(Self.binary)), arguments: Arguments(args),
+            environment: .inherit.updating(Dictionary(uniqueKeysWithValues: environment.map { (Environment.Key(stringLiteral: $0.key), $0.value) })),
             workingDirectory: FilePath(Self.repository.path),
             output: .string(limit: 64 * 1024 * 1024), error: .string(limit: 16 * 1024 * 1024))
         let status: Int32

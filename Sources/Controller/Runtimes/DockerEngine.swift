@@ -6,15 +6,49 @@ import Foundation
 /// Calls block; use `Blocking.run` from async code.
 struct DockerEngine: Sendable {
     let socketPath: String
+    /// Where the socket came from: `DOCKER_HOST`, `docker context NAME` or `the default socket`.
+    var source = "the default socket"
     let apiVersion = "v1.41"
 
-    /// `DOCKER_HOST=unix:///path` or the default socket. Other schemes are not supported.
+    static let defaultSocket = "/var/run/docker.sock"
+
+    /// The engine the docker CLI would use: `DOCKER_HOST`, else the context named by
+    /// `DOCKER_CONTEXT` or by `currentContext` in `$DOCKER_CONFIG/config.json` (default
+    /// `~/.docker`; how Docker Desktop, colima and rootless Docker are found), else
+    /// /var/run/docker.sock. Only unix sockets are spoken.
     static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws(ControllerError) -> DockerEngine {
-        guard let host = env["DOCKER_HOST"], !host.isEmpty else { return DockerEngine(socketPath: "/var/run/docker.sock") }
-        guard host.hasPrefix("unix://") else {
-            throw ControllerError(.invalidInput, "DOCKER_HOST=\(host) is not supported: fargate-local talks to the engine over a unix socket (unix:///var/run/docker.sock)")
+        if let host = env["DOCKER_HOST"], !host.isEmpty {
+            return DockerEngine(socketPath: try socketPath(host: host, source: "DOCKER_HOST=\(host)"), source: "DOCKER_HOST")
         }
-        return DockerEngine(socketPath: String(host.dropFirst("unix://".count)))
+        let configDirectory = env["DOCKER_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (env["HOME"] ?? NSHomeDirectory()) + "/.docker"
+        var context = env["DOCKER_CONTEXT"].flatMap { $0.isEmpty ? nil : $0 }
+        if context == nil,
+           let data = FileManager.default.contents(atPath: configDirectory + "/config.json"),
+           let config = try? JSONParser.parse(Array(data)) {
+            context = config["currentContext"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        guard let context, context != "default" else { return DockerEngine(socketPath: defaultSocket) }
+        // Each context's meta.json sits in a directory named by its name's SHA-256; reading
+        // them all and matching "Name" needs no hash.
+        let metaRoot = configDirectory + "/contexts/meta"
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: metaRoot)) ?? [] {
+            guard let data = FileManager.default.contents(atPath: "\(metaRoot)/\(entry)/meta.json"),
+                  let meta = try? JSONParser.parse(Array(data)), meta["Name"]?.stringValue == context else { continue }
+            guard let host = meta["Endpoints"]?["docker"]?["Host"]?.stringValue, !host.isEmpty else {
+                throw ControllerError(.invalidInput, "docker context \"\(context)\" has no docker endpoint (\(metaRoot)/\(entry)/meta.json)")
+            }
+            return DockerEngine(socketPath: try socketPath(host: host, source: "docker context \"\(context)\" (\(host))"), source: "docker context \(context)")
+        }
+        throw ControllerError(.invalidInput, "docker context \"\(context)\" (from \(env["DOCKER_CONTEXT"] != nil ? "DOCKER_CONTEXT" : configDirectory + "/config.json")) does not exist under \(metaRoot); run `docker context ls`, or set DOCKER_HOST")
+    }
+
+    /// The socket path of a `unix://` engine address.
+    static func socketPath(host: String, source: String) throws(ControllerError) -> String {
+        guard host.hasPrefix("unix://") else {
+            throw ControllerError(.invalidInput, "\(source) is not supported: fargate-local talks to the engine over a unix socket (unix:///var/run/docker.sock)")
+        }
+        return String(host.dropFirst("unix://".count))
     }
 
     var transport: UnixSocketHTTP { UnixSocketHTTP(socketPath: socketPath) }

@@ -128,6 +128,12 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     /// Keep containers after the task stops (`--keep-containers`), for debugging.
     public let keepContainers: Bool
 
+    /// The engine's socket and where it came from, when not the default socket
+    /// (`docker context colima: /home/me/.colima/default/docker.sock`).
+    public var engineNote: String? {
+        engine.source == DockerEngine(socketPath: "").source ? nil : "\(engine.source): \(engine.socketPath)"
+    }
+
     public init(keepContainers: Bool = false) throws(ControllerError) {
         engine = try DockerEngine.fromEnvironment()
         healthEvents = DockerHealthEvents(engine: engine)
@@ -136,7 +142,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         cgroupLayout = layout
         cgroupUnavailable = why
         guard engine.ping() else {
-            throw ControllerError(.invalidInput, "no Docker engine answers on \(engine.socketPath); start dockerd (scripts/setup-machine does) or use --runtime process")
+            throw ControllerError(.invalidInput, "no Docker engine answers on \(engine.socketPath) (\(engine.source)); start dockerd (scripts/setup-machine does) or use --runtime process")
         }
         gateway = Self.fetchBridgeGateway(engine)
         if let layout { Thread { TaskCgroup.sweepEmpty(layout: layout) }.start() }
