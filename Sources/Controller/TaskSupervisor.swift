@@ -106,9 +106,32 @@ public actor TaskSupervisor {
         }
         await transition(to: .activating) { _ in }
         guard await buildLaunches(folders: folders) else { return }
+        guard await prepareImages() else { return }
         persist()
         armTimeout()
         await startEligibleContainers()
+    }
+
+    /// A task of several containers has its images made ready before any starts, as ECS
+    /// pulls them while the task is PENDING (`pullStartedAt`..`pullStoppedAt`): a missing
+    /// image fails the task before anything ran. (A task of one container pulls when its
+    /// container is created, with nothing to wait for.) False when the task failed to start.
+    private func prepareImages() async -> Bool {
+        let ordered = record.definition.containerDefinitions.compactMap { $0.name.flatMap { launches[$0] } }
+        guard ordered.count > 1 else { return true }
+        let started = Date()
+        do {
+            try await runtime.prepareImages(for: ordered)
+        } catch {
+            record.task.pullStartedAt = started
+            record.task.pullStoppedAt = Date()
+            await failToStart(error.description)
+            return false
+        }
+        record.task.pullStartedAt = started
+        record.task.pullStoppedAt = Date()
+        for name in launches.keys { launches[name]?.imagePrepared = true }
+        return true
     }
 
     /// Resolves each container's environment (files, secrets), opens its log stream and
@@ -196,6 +219,7 @@ public actor TaskSupervisor {
             }
         }
         launch.imagePlatform = definition.platform.imagePlatform
+        launch.reportPull = { [console] line in Task { await console?.event(line) } }
         launch.sharesTaskPIDNamespace = definition.pidMode == "task"
         launch.taskNetworkSysctls = Self.networkSysctls(of: definition)
         launch.taskCPU = record.task.cpu.flatMap(Int.init)

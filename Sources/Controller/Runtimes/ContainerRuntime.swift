@@ -38,6 +38,11 @@ public struct ContainerLaunch: Sendable {
     public var taskNetworkSysctls: [(key: String, value: String)] = []
     /// The image platform the task's runtimePlatform asks for (`linux/amd64`, `linux/arm64`).
     public var imagePlatform: String?
+    /// Told when an image is pulled (the engine did not have it): a line for the task's
+    /// console before the pull and one after it.
+    public var reportPull: (@Sendable (String) -> Void)?
+    /// The image was made ready with the task's others (`prepareImages`): no need to look again.
+    public var imagePrepared = false
 
     public init(taskID: String, containerName: String, arguments: [String], environment: [(String, String)],
                 workingDirectory: String?, mounts: [BindMount]) {
@@ -127,6 +132,10 @@ public protocol ContainerRuntime: Sendable {
     func networkInterface(of container: any RunningContainer) async -> TaskNetworkInterface?
     /// Finds a task's containers again after a controller restart.
     func adopt(taskID: String, since: [String: Int64], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]?
+    /// Makes every launch's image ready before any container starts, as the ECS agent pulls
+    /// a task's images while it is PENDING: a missing image fails the task before anything
+    /// ran. The process runtime has nothing to pull.
+    func prepareImages(for launches: [ContainerLaunch]) async throws(ContainerStartError)
 }
 
 /// Where a task is on the network: its containers' address (and the MAC of its interface).
@@ -153,6 +162,8 @@ extension ContainerRuntime {
 
     /// Removes what the runtime created for a stopped task (Docker containers, the pause container).
     public func cleanUp(taskID: String) async {}
+
+    public func prepareImages(for launches: [ContainerLaunch]) async throws(ContainerStartError) {}
 
     /// A new process for the same launch.
     public func restart(_ container: any RunningContainer, launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError) -> any RunningContainer {

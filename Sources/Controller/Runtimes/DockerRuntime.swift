@@ -185,7 +185,9 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                 LatencyTrace.mark("docker: container created")
             } else {
                 try await cgroupReady()
-                try await Blocking.run { try Self.ensureImage(engine, image, platform: launch.imagePlatform, auth: launch.registryAuth) }
+                if !launch.imagePrepared {
+                    try await Blocking.run { try Self.ensureImage(engine, image, platform: launch.imagePlatform, auth: launch.registryAuth, report: launch.reportPull) }
+                }
                 let agent = try await agentEndpoint()
                 let pause = try await pauses.value(for: launch.taskID) {
                     let id = self.noteRefusal(try await Blocking.run { try Self.createPause(engine, launch, fallbackImage: image, mac: mac) })
@@ -306,6 +308,37 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         return adopted
     }
 
+    /// Each distinct image of the launches made ready at once (pulled when the engine lacks
+    /// it for the task's platform); the first failure, in the launches' order, is thrown.
+    public func prepareImages(for launches: [ContainerLaunch]) async throws(ContainerStartError) {
+        var images: [(image: String, launch: ContainerLaunch)] = []
+        for launch in launches {
+            guard let image = launch.image, !image.isEmpty, !images.contains(where: { $0.image == image }) else { continue }
+            images.append((image, launch))
+        }
+        let engine = self.engine
+        let failures = await withTaskGroup(of: (Int, ContainerStartError?).self) { group in
+            for (i, entry) in images.enumerated() {
+                group.addTask {
+                    do {
+                        try await Blocking.run {
+                            try Self.ensureImage(engine, entry.image, platform: entry.launch.imagePlatform, auth: entry.launch.registryAuth, report: entry.launch.reportPull)
+                        }
+                        return (i, nil)
+                    } catch let e as ContainerStartError {
+                        return (i, e)
+                    } catch {
+                        return (i, ContainerStartError(kind: "CannotPullContainerError", detail: "\(entry.image): \(error)"))
+                    }
+                }
+            }
+            var out: [Int: ContainerStartError] = [:]
+            for await (i, e) in group { if let e { out[i] = e } }
+            return out
+        }
+        if let first = failures.keys.min(), let error = failures[first] { throw error }
+    }
+
     public func cleanUp(taskID: String) async {
         let pause = await pauses.remove(taskID)
         // The task's 169.254.170.2 rule goes once its containers are gone (no other task can
@@ -375,7 +408,9 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     /// `auth`: the registry credentials (X-Registry-Auth). As Fargate pulls the variant of the
     /// task's runtimePlatform, an image the engine has only for another platform is pulled
     /// for this one, and fails the task when the registry has no such variant.
-    static func ensureImage(_ engine: DockerEngine, _ image: String, platform: String? = nil, auth: String? = nil) throws {
+    /// `report`: told before a pull and after it succeeds.
+    static func ensureImage(_ engine: DockerEngine, _ image: String, platform: String? = nil, auth: String? = nil,
+                            report: (@Sendable (String) -> Void)? = nil) throws {
         func localPlatform() throws -> String? {
             let r = try engine.request("GET", "/images/\(image)/json")
             guard r.status == 200 else { return nil }
@@ -385,11 +420,18 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         let before = try localPlatform()
         if let before, platform == nil || before == platform { return }
         let (name, tag) = splitImage(image)
+        let pullStarted = ContinuousClock.now
+        report?("pulling image \(image)" + (platform.map { " for \($0)" } ?? ""))
         let pull = try engine.request("POST", "/images/create?fromImage=\(name.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? name)&tag=\(tag)"
                                       + (platform.map { "&platform=\($0)" } ?? ""),
                                       headers: auth.map { [("X-Registry-Auth", $0)] } ?? [], timeout: 300)
         let after = try localPlatform()
-        if let after, platform == nil || after == platform { return }
+        if let after, platform == nil || after == platform {
+            let elapsed = ContinuousClock.now - pullStarted
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            report?("pulled image \(image) in \(String(format: "%.1f", seconds)) s")
+            return
+        }
         var message = DockerEngine.message(pull)
         // A pull streams JSON lines; the error is in the last one.
         for line in pull.bodyText.split(separator: "\n").reversed() {
@@ -503,7 +545,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         // As `docker run` does: create, and pull only when the engine lacks the image.
         var (r, refusal) = try postCreate(engine, name: name, cgroupParent: launch.cgroupParent, platform: launch.imagePlatform, body: body)
         if r.status == 404 {
-            try ensureImage(engine, image, platform: launch.imagePlatform, auth: launch.registryAuth)
+            try ensureImage(engine, image, platform: launch.imagePlatform, auth: launch.registryAuth, report: launch.reportPull)
             (r, refusal) = try postCreate(engine, name: name, cgroupParent: refusal == nil ? launch.cgroupParent : nil, platform: launch.imagePlatform, body: body)
         }
         guard r.status == 201, let id = (try? JSONParser.parse(r.body))?["Id"]?.stringValue else {

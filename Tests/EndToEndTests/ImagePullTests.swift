@@ -1,0 +1,91 @@
+import ECSModel
+import Foundation
+import TestSupport
+import Testing
+
+/// Images the engine lacks are pulled from their registry (here a registry on 127.0.0.1
+/// serving `docker save debian:bookworm-slim`), with the pull said on the console; a task
+/// of several containers has all its images before any starts, as ECS pulls them while the
+/// task is PENDING. Fails (never skips) without a Docker engine.
+struct ImagePullTests {
+    /// Runs `body` with a registry serving debian:bookworm-slim as `fl-test/pulled-<id>:1`;
+    /// `body` gets the image's full name and the registry's port. The pulled tag is removed after.
+    func withRegistry(_ cli: CLIHarness, _ body: (String, Int) async throws -> Void) async throws {
+        let ping = try await Command.run("curl", ["-sf", "--unix-socket", "/var/run/docker.sock", "http://localhost/_ping"])
+        guard ping.stdout == "OK" else {
+            throw LocalServers.ServerError(description: "no Docker engine answers on /var/run/docker.sock; run scripts/setup-machine")
+        }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let archive = cli.stateDirectory.appendingPathComponent("image.tar").path
+        let saved = try await Command.run("docker", ["save", "-o", archive, "debian:bookworm-slim"])
+        #expect(saved.status == 0, "\(saved.stderr)")
+        let port = LocalServers.freePort()
+        let repository = "fl-test/pulled-\(UUID().uuidString.prefix(8).lowercased())"
+        let image = "127.0.0.1:\(port)/\(repository):1"
+        let registry = CLIHarness.repository.appendingPathComponent("Tests/Fixtures/docker/image_registry.py").path
+        let requests = cli.stateDirectory.appendingPathComponent("registry.log").path
+        defer { _ = Task { _ = try? await Command.run("docker", ["rmi", image]) } }
+        try await LocalServers.withServer("/usr/bin/python3", [registry, String(port), archive, "\(repository):1", requests], port: port) {
+            try await body(image, port)
+        }
+        _ = try? await Command.run("docker", ["rmi", image])
+    }
+
+    func write(_ cli: CLIHarness, _ json: String) throws -> String {
+        let file = cli.stateDirectory.appendingPathComponent("task-\(UUID().uuidString.prefix(6)).json").path
+        try Data(json.utf8).write(to: URL(fileURLWithPath: file))
+        return file
+    }
+
+    @Test func aMissingImageIsPulledSaidAndRun() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try await withRegistry(cli) { image, _ in
+            let file = try write(cli, """
+                {"family": "pulled", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+                 "containerDefinitions": [{"name": "app", "image": "\(image)", "command": ["cat", "/etc/debian_version"]}]}
+                """)
+            let r = try await cli.run(["run", "--wait", "--runtime", "docker", file])
+            #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+            #expect(r.stdout.contains("app | 12"), "\(r.stdout)")
+            #expect(r.stderr.contains("fargate-local: pulling image \(image) for linux/amd64"), "\(r.stderr)")
+            #expect(r.stderr.contains("fargate-local: pulled image \(image) in "), "\(r.stderr)")
+            let present = try await Command.run("docker", ["image", "inspect", "-f", "{{.Architecture}}", image])
+            #expect(present.status == 0 && present.stdout.contains("amd64"), "\(present.stderr)")
+            // Present now: the next run pulls nothing.
+            let again = try await cli.run(["run", "--wait", "--runtime", "docker", file])
+            #expect(again.status == 0 && !again.stderr.contains("pulling image"), "\(again.stderr)")
+        }
+    }
+
+    @Test func everyImageOfATaskIsPulledBeforeAnyContainerStarts() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try await withRegistry(cli) { image, port in
+            let missing = "127.0.0.1:\(port)/fl-test/not-there:1"
+            let report = cli.stateDirectory.appendingPathComponent("report.json").path
+            let file = try write(cli, """
+                {"family": "pull-first", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+                 "containerDefinitions": [
+                   {"name": "first", "image": "debian:bookworm-slim", "essential": false, "command": ["echo", "first ran"]},
+                   {"name": "pulled", "image": "\(image)", "essential": false, "command": ["echo", "pulled ran"]},
+                   {"name": "last", "image": "\(missing)", "command": ["true"],
+                    "dependsOn": [{"containerName": "first", "condition": "SUCCESS"}]}]}
+                """)
+            let r = try await cli.run(["run", "--wait", "--runtime", "docker", "--report", report, file])
+            #expect(r.status == 125, "\(r.stdout)\n\(r.stderr)")
+            // Nothing ran: the missing image failed the task while it was still starting.
+            #expect(!r.stdout.contains("first ran") && !r.stdout.contains("pulled ran"), "\(r.stdout)")
+            #expect(r.stderr.contains("CannotPullContainerError: pull image manifest has been retried 1 time(s): \(missing)"), "\(r.stderr)")
+            #expect(r.stderr.contains("pulling image \(missing)"), "\(r.stderr)")
+            let doc = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: report))))
+            #expect(doc["stopCode"] == .string("TaskFailedToStart"), "\(doc)")
+            let described = try await cli.run(["ps", "-a", "--output", "json"])
+            let task = try JSONParser.parse(described.stdout)["tasks"]?.arrayValue?.first
+            let started = task?["pullStartedAt"]?.doubleValue, stopped = task?["pullStoppedAt"]?.doubleValue
+            #expect(started != nil && stopped != nil && started! <= stopped!, "\(described.stdout)")
+            let containers = task?["containers"]?.arrayValue ?? []
+            #expect(containers.count == 3 && containers.allSatisfy { $0["exitCode"] == nil }, "\(containers)")
+        }
+    }
+}
