@@ -17,6 +17,7 @@ public actor TaskSupervisor {
         case stop(reason: String, code: StopCode, timeout: Int?)
         case startTimeout(String)
         case attached(TaskNetworkInterface)
+        case imageDigest(String, String)
     }
 
     private enum Phase { case starting, stopping }
@@ -414,6 +415,8 @@ public actor TaskSupervisor {
     private var lastStarts: [String: ContinuousClock.Instant] = [:]
     /// The runtime's answer to where the task is on the network, asked once its first container runs.
     private var networkLookup: Task<TaskNetworkInterface?, Never>?
+    /// Each Docker container's image digest, looked up once it runs.
+    private var digestLookups: [Task<(String, String)?, Never>] = []
 
     private func startEligibleContainers() async {
         var progress = true
@@ -464,6 +467,15 @@ public actor TaskSupervisor {
         }
         await update(container: name) { $0.lastStatus = .running; $0.runtimeId = handle.runtimeID }
         record.runtimeIDs[name] = handle.runtimeID
+        if runtime.name == "docker", let launch = launches[name], record.task.containers[record.task.containerIndex(name) ?? 0].imageDigest == nil {
+            // Off the start path: one more engine request.
+            let (runtime, sink) = (self.runtime, self.sink)
+            digestLookups.append(Task {
+                let digest = await runtime.imageDigest(for: launch)
+                if let digest { sink.yield(.imageDigest(name, digest)) }
+                return digest.map { (name, $0) }
+            })
+        }
         if let pid = Int32(handle.runtimeID), let started = ProcStat.startTime(pid) {
             record.processStartTimes = (record.processStartTimes ?? [:]).merging([name: started]) { $1 }
         }
@@ -652,6 +664,8 @@ public actor TaskSupervisor {
             applyNetworkInterface(interface)
             let dns = record.task.attachments?.first?.detail("privateDnsName").map { " (\($0))" } ?? ""
             await console?.event("task network interface attached: \(interface.ipv4Address)\(dns)")
+        case let .imageDigest(name, digest):
+            await update(container: name) { $0.imageDigest = digest }
         case let .startTimeout(name):
             guard phase == .starting, let i = record.task.containerIndex(name),
                   record.task.containers[i].lastStatus == .pending else { return }
@@ -734,6 +748,9 @@ public actor TaskSupervisor {
         await transition(to: .deprovisioning) { $0.task.executionStoppedAt = Date() }
         // A task that ended before its address was recorded still reports it.
         if let interface = await networkLookup?.value { applyNetworkInterface(interface) }
+        for lookup in digestLookups {
+            if let (name, digest) = await lookup.value, let i = record.task.containerIndex(name) { record.task.containers[i].imageDigest = digest }
+        }
         await runtime.cleanUp(taskID: record.id)
         volumes.removeScratch()
         for (_, writer) in writers { await writer.close() }

@@ -60,6 +60,9 @@ public struct Container: Codable, Sendable, Equatable {
     public var taskArn: String
     public var name: String
     public var image: String?
+    /// The image's digest, as ECS resolves it: the registry's manifest digest of the image
+    /// pulled (`sha256:…`); for an image built locally (no registry digest), its image ID.
+    public var imageDigest: String?
     public var runtimeId: String?
     public var lastStatus: ContainerStatus
     public var exitCode: Int?

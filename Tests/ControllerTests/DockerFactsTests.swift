@@ -1,4 +1,4 @@
-import Controller
+@testable import Controller
 import Testing
 
 /// `IPv4SubnetCIDRBlock` as the metadata endpoint derives it from the engine's address and prefix.
@@ -19,5 +19,16 @@ struct DockerFactsTests {
             #expect(DockerContainerFacts(ipv4Address: address, ipv4PrefixLength: prefix).subnetCIDRBlock == nil, "\(address)/\(prefix)")
         }
         #expect(DockerContainerFacts(ipv4Address: "172.17.0.2").subnetCIDRBlock == nil)
+    }
+}
+
+/// DescribeTasks' imageDigest from what the engine says of an image.
+struct ImageDigestTests {
+    @Test func theImagesOwnRepositoryDigestWinsThenAnyThenTheID() {
+        let digests = ["mirror.example/debian@sha256:aaa", "debian@sha256:bbb"]
+        #expect(DockerRuntime.imageDigest(image: "debian:bookworm-slim", id: "sha256:id", repoDigests: digests) == "sha256:bbb")
+        #expect(DockerRuntime.imageDigest(image: "other:1", id: "sha256:id", repoDigests: digests) == "sha256:aaa")
+        #expect(DockerRuntime.imageDigest(image: "127.0.0.1:5000/app:v1", id: "sha256:id", repoDigests: ["127.0.0.1:5000/app@sha256:ccc"]) == "sha256:ccc")
+        #expect(DockerRuntime.imageDigest(image: "local/build", id: "sha256:id", repoDigests: []) == "sha256:id")
     }
 }

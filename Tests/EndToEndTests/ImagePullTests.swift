@@ -55,7 +55,29 @@ struct ImagePullTests {
             // Present now: the next run pulls nothing.
             let again = try await cli.run(["run", "--wait", "--runtime", "docker", file])
             #expect(again.status == 0 && !again.stderr.contains("pulling image"), "\(again.stderr)")
+            // DescribeTasks' imageDigest is the registry's manifest digest, as ECS gives it.
+            let served = try await Command.run("docker", ["image", "inspect", "-f", "{{range .RepoDigests}}{{println .}}{{end}}", image])
+            let manifest = served.stdout.split(separator: "\n").first { $0.hasPrefix(image.split(separator: ":1").first.map(String.init) ?? image) }
+                .flatMap { $0.split(separator: "@").last.map(String.init) }
+            let tasks = try JSONParser.parse(try await cli.run(["ps", "-a", "--output", "json"]).stdout)["tasks"]?.arrayValue ?? []
+            #expect(tasks.count == 2 && manifest?.hasPrefix("sha256:") == true, "\(served.stdout)")
+            for task in tasks {
+                #expect(task["containers"]?.arrayValue?.first?["imageDigest"]?.stringValue == manifest, "\(task)")
+            }
         }
+    }
+
+    /// An image built here has no registry digest: its imageDigest is its image ID.
+    @Test func aLocalImagesDigestIsItsID() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let r = try await cli.run(["run", "--wait", "--runtime", "docker", "Tests/Fixtures/docker/uname.json"])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let info = try await Command.run("docker", ["image", "inspect", "-f", "{{.Id}} {{range .RepoDigests}}{{.}} {{end}}", "debian:bookworm-slim"])
+        let fields = info.stdout.split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+        let expected = fields.dropFirst().first.flatMap { $0.split(separator: "@").last.map(String.init) } ?? fields.first
+        let tasks = try JSONParser.parse(try await cli.run(["ps", "-a", "--output", "json"]).stdout)["tasks"]?.arrayValue ?? []
+        #expect(expected?.hasPrefix("sha256:") == true && tasks.first?["containers"]?.arrayValue?.first?["imageDigest"]?.stringValue == expected, "\(tasks) vs \(info.stdout)")
     }
 
     @Test func everyImageOfATaskIsPulledBeforeAnyContainerStarts() async throws {

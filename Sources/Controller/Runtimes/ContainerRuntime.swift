@@ -136,6 +136,9 @@ public protocol ContainerRuntime: Sendable {
     /// a task's images while it is PENDING: a missing image fails the task before anything
     /// ran. The process runtime has nothing to pull.
     func prepareImages(for launches: [ContainerLaunch]) async throws(ContainerStartError)
+    /// The digest of the image a started container runs (DescribeTasks' `imageDigest`);
+    /// nil when there is none (a host process).
+    func imageDigest(for launch: ContainerLaunch) async -> String?
 }
 
 /// Where a task is on the network: its containers' address (and the MAC of its interface).
@@ -164,6 +167,8 @@ extension ContainerRuntime {
     public func cleanUp(taskID: String) async {}
 
     public func prepareImages(for launches: [ContainerLaunch]) async throws(ContainerStartError) {}
+
+    public func imageDigest(for launch: ContainerLaunch) async -> String? { nil }
 
     /// A new process for the same launch.
     public func restart(_ container: any RunningContainer, launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError) -> any RunningContainer {

@@ -308,6 +308,28 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         return adopted
     }
 
+    public func imageDigest(for launch: ContainerLaunch) async -> String? {
+        guard let image = launch.image, !image.isEmpty else { return nil }
+        let engine = self.engine
+        return try? await Blocking.run { () -> String? in
+            let r = try engine.request("GET", "/images/\(image)/json")
+            guard r.status == 200, let info = try? JSONParser.parse(r.body) else { return nil }
+            return Self.imageDigest(image: image, id: info["Id"]?.stringValue,
+                                    repoDigests: info["RepoDigests"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        }
+    }
+
+    /// ECS's `imageDigest` for `image`: the manifest digest of its repository among the
+    /// engine's `RepoDigests` (`debian@sha256:…`), else any, else the image ID (a local build).
+    static func imageDigest(image: String, id: String?, repoDigests: [String]) -> String? {
+        let repository = splitImage(image).0
+        let pairs = repoDigests.compactMap { entry -> (String, String)? in
+            guard let at = entry.lastIndex(of: "@") else { return nil }
+            return (String(entry[..<at]), String(entry[entry.index(after: at)...]))
+        }
+        return pairs.first { $0.0 == repository }?.1 ?? pairs.first?.1 ?? id
+    }
+
     /// Each distinct image of the launches made ready at once (pulled when the engine lacks
     /// it for the task's platform); the first failure, in the launches' order, is thrown.
     public func prepareImages(for launches: [ContainerLaunch]) async throws(ContainerStartError) {
