@@ -18,6 +18,8 @@ public actor TaskSupervisor {
         case startTimeout(String)
         case attached(TaskNetworkInterface)
         case imageDigest(String, String)
+        /// The task's missing images were pulled (nil) or could not be (why).
+        case imagesReady(String?)
     }
 
     private enum Phase { case starting, stopping }
@@ -86,6 +88,13 @@ public actor TaskSupervisor {
 
     private func prepareAndStart() async {
         record.runtimeName = runtime.name
+        // Docker: whether the engine has the task's images is asked while the task is
+        // prepared (one inspect per image, off the start path).
+        let wanted = record.definition.containerDefinitions.compactMap { c in
+            c.image.flatMap { $0.isEmpty ? nil : (image: $0, platform: record.definition.platform.imagePlatform) }
+        }
+        let runtime = self.runtime
+        let imageCheck: Task<Set<String>, Never>? = runtime.name == "docker" ? Task { await runtime.missingImages(wanted) } : nil
         for note in HostPlatform.startNotes(for: record.definition.platform, runtime: runtime.name) {
             await console?.event(note)
         }
@@ -107,32 +116,36 @@ public actor TaskSupervisor {
         }
         await transition(to: .activating) { _ in }
         guard await buildLaunches(folders: folders) else { return }
-        guard await prepareImages() else { return }
         persist()
         armTimeout()
+        let missing = await imageCheck?.value ?? []
+        guard missing.isEmpty else {
+            beginPulls(of: missing)
+            return
+        }
+        for name in launches.keys { launches[name]?.imagePrepared = true }
         await startEligibleContainers()
     }
 
-    /// A task of several containers has its images made ready before any starts, as ECS
-    /// pulls them while the task is PENDING (`pullStartedAt`..`pullStoppedAt`): a missing
-    /// image fails the task before anything ran. (A task of one container pulls when its
-    /// container is created, with nothing to wait for.) False when the task failed to start.
-    private func prepareImages() async -> Bool {
-        let ordered = record.definition.containerDefinitions.compactMap { $0.name.flatMap { launches[$0] } }
-        guard ordered.count > 1 else { return true }
-        let started = Date()
-        do {
-            try await runtime.prepareImages(for: ordered)
-        } catch {
-            record.task.pullStartedAt = started
-            record.task.pullStoppedAt = Date()
-            await failToStart(error.description)
-            return false
+    /// Pulls the task's missing images before any of its containers starts, as ECS pulls a
+    /// task's images first (`pullStartedAt`..`pullStoppedAt`): a missing image fails the
+    /// task before anything ran. The pulls run apart from the supervisor, which goes on
+    /// taking events: StopTask, `--timeout` or Ctrl-C stop a task while it pulls (the pull
+    /// left to the engine). `.imagesReady` continues the start.
+    private func beginPulls(of missing: Set<String>) {
+        let needed = record.definition.containerDefinitions.compactMap { c in
+            c.name.flatMap { launches[$0] }.flatMap { missing.contains($0.image ?? "") ? $0 : nil }
         }
-        record.task.pullStartedAt = started
-        record.task.pullStoppedAt = Date()
-        for name in launches.keys { launches[name]?.imagePrepared = true }
-        return true
+        record.task.pullStartedAt = Date()
+        let (runtime, sink) = (self.runtime, self.sink)
+        Task {
+            do throws(ContainerStartError) {
+                try await runtime.prepareImages(for: needed)
+                sink.yield(.imagesReady(nil))
+            } catch {
+                sink.yield(.imagesReady(error.description))
+            }
+        }
     }
 
     /// Resolves each container's environment (files, secrets), opens its log stream and
@@ -666,6 +679,15 @@ public actor TaskSupervisor {
             await console?.event("task network interface attached: \(interface.ipv4Address)\(dns)")
         case let .imageDigest(name, digest):
             await update(container: name) { $0.imageDigest = digest }
+        case let .imagesReady(failure):
+            guard phase == .starting else { return }
+            record.task.pullStoppedAt = Date()
+            if let failure {
+                await failToStart(failure)
+                return
+            }
+            for name in launches.keys { launches[name]?.imagePrepared = true }
+            await startEligibleContainers()
         case let .startTimeout(name):
             guard phase == .starting, let i = record.task.containerIndex(name),
                   record.task.containers[i].lastStatus == .pending else { return }

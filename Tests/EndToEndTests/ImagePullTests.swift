@@ -67,6 +67,37 @@ struct ImagePullTests {
         }
     }
 
+    /// A pull that takes long (here: a registry that never answers) does not hold the task:
+    /// `--timeout` stops it while it pulls, as StopTask or Ctrl-C would, and nothing is left.
+    @Test func aTaskStopsWhileItsImageIsStillPulling() async throws {
+        let ping = try await Command.run("curl", ["-sf", "--unix-socket", "/var/run/docker.sock", "http://localhost/_ping"])
+        guard ping.stdout == "OK" else {
+            throw LocalServers.ServerError(description: "no Docker engine answers on /var/run/docker.sock; run scripts/setup-machine")
+        }
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let port = LocalServers.freePort()
+        let registry = CLIHarness.repository.appendingPathComponent("Tests/Fixtures/docker/hanging_registry.py").path
+        try await LocalServers.withServer("/usr/bin/python3", [registry, String(port)], port: port) {
+            let image = "127.0.0.1:\(port)/fl-test/slow:1"
+            let report = cli.stateDirectory.appendingPathComponent("report.json").path
+            let file = try write(cli, """
+                {"family": "slow-pull", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+                 "containerDefinitions": [{"name": "app", "image": "\(image)", "command": ["true"]}]}
+                """)
+            let r = try await cli.run(["run", "--wait", "--runtime", "docker", "--timeout", "2s", "--report", report, file])
+            #expect(r.status == 124, "\(r.stdout)\n\(r.stderr)")
+            #expect(r.stderr.contains("pulling image \(image)"), "\(r.stderr)")
+            #expect(!r.stderr.contains("CannotPullContainerError"), "the pull was waited for: \(r.stderr)")
+            let doc = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: report))))
+            #expect(doc["stopCode"] == .string("UserInitiated") && doc["stoppedReason"]?.stringValue?.contains("timeout") == true, "\(doc)")
+            let id = String(doc["taskArn"]?.stringValue?.split(separator: "/").last ?? "")
+            let left = try await Command.run("docker", ["ps", "-aq", "--filter", "label=dev.fargate-local.task-id=\(id)"])
+            #expect(!id.isEmpty && left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "left behind: \(left.stdout)")
+        }
+    }
+
     /// An image built here has no registry digest: its imageDigest is its image ID.
     @Test func aLocalImagesDigestIsItsID() async throws {
         let cli = CLIHarness()

@@ -136,6 +136,9 @@ public protocol ContainerRuntime: Sendable {
     /// a task's images while it is PENDING: a missing image fails the task before anything
     /// ran. The process runtime has nothing to pull.
     func prepareImages(for launches: [ContainerLaunch]) async throws(ContainerStartError)
+    /// Which of `images` (each for its platform, `linux/amd64`) the runtime would have to
+    /// pull; empty when all are there (and always for host processes).
+    func missingImages(_ images: [(image: String, platform: String?)]) async -> Set<String>
     /// The digest of the image a started container runs (DescribeTasks' `imageDigest`);
     /// nil when there is none (a host process).
     func imageDigest(for launch: ContainerLaunch) async -> String?
@@ -169,6 +172,8 @@ extension ContainerRuntime {
     public func prepareImages(for launches: [ContainerLaunch]) async throws(ContainerStartError) {}
 
     public func imageDigest(for launch: ContainerLaunch) async -> String? { nil }
+
+    public func missingImages(_ images: [(image: String, platform: String?)]) async -> Set<String> { [] }
 
     /// A new process for the same launch.
     public func restart(_ container: any RunningContainer, launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError) -> any RunningContainer {

@@ -308,6 +308,32 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         return adopted
     }
 
+    public func missingImages(_ images: [(image: String, platform: String?)]) async -> Set<String> {
+        var distinct: [(image: String, platform: String?)] = []
+        for entry in images where !distinct.contains(where: { $0.image == entry.image }) { distinct.append(entry) }
+        let engine = self.engine
+        return await withTaskGroup(of: String?.self) { group in
+            for entry in distinct {
+                group.addTask {
+                    let present = try? await Blocking.run { try Self.localPlatform(engine, entry.image) }
+                    guard let platform = present ?? nil, entry.platform == nil || platform == entry.platform else { return entry.image }
+                    return nil
+                }
+            }
+            var missing: Set<String> = []
+            for await image in group { if let image { missing.insert(image) } }
+            return missing
+        }
+    }
+
+    /// The platform (`linux/amd64`) of the engine's `image`, or nil when the engine lacks it.
+    static func localPlatform(_ engine: DockerEngine, _ image: String) throws -> String? {
+        let r = try engine.request("GET", "/images/\(image)/json")
+        guard r.status == 200 else { return nil }
+        let info = try? JSONParser.parse(r.body)
+        return "\(info?["Os"]?.stringValue ?? "linux")/\(info?["Architecture"]?.stringValue ?? "")"
+    }
+
     public func imageDigest(for launch: ContainerLaunch) async -> String? {
         guard let image = launch.image, !image.isEmpty else { return nil }
         let engine = self.engine
@@ -433,12 +459,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     /// `report`: told before a pull and after it succeeds.
     static func ensureImage(_ engine: DockerEngine, _ image: String, platform: String? = nil, auth: String? = nil,
                             report: (@Sendable (String) -> Void)? = nil) throws {
-        func localPlatform() throws -> String? {
-            let r = try engine.request("GET", "/images/\(image)/json")
-            guard r.status == 200 else { return nil }
-            let info = try? JSONParser.parse(r.body)
-            return "\(info?["Os"]?.stringValue ?? "linux")/\(info?["Architecture"]?.stringValue ?? "")"
-        }
+        func localPlatform() throws -> String? { try Self.localPlatform(engine, image) }
         let before = try localPlatform()
         if let before, platform == nil || before == platform { return }
         let (name, tag) = splitImage(image)
