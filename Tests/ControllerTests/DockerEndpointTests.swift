@@ -1,4 +1,5 @@
 @testable import Controller
+import CurlHTTP
 import Foundation
 import Testing
 
@@ -52,5 +53,20 @@ struct DockerEndpointTests {
         #expect(message(["DOCKER_CONFIG": dir]) == "docker context \"remote\" (tcp://10.0.0.5:2376) is not supported: fargate-local talks to the engine over a unix socket (unix:///var/run/docker.sock)")
         #expect(message(["DOCKER_CONFIG": dir, "DOCKER_CONTEXT": "gone"]).hasPrefix("docker context \"gone\" (from DOCKER_CONTEXT) does not exist under \(dir)/contexts/meta"))
         #expect(message(["DOCKER_HOST": "tcp://127.0.0.1:2375"]).hasPrefix("DOCKER_HOST=tcp://127.0.0.1:2375 is not supported"))
+    }
+
+    @Test func anOldClientRefusalNamesTheVersionToSpeak() {
+        func response(_ status: Int, _ message: String) -> HTTPResponse {
+            HTTPResponse(status: status, headers: [:], body: Array("{\"message\":\"\(message)\"}".utf8))
+        }
+        #expect(DockerEngine.minimumVersion(inRefusal: response(400, "client version 1.41 is too old. Minimum supported API version is 1.44, please upgrade your client to a newer version")) == "1.44")
+        #expect(DockerEngine.minimumVersion(inRefusal: response(400, "No such image: x")) == nil)
+        #expect(DockerEngine.minimumVersion(inRefusal: response(404, "client version 1.41 is too old. Minimum supported API version is 1.44")) == nil)
+        #expect(DockerEngine.compare("1.44", "1.41") == 1 && DockerEngine.compare("1.9", "1.41") == -1 && DockerEngine.compare("1.41", "1.41") == 0)
+        let engine = DockerEngine(socketPath: "/nowhere")
+        #expect(engine.apiVersion == "v1.41" && !engine.setsMACOnEndpoint)
+        let copy = engine
+        engine.version.set("1.44")
+        #expect(copy.apiVersion == "v1.44" && copy.setsMACOnEndpoint)
     }
 }

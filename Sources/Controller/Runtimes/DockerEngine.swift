@@ -1,6 +1,14 @@
 import CurlHTTP
 import ECSModel
 import Foundation
+import Synchronization
+
+/// The Docker API version an engine (and its copies) speaks; see `DockerEngine.version`.
+final class NegotiatedAPIVersion: Sendable {
+    private let value = Mutex("1.41")
+    var current: String { value.withLock { $0 } }
+    func set(_ version: String) { value.withLock { $0 = version } }
+}
 
 /// A Docker Engine API client (API 1.41) over the unix socket (`UnixSocketHTTP`).
 /// Calls block; use `Blocking.run` from async code.
@@ -8,7 +16,37 @@ struct DockerEngine: Sendable {
     let socketPath: String
     /// Where the socket came from: `DOCKER_HOST`, `docker context NAME` or `the default socket`.
     var source = "the default socket"
-    let apiVersion = "v1.41"
+    /// The API version spoken, shared by copies of this engine: 1.41 (Docker 20.10's, what
+    /// fargate-local is written against), or the engine's minimum when that is newer
+    /// (Docker 29 accepts 1.44 and up), learnt from its refusal of a request.
+    let version = NegotiatedAPIVersion()
+
+    /// The path prefix of the API version spoken (`v1.41`).
+    var apiVersion: String { "v" + version.current }
+
+    /// Since API 1.44 a container's MAC address is set on its network endpoint, not in its config.
+    var setsMACOnEndpoint: Bool { DockerEngine.compare(version.current, "1.44") >= 0 }
+
+    /// Compares dotted versions numerically (`1.9` < `1.44`).
+    static func compare(_ a: String, _ b: String) -> Int {
+        let x = a.split(separator: ".").map { Int($0) ?? 0 }, y = b.split(separator: ".").map { Int($0) ?? 0 }
+        for i in 0..<max(x.count, y.count) {
+            let (p, q) = (i < x.count ? x[i] : 0, i < y.count ? y[i] : 0)
+            if p != q { return p < q ? -1 : 1 }
+        }
+        return 0
+    }
+
+    /// The minimum version in an engine's refusal of an old client ("client version 1.41 is
+    /// too old. Minimum supported API version is 1.44, please upgrade your client ..."), if
+    /// the response is one.
+    static func minimumVersion(inRefusal r: HTTPResponse) -> String? {
+        guard r.status == 400 else { return nil }
+        let text = message(r)
+        guard text.contains("is too old"), let range = text.range(of: "Minimum supported API version is ") else { return nil }
+        let version = text[range.upperBound...].prefix { $0.isNumber || $0 == "." }
+        return version.contains(".") ? String(version) : nil
+    }
 
     static let defaultSocket = "/var/run/docker.sock"
 
@@ -53,12 +91,21 @@ struct DockerEngine: Sendable {
 
     var transport: UnixSocketHTTP { UnixSocketHTTP(socketPath: socketPath) }
 
+    /// One API request. An engine that refuses this API version as too old is asked again,
+    /// once, in the version it names, which this engine then keeps speaking. (A body that
+    /// depends on the version is built by the caller after a first request negotiated it.)
     func request(_ method: String, _ path: String, body: JSONValue? = nil, headers: [(String, String)] = [], timeout: Int = 60) throws(HTTPError) -> HTTPResponse {
         // timeout 0 is a long poll (wait, stop): no stall detection either.
-        try transport.send(method: method, target: "/\(apiVersion)\(path)",
-                           headers: (body == nil ? [] : [("Content-Type", "application/json")]) + headers,
-                           body: body.map { Array($0.serialized().utf8) },
-                           timeoutSeconds: timeout, stallTimeoutSeconds: timeout == 0 ? nil : 30)
+        func send() throws(HTTPError) -> HTTPResponse {
+            try transport.send(method: method, target: "/\(apiVersion)\(path)",
+                               headers: (body == nil ? [] : [("Content-Type", "application/json")]) + headers,
+                               body: body.map { Array($0.serialized().utf8) },
+                               timeoutSeconds: timeout, stallTimeoutSeconds: timeout == 0 ? nil : 30)
+        }
+        let r = try send()
+        guard let minimum = Self.minimumVersion(inRefusal: r), Self.compare(minimum, version.current) > 0 else { return r }
+        version.set(minimum)
+        return try send()
     }
 
     /// True when the engine answers `/_ping`.

@@ -504,12 +504,11 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             .object([
                 ("Image", .string(image)), ("Entrypoint", .array([.string("sleep")])), ("Cmd", .array([.string("infinity")])),
                 ("Labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
-                ("MacAddress", .string(mac)),
                 ("ExposedPorts", .object(exposedPorts(launch))),
                 ("HostConfig", .object([("NetworkMode", .string("bridge")), ("Init", .bool(true)), ("PortBindings", .object(portBindings(launch)))]
                     + (cgroupParent.map { [("CgroupParent", .string($0))] } ?? [])
                     + (launch.taskNetworkSysctls.isEmpty ? [] : [("Sysctls", .object(launch.taskNetworkSysctls.map { ($0.key, .string($0.value)) }))]))),
-            ])
+            ] + macAddress(mac, engine))
         }
         let name = "fargate-local-\(launch.taskID.prefix(12))-pause"
         let (r, refusal) = try postCreate(engine, name: name, cgroupParent: launch.cgroupParent, body: body)
@@ -583,7 +582,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         func body(_ cgroupParent: String?) -> JSONValue {
             var withParent = launch
             withParent.cgroupParent = cgroupParent
-            return containerBody(withParent, image: image, network: network)
+            return containerBody(withParent, image: image, network: network, engine: engine)
         }
         // As `docker run` does: create, and pull only when the engine lacks the image.
         var (r, refusal) = try postCreate(engine, name: name, cgroupParent: launch.cgroupParent, platform: launch.imagePlatform, body: body)
@@ -598,7 +597,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     }
 
     /// The Engine API's container config for a launch.
-    static func containerBody(_ launch: ContainerLaunch, image: String, network: Network) -> JSONValue {
+    static func containerBody(_ launch: ContainerLaunch, image: String, network: Network, engine: DockerEngine) -> JSONValue {
         let def = launch.definition
         var host: [(key: String, value: JSONValue)] = [
             ("Binds", .array(launch.mounts.map { mount in
@@ -676,10 +675,17 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             ])))
         }
         if case let .own(mac) = network {
-            body.append(("MacAddress", .string(mac)))
+            body += macAddress(mac, engine)
             body.append(("ExposedPorts", .object(exposedPorts(launch))))
         }
         return .object(body)
+    }
+
+    /// A container's MAC address on the default bridge, where the engine's API version
+    /// takes it: in its config up to 1.43, on its network endpoint from 1.44.
+    static func macAddress(_ mac: String, _ engine: DockerEngine) -> [(key: String, value: JSONValue)] {
+        guard engine.setsMACOnEndpoint else { return [("MacAddress", .string(mac))] }
+        return [("NetworkingConfig", .object([("EndpointsConfig", .object([("bridge", .object([("MacAddress", .string(mac))]))]))]))]
     }
 }
 
