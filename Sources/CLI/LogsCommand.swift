@@ -36,7 +36,7 @@ struct LogsCommand: AsyncParsableCommand {
                 var batch: [(Int64, Int, String, String)] = []
                 for (order, name) in names.enumerated() {
                     guard let stream = record.logStreams[name] else { continue }
-                    let events = controller.logs.events(of: stream)
+                    let events = controller.logs.cloudWatchEvents(of: stream)
                     let start = printed[name] ?? 0
                     if events.count > start {
                         for e in events[start...] where e.timestamp >= minTimestamp { batch.append((e.timestamp, order, name, e.message)) }
@@ -92,7 +92,9 @@ struct LogsCommand: AsyncParsableCommand {
             if timestamps {
                 chunk += ISO8601DateFormatter.string(from: Date(timeIntervalSince1970: Double(ts) / 1000), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]) + " "
             }
-            chunk += (prefixed ? "\(name) | " : "") + message + "\n"
+            // A multi-line event ends with its last line's newline (as the awslogs driver sends it).
+            let text = message.hasSuffix("\n") ? message.dropLast() : Substring(message)
+            chunk += (prefixed ? "\(name) | " : "") + text + "\n"
         }
         if !chunk.isEmpty { FileHandle.standardOutput.write(Data(chunk.utf8)) }
     }

@@ -34,8 +34,10 @@ public struct LogStore: Sendable {
             .appendingPathComponent(Self.encode(name.stream) + ".log")
     }
 
-    /// Opens a stream for appending, creating it when new.
-    public func openWriter(for name: LogStreamName) throws -> LogStreamWriter {
+    /// Opens a stream for appending, creating it when new. `startPattern`: the container's
+    /// awslogs multi-line start pattern (`AwslogsMultiline`), kept beside the stream so that
+    /// its readers group its lines into events as the awslogs driver does.
+    public func openWriter(for name: LogStreamName, startPattern: String? = nil) throws -> LogStreamWriter {
         let url = fileURL(for: name)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: url.path) {
@@ -43,7 +45,27 @@ public struct LogStore: Sendable {
                 throw ControllerError(.io, "cannot create log stream file \(url.path)")
             }
         }
-        return try LogStreamWriter(url: url)
+        let groupingFile = Self.groupingURL(of: url)
+        if let startPattern {
+            try? LogEventGrouping(startPattern: startPattern, closed: false).write(to: groupingFile)
+        }
+        return try LogStreamWriter(url: url, groupingFile: startPattern == nil ? nil : groupingFile)
+    }
+
+    /// Where a stream's `LogEventGrouping` is kept: beside it, not named `.log`.
+    static func groupingURL(of stream: URL) -> URL {
+        stream.deletingPathExtension().appendingPathExtension("awslogs.json")
+    }
+
+    /// The stream's events as CloudWatch Logs holds them: its lines grouped into multi-line
+    /// events when its container asked for it (`awslogs-multiline-pattern`,
+    /// `awslogs-datetime-format`), as the awslogs driver sends them. An event still open
+    /// (its stream's writer not closed, and younger than the driver's 5 s flush) is not
+    /// given yet, so events once given never change. `now`: milliseconds since the epoch.
+    public func cloudWatchEvents(of name: LogStreamName, now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> [LogEvent] {
+        let lines = events(of: name)
+        guard let grouping = LogEventGrouping.read(from: Self.groupingURL(of: fileURL(for: name))) else { return lines }
+        return grouping.group(lines, now: now)
     }
 
     /// Every event of a stream, oldest first; empty when the stream does not exist.
@@ -73,16 +95,65 @@ public struct LogStore: Sendable {
     }
 }
 
+/// How a stream's lines become CloudWatch events when its container set awslogs multi-line
+/// options: a line matching `startPattern` starts an event; the lines after it that do not
+/// match join it (each line ending with a newline, as the awslogs driver sends them) until
+/// the driver's 5 s flush; lines before any match form an event of their own.
+public struct LogEventGrouping: Codable, Sendable, Equatable {
+    public var startPattern: String
+    /// The stream's writer has closed: its last event is complete.
+    public var closed: Bool
+
+    /// The awslogs driver's force-flush interval: an event is sent at the latest this long
+    /// after its first line.
+    public static let flushMilliseconds: Int64 = 5000
+
+    public init(startPattern: String, closed: Bool) {
+        self.startPattern = startPattern
+        self.closed = closed
+    }
+
+    static func read(from url: URL) -> LogEventGrouping? {
+        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        return try? JSONDecoder().decode(LogEventGrouping.self, from: data)
+    }
+
+    func write(to url: URL) throws {
+        try JSONEncoder().encode(self).write(to: url, options: .atomic)
+    }
+
+    /// `lines` (one event each) grouped; the open last event left out unless complete.
+    public func group(_ lines: [LogEvent], now: Int64) -> [LogEvent] {
+        guard let regex = try? NSRegularExpression(pattern: startPattern) else { return lines }
+        var out: [LogEvent] = []
+        var current: LogEvent?
+        for line in lines {
+            let range = NSRange(line.message.startIndex..., in: line.message)
+            let starts = regex.firstMatch(in: line.message, range: range) != nil
+            if let open = current, !starts, line.timestamp - open.timestamp < Self.flushMilliseconds {
+                current?.message += line.message + "\n"
+            } else {
+                if let open = current { out.append(open) }
+                current = LogEvent(timestamp: line.timestamp, message: line.message + "\n")
+            }
+        }
+        if let open = current, closed || now - open.timestamp >= Self.flushMilliseconds { out.append(open) }
+        return out
+    }
+}
+
 /// Appends events to one stream file. Owned by one container's supervisor.
 public actor LogStreamWriter {
     private let handle: FileHandle
+    private let groupingFile: URL?
 
-    init(url: URL) throws {
+    init(url: URL, groupingFile: URL? = nil) throws {
         guard let h = FileHandle(forWritingAtPath: url.path) else {
             throw ControllerError(.io, "cannot open log stream file \(url.path) for writing")
         }
         h.seekToEndOfFile()
         handle = h
+        self.groupingFile = groupingFile
     }
 
     /// Appends events in order.
@@ -102,6 +173,11 @@ public actor LogStreamWriter {
     /// database's commits do (synchronous = NORMAL); not a power loss.
     public func close() {
         try? handle.close()
+        // The stream's last multi-line event is complete.
+        if let groupingFile, var grouping = LogEventGrouping.read(from: groupingFile), !grouping.closed {
+            grouping.closed = true
+            try? grouping.write(to: groupingFile)
+        }
     }
 }
 

@@ -198,7 +198,7 @@ public actor TaskSupervisor {
         let stream = record.logStreams[name] ?? logStreamName(for: container)
         if writers[name] == nil {
             do {
-                writers[name] = try logs.openWriter(for: stream)
+                writers[name] = try logs.openWriter(for: stream, startPattern: Self.multilineStartPattern(of: container))
             } catch {
                 throw ContainerStartError(kind: "ResourceInitializationError", detail: "cannot create log stream \(stream.stream) in \(stream.group): \(error)")
             }
@@ -278,6 +278,12 @@ public actor TaskSupervisor {
         return out
     }
 
+    /// The start pattern of a container's awslogs multi-line events, if it asks for them.
+    static func multilineStartPattern(of container: ContainerDefinition) -> String? {
+        guard let log = container.logConfiguration, log.logDriver == "awslogs", let options = log.options else { return nil }
+        return AwslogsMultiline.startPattern(options: options)
+    }
+
     /// The `net.*` systemControls of the task's containers, in order, a later container's
     /// value for a parameter replacing an earlier one's.
     static func networkSysctls(of definition: TaskDefinition) -> [(key: String, value: String)] {
@@ -309,7 +315,7 @@ public actor TaskSupervisor {
             guard let name = container.name else { continue }
             if writers[name] == nil {
                 let stream = record.logStreams[name] ?? logStreamName(for: container)
-                writers[name] = try? logs.openWriter(for: stream)
+                writers[name] = try? logs.openWriter(for: stream, startPattern: Self.multilineStartPattern(of: container))
                 record.logStreams[name] = stream
             }
             if let writer = writers[name] { out[name] = ContainerLogSink(container: name, writer: writer, console: console, writesStream: !runtime.writesLogStreams) }
@@ -565,7 +571,7 @@ public actor TaskSupervisor {
         healthChecks[name]?.cancel()
         let count = (record.restartCounts?[name] ?? 0) + 1
         await console?.event("container \(name) exited with code \(exit.exitCode); restarting it (restartPolicy, restart \(count))")
-        if writers[name] == nil { writers[name] = try? logs.openWriter(for: stream) }
+        if writers[name] == nil { writers[name] = try? logs.openWriter(for: stream, startPattern: Self.multilineStartPattern(of: container)) }
         guard let writer = writers[name] else { return false }
         let output = ContainerLogSink(container: name, writer: writer, console: console, writesStream: !runtime.writesLogStreams)
         let handle: any RunningContainer

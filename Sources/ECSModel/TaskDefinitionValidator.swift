@@ -226,6 +226,16 @@ public enum TaskDefinitionValidator {
             if let mode = options["mode"], !["blocking", "non-blocking"].contains(mode) {
                 v.error("\(p).logConfiguration.options.mode", "mode must be \"blocking\" or \"non-blocking\"; \"\(mode)\" was given.")
             }
+            for key in ["awslogs-datetime-format", "awslogs-multiline-pattern"] {
+                guard let value = options[key], !value.isEmpty else { continue }
+                let pattern = key == "awslogs-datetime-format" ? AwslogsMultiline.startPattern(options: [key: value]) ?? value : value
+                if let problem = AwslogsMultiline.problem(in: pattern) {
+                    v.error("\(p).logConfiguration.options.\(key)", "\(problem): the container would not start (the awslogs driver cannot parse it).")
+                }
+            }
+            if options["awslogs-datetime-format"].map({ !$0.isEmpty }) == true, options["awslogs-multiline-pattern"].map({ !$0.isEmpty }) == true {
+                v.warn("\(p).logConfiguration.options.awslogs-multiline-pattern", "ignored: awslogs-datetime-format is also set, and it takes precedence.")
+            }
         }
         for (j, mp) in (c.mountPoints ?? []).enumerated() {
             let mpPath = "\(p).mountPoints[\(j)]"

@@ -73,7 +73,7 @@ struct LogsOperations: Sendable {
         guard logs.streams(in: group).contains(where: { $0.name == streamName }) else {
             throw APIError.resourceNotFound("The specified log stream does not exist.")
         }
-        let all = logs.events(of: LogStreamName(group: group, stream: streamName))
+        let all = logs.cloudWatchEvents(of: LogStreamName(group: group, stream: streamName))
         let start = try r.int("startTime").map(Int64.init)
         let end = try r.int("endTime").map(Int64.init)
         let inRange = all.indices.filter { i in
@@ -119,7 +119,7 @@ struct LogsOperations: Sendable {
         let pattern = FilterPattern(try r.string("filterPattern") ?? "")
         var matched: [(LogEvent, String, Int)] = []
         for stream in streams {
-            for (i, e) in logs.events(of: LogStreamName(group: group, stream: stream)).enumerated()
+            for (i, e) in logs.cloudWatchEvents(of: LogStreamName(group: group, stream: stream)).enumerated()
             where (start.map { e.timestamp >= $0 } ?? true) && (end.map { e.timestamp <= $0 } ?? true) && pattern.matches(e.message) {
                 matched.append((e, stream, i))
             }

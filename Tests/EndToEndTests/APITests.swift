@@ -87,6 +87,31 @@ struct APITests {
         }
     }
 
+    /// awslogs-multiline-pattern and awslogs-datetime-format: GetLogEvents and
+    /// FilterLogEvents give a stack trace as one event, as the awslogs driver sends it.
+    @Test func multiLineLogEventsAreGroupedAsTheAwslogsDriverGroupsThem() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try await withServe(cli) { endpoint in
+            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/multiline-logs.json"])
+            let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "multiline-logs"]))
+            _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
+            let id = String(arn.split(separator: "/").last ?? "")
+            func messages(_ container: String) async throws -> [String] {
+                let page = try await aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/multiline",
+                                                    "--log-stream-name", "ml/\(container)/\(id)", "--start-from-head"])
+                return (try JSONParser.parse(page.stdout)["events"]?.arrayValue ?? []).compactMap { $0["message"]?.stringValue }
+            }
+            #expect(try await messages("java") == ["starting up\n", "2026-11-27 ERROR boom\n  at Frame.one\n  at Frame.two\n", "2026-11-27 INFO done\n"])
+            #expect(try await messages("stamped") == ["2026-11-27T10:00:00 first\ncontinued\n", "2026-11-27T10:00:01 second\n"])
+            let filtered = try await aws(endpoint, ["logs", "filter-log-events", "--log-group-name", "/fargate-local/multiline", "--filter-pattern", "Frame.two"])
+            let found = (try JSONParser.parse(filtered.stdout)["events"]?.arrayValue ?? []).compactMap { $0["message"]?.stringValue }
+            #expect(found == ["2026-11-27 ERROR boom\n  at Frame.one\n  at Frame.two\n"], "\(filtered.stdout)")
+            let printed = try await cli.run(["logs", id, "--container", "java"])
+            #expect(printed.stdout == "starting up\n2026-11-27 ERROR boom\n  at Frame.one\n  at Frame.two\n2026-11-27 INFO done\n", "\(printed.stdout)")
+        }
+    }
+
     @Test func sdkInsideATaskGetsCredentialsOnlyWithItsToken() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
