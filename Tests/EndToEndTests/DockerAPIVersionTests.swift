@@ -10,10 +10,7 @@ import Testing
 /// 1.44 puts it). Fails (never skips) without a Docker engine.
 struct DockerAPIVersionTests {
     @Test func anEngineThatRefuses1_41IsSpokenToInItsMinimum() async throws {
-        let ping = try await Command.run("curl", ["-sf", "--unix-socket", "/var/run/docker.sock", "http://localhost/_ping"])
-        guard ping.stdout == "OK" else {
-            throw LocalServers.ServerError(description: "no Docker engine answers on /var/run/docker.sock; run scripts/setup-machine")
-        }
+        try await DockerRequirement.engine()
         let cli = CLIHarness()
         defer { cli.cleanup() }
         try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)

@@ -19,10 +19,7 @@ struct DockerContextTests {
     }
 
     @Test func theCurrentDockerContextIsTheEngineUsed() async throws {
-        let ping = try await Command.run("curl", ["-sf", "--unix-socket", "/var/run/docker.sock", "http://localhost/_ping"])
-        guard ping.stdout == "OK" else {
-            throw LocalServers.ServerError(description: "no Docker engine answers on /var/run/docker.sock; run scripts/setup-machine")
-        }
+        try await DockerRequirement.engine()
         let cli = CLIHarness()
         defer { cli.cleanup() }
         try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)

@@ -7,16 +7,7 @@ import Testing
 /// answers: the README's test command and CI install and start one.
 @Suite(.serialized)
 struct DockerRuntimeTests {
-    func requireDocker() async throws {
-        let ping = try await Command.run("curl", ["-sf", "--unix-socket", "/var/run/docker.sock", "http://localhost/_ping"])
-        guard ping.stdout == "OK" else {
-            throw LocalServers.ServerError(description: "no Docker engine answers on /var/run/docker.sock; run scripts/setup-machine (installs docker.io, starts dockerd, builds debian:bookworm-slim)")
-        }
-        let image = try await Command.run("docker", ["image", "inspect", "debian:bookworm-slim"])
-        guard image.status == 0 else {
-            throw LocalServers.ServerError(description: "the debian:bookworm-slim image is missing; run scripts/setup-machine")
-        }
-    }
+    func requireDocker() async throws { try await DockerRequirement.engine() }
 
     func run(_ cli: CLIHarness, _ file: String, _ extra: [String] = []) async throws -> CLIHarness.Result {
         try await cli.run(["run", "--wait", "--runtime", "docker", "Tests/Fixtures/docker/\(file)"] + extra)

@@ -11,10 +11,7 @@ struct ImagePullTests {
     /// Runs `body` with a registry serving debian:bookworm-slim as `fl-test/pulled-<id>:1`;
     /// `body` gets the image's full name and the registry's port. The pulled tag is removed after.
     func withRegistry(_ cli: CLIHarness, _ body: (String, Int) async throws -> Void) async throws {
-        let ping = try await Command.run("curl", ["-sf", "--unix-socket", "/var/run/docker.sock", "http://localhost/_ping"])
-        guard ping.stdout == "OK" else {
-            throw LocalServers.ServerError(description: "no Docker engine answers on /var/run/docker.sock; run scripts/setup-machine")
-        }
+        try await DockerRequirement.engine()
         try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
         let archive = cli.stateDirectory.appendingPathComponent("image.tar").path
         let saved = try await Command.run("docker", ["save", "-o", archive, "debian:bookworm-slim"])
@@ -70,10 +67,7 @@ struct ImagePullTests {
     /// A pull that takes long (here: a registry that never answers) does not hold the task:
     /// `--timeout` stops it while it pulls, as StopTask or Ctrl-C would, and nothing is left.
     @Test func aTaskStopsWhileItsImageIsStillPulling() async throws {
-        let ping = try await Command.run("curl", ["-sf", "--unix-socket", "/var/run/docker.sock", "http://localhost/_ping"])
-        guard ping.stdout == "OK" else {
-            throw LocalServers.ServerError(description: "no Docker engine answers on /var/run/docker.sock; run scripts/setup-machine")
-        }
+        try await DockerRequirement.engine()
         let cli = CLIHarness()
         defer { cli.cleanup() }
         try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)

@@ -13,10 +13,7 @@ struct RuntimePlatformTests {
     static let arm64Image = "fargate-local-test/arm64-busybox:latest"
 
     func requireDocker() async throws {
-        let ping = try await Command.run("curl", ["-sf", "--unix-socket", "/var/run/docker.sock", "http://localhost/_ping"])
-        guard ping.stdout == "OK" else {
-            throw LocalServers.ServerError(description: "no Docker engine answers on /var/run/docker.sock; run scripts/setup-machine")
-        }
+        try await DockerRequirement.engine()
     }
 
     /// This host's `uname -m`.

@@ -79,8 +79,7 @@ struct SecretsTests {
     }
 
     @Test func dockerRuntime() async throws {
-        let ping = try await Command.run("curl", ["-sf", "--unix-socket", "/var/run/docker.sock", "http://localhost/_ping"])
-        guard ping.stdout == "OK" else { throw LocalServers.ServerError(description: "no Docker engine answers; run scripts/setup-machine") }
+        try await DockerRequirement.engine()
         try await check(runtime: "docker", image: "debian:bookworm-slim")
     }
 
