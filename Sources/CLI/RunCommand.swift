@@ -146,7 +146,9 @@ struct RunCommand: AsyncParsableCommand {
             LatencyTrace.mark("run: task stopped")
             try writeReports(final, logs: controller.logs)
             if final.task.stopCode == .taskFailedToStart {
-                Console.error("fargate-local: task failed to start: \(final.task.stoppedReason ?? "unknown reason")")
+                // With lifecycle events shown, the reason was just printed ("task failed to start: ...").
+                Console.error(quiet ? "fargate-local: task failed to start: \(final.task.stoppedReason ?? "unknown reason")"
+                                    : "fargate-local: task \(final.id) stopped: it failed to start (exit code \(final.waitExitCode))")
             } else if !quiet {
                 Console.error("fargate-local: task \(final.id) stopped: \(final.task.stoppedReason ?? "") (exit code \(final.waitExitCode))")
             }

@@ -741,7 +741,8 @@ public actor TaskSupervisor {
         record.task.stopCode = code
         record.task.stoppedReason = String(reason.prefix(255))
         record.task.stoppingAt = Date()
-        await console?.event("stopping task: \(record.task.stoppedReason ?? "")")
+        // A failed start has said why already ("task failed to start: ...").
+        if code != .taskFailedToStart { await console?.event("stopping task: \(record.task.stoppedReason ?? "")") }
         await transition(to: .deactivating) { _ in }
         await transition(to: .stopping) { _ in }
         for c in record.task.containers where c.lastStatus == .pending && handles[c.name] == nil {
