@@ -42,7 +42,7 @@ public enum ContainerExec {
         do {
             return try await Blocking.run { () throws -> Int in
                 let created = try engine.request("POST", "/containers/\(id)/exec", body: .object([
-                    ("AttachStdout", .bool(true)), ("AttachStderr", .bool(true)), ("Tty", .bool(false)),
+                    ("AttachStdin", .bool(true)), ("AttachStdout", .bool(true)), ("AttachStderr", .bool(true)), ("Tty", .bool(false)),
                     ("Cmd", .array(command.map { JSONValue.string($0) })),
                 ]))
                 guard created.status == 201, let exec = (try? JSONParser.parse(created.body))?["Id"]?.stringValue else {
@@ -58,13 +58,11 @@ public enum ContainerExec {
                         offset += n
                     }
                 }
-                let started = try engine.transport.send(method: "POST", target: "/\(engine.apiVersion)/exec/\(exec)/start",
-                                                        headers: [("Content-Type", "application/json")],
-                                                        body: Array(#"{"Detach":false,"Tty":false}"#.utf8),
-                                                        timeoutSeconds: 0, stallTimeoutSeconds: nil) { chunk in
-                    demuxer.feed(chunk)
-                    return true
-                }
+                // The connection is taken over: exec's stdin goes to the command, its output comes back.
+                let started = try engine.transport.hijack(method: "POST", target: "/\(engine.apiVersion)/exec/\(exec)/start",
+                                                          headers: [("Content-Type", "application/json")],
+                                                          body: Array(#"{"Detach":false,"Tty":false}"#.utf8),
+                                                          input: STDIN_FILENO) { chunk in demuxer.feed(chunk) }
                 guard started.status == 200 || started.status == 101 else {
                     throw ControllerError(.state, "cannot run a command in container \(name): \(DockerEngine.message(started))")
                 }

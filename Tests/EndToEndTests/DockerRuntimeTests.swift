@@ -279,6 +279,10 @@ struct DockerRuntimeTests {
         #expect(exec.stderr.contains("to-stderr") && !exec.stdout.contains("to-stderr"))
         let missing = try await cli.run(["exec", id, "--", "no-such-command"])
         #expect(missing.status == 126, "\(missing.stderr)")
+        // exec's stdin reaches the command, to its end (the command sees EOF after it).
+        let piped = try await Command.run("/bin/sh", ["-c", "printf 'one\\ntwo\\n' | \"$0\" exec --state-dir \"$1\" \"$2\" -- sh -c 'wc -l; exit 5'",
+                                                      CLIHarness.binary, cli.stateDirectory.path, id])
+        #expect(piped.status == 5 && piped.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2", "\(piped.stdout)\n\(piped.stderr)")
         _ = try await cli.run(["stop", id, "--wait"])
         let afterwards = try await cli.run(["exec", id, "--", "true"])
         #expect(afterwards.status == 1 && afterwards.stderr.contains("is not running"), "\(afterwards.stderr)")

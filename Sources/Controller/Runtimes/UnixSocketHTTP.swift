@@ -1,5 +1,6 @@
 import CurlHTTP
 import Foundation
+import Synchronization
 
 /// HTTP/1.1 over a unix socket in plain POSIX calls: the Docker Engine API's transport.
 ///
@@ -90,6 +91,82 @@ struct UnixSocketHTTP: Sendable {
         return HTTPResponse(status: parser.status, headers: parser.headers, body: collected)
     }
 
+    /// Sends a request that takes the connection over (Docker's attach and exec start, with
+    /// `Upgrade: tcp`): once the engine answers 101 (or 200), the bytes of `input` (a file
+    /// descriptor, read to its end) go to the engine, the connection's write side is closed
+    /// after them, and what the engine sends is handed to `onOutput` until it closes the
+    /// connection. Returns the response's status; a refusal's body is its `body`.
+    func hijack(method: String, target: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+                input: Int32, onOutput: (UnsafeRawBufferPointer) -> Void) throws(HTTPError) -> HTTPResponse {
+        let what = "\(method) \(target) on \(socketPath)"
+        guard !target.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) else {
+            throw HTTPError(code: 3, message: "\(what): the request path contains whitespace or control characters")
+        }
+        let socket = try Self.connect(socketPath, what: what)
+        // Closed by whichever of this call and the input's thread is last done with it (the
+        // thread may wait on an input that never ends: a closed and reused descriptor must
+        // never get its bytes).
+        let owner = SharedDescriptor(socket, users: 2)
+        var pumping = false
+        defer {
+            shutdown(socket, Int32(SHUT_RDWR))
+            owner.release()
+            if !pumping { owner.release() }
+        }
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: fargate-local\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        head += "Content-Length: \(body?.count ?? 0)\r\n\r\n"
+        try Self.writeAll(socket, Array(head.utf8) + (body ?? []), what: what)
+
+        // The response's head, then the stream.
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        var headEnd: Int?
+        while headEnd == nil {
+            let n = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw HTTPError(code: 56, message: "\(what): the engine closed the connection before answering") }
+            received += buffer[..<n]
+            headEnd = received.indices.dropLast(3).first { received[$0] == 13 && received[$0 + 1] == 10 && received[$0 + 2] == 13 && received[$0 + 3] == 10 }
+        }
+        let headText = String(decoding: received[..<headEnd!], as: UTF8.self)
+        let status = headText.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
+        var rest = Array(received[(headEnd! + 4)...])
+        guard status == 101 || status == 200 else {
+            // A refusal: its body (sized by Content-Length, or to the close).
+            while true {
+                let n = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { break }
+                rest += buffer[..<n]
+                if let length = headText.split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") })
+                    .flatMap({ Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }), rest.count >= length { break }
+            }
+            return HTTPResponse(status: status, headers: [:], body: rest)
+        }
+        // Input goes in on a thread of its own; the write side closes at its end.
+        let pump = Thread {
+            var chunk = [UInt8](repeating: 0, count: 64 << 10)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0, (try? Self.writeAll(socket, Array(chunk[..<n]), what: what)) != nil else { break }
+            }
+            shutdown(socket, Int32(SHUT_WR))
+            owner.release()
+        }
+        pumping = true
+        pump.start()
+        if !rest.isEmpty { rest.withUnsafeBytes { onOutput($0) } }
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            buffer.withUnsafeBytes { onOutput(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+        }
+        return HTTPResponse(status: status, headers: [:], body: [])
+    }
+
     private static func now() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -133,6 +210,21 @@ struct UnixSocketHTTP: Sendable {
             }
             offset += n
         }
+    }
+}
+
+/// A file descriptor closed once its last user releases it.
+final class SharedDescriptor: Sendable {
+    private let users: Mutex<Int>
+    private let descriptor: Int32
+
+    init(_ descriptor: Int32, users: Int) {
+        self.descriptor = descriptor
+        self.users = Mutex(users)
+    }
+
+    func release() {
+        if users.withLock({ $0 -= 1; return $0 }) == 0 { close(descriptor) }
     }
 }
 
