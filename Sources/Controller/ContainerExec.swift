@@ -15,10 +15,11 @@ import Glibc
 /// Fargate: in the container's filesystem and with its environment; its output goes to this
 /// process's stdout and stderr, and its exit code is returned.
 public enum ContainerExec {
-    /// Runs `command` in container `name` of `record`. Docker: an engine exec (no stdin).
-    /// Process runtime: the container's environment, working directory and mount namespace,
-    /// with this process's stdin.
-    public static func run(_ command: [String], in name: String, of record: TaskRecord) async throws(ControllerError) -> Int {
+    /// Runs `command` in container `name` of `record`, with this process's stdin. Docker: an
+    /// engine exec; `tty` gives it a terminal (as `docker exec -t`), this one put in raw
+    /// mode meanwhile when stdin is one. Process runtime: the container's environment,
+    /// working directory and mount namespace (no terminal).
+    public static func run(_ command: [String], in name: String, of record: TaskRecord, tty: Bool = false) async throws(ControllerError) -> Int {
         guard !command.isEmpty else { throw ControllerError(.invalidInput, "no command to run in container \(name)") }
         guard record.task.lastStatus != .stopped,
               let container = record.task.containers.first(where: { $0.name == name }), container.lastStatus == .running else {
@@ -26,7 +27,10 @@ public enum ContainerExec {
         }
         if record.runtimeName == "docker" {
             let id = record.runtimeIDs[name] ?? DockerRuntime.containerName(taskID: record.id, container: name)
-            return try await dockerExec(command, container: id, name: name)
+            return try await dockerExec(command, container: id, name: name, tty: tty)
+        }
+        if tty {
+            throw ControllerError(.invalidInput, "--tty needs a Docker container: container \(name) is a host process (the process runtime), whose command gets exec's own stdin and outputs")
         }
         guard let pid = record.runtimeIDs[name].flatMap(Int32.init), pid > 1,
               let started = record.processStartTimes?[name], ProcStat.startTime(pid) == started else {
@@ -37,32 +41,41 @@ public enum ContainerExec {
 
     // MARK: Docker
 
-    static func dockerExec(_ command: [String], container id: String, name: String) async throws(ControllerError) -> Int {
+    static func dockerExec(_ command: [String], container id: String, name: String, tty: Bool) async throws(ControllerError) -> Int {
         let engine = try DockerEngine.fromEnvironment()
         do {
             return try await Blocking.run { () throws -> Int in
-                let created = try engine.request("POST", "/containers/\(id)/exec", body: .object([
-                    ("AttachStdin", .bool(true)), ("AttachStdout", .bool(true)), ("AttachStderr", .bool(true)), ("Tty", .bool(false)),
+                // As docker exec: with a terminal, stdin goes in only when it is a terminal too
+                // (-it); a terminal's input that ended would hang the command's terminal up.
+                let attachStdin = !tty || isatty(STDIN_FILENO) == 1
+                var config: [(key: String, value: JSONValue)] = [
+                    ("AttachStdin", .bool(attachStdin)), ("AttachStdout", .bool(true)), ("AttachStderr", .bool(true)), ("Tty", .bool(tty)),
                     ("Cmd", .array(command.map { JSONValue.string($0) })),
-                ]))
+                ]
+                if tty, let term = ProcessInfo.processInfo.environment["TERM"], !term.isEmpty {
+                    config.append(("Env", .array([.string("TERM=\(term)")])))
+                }
+                let created = try engine.request("POST", "/containers/\(id)/exec", body: .object(config))
                 guard created.status == 201, let exec = (try? JSONParser.parse(created.body))?["Id"]?.stringValue else {
                     throw ControllerError(.state, "cannot run a command in container \(name): \(DockerEngine.message(created))")
                 }
-                var demuxer = LogDemuxer { source, bytes in
-                    let fd: Int32 = source == .stderr ? 2 : 1
-                    var offset = 0
-                    while offset < bytes.count {
-                        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                        if n < 0 && errno == EINTR { continue }
-                        guard n > 0 else { return }
-                        offset += n
-                    }
+                var demuxer = LogDemuxer { source, bytes in writeAll(source == .stderr ? 2 : 1, bytes) }
+                // With a terminal here too, keys go to the container's as they are typed.
+                let terminal = tty ? RawTerminal(STDIN_FILENO) : nil
+                defer { terminal?.restore() }
+                // The connection is taken over: exec's stdin goes to the command, its output
+                // comes back (one stream when it has a terminal, else stdout and stderr framed).
+                let started = try engine.transport.hijack(
+                    method: "POST", target: "/\(engine.apiVersion)/exec/\(exec)/start",
+                    headers: [("Content-Type", "application/json")],
+                    body: Array("{\"Detach\":false,\"Tty\":\(tty)}".utf8), input: attachStdin ? STDIN_FILENO : nil,
+                    onStarted: {
+                        // The container's terminal takes this one's size, as docker exec -t does.
+                        guard tty, let (rows, columns) = RawTerminal.size() else { return }
+                        _ = try? engine.request("POST", "/exec/\(exec)/resize?h=\(rows)&w=\(columns)")
+                    }) { chunk in
+                    if tty { writeAll(1, chunk) } else { demuxer.feed(chunk) }
                 }
-                // The connection is taken over: exec's stdin goes to the command, its output comes back.
-                let started = try engine.transport.hijack(method: "POST", target: "/\(engine.apiVersion)/exec/\(exec)/start",
-                                                          headers: [("Content-Type", "application/json")],
-                                                          body: Array(#"{"Detach":false,"Tty":false}"#.utf8),
-                                                          input: STDIN_FILENO) { chunk in demuxer.feed(chunk) }
                 guard started.status == 200 || started.status == 101 else {
                     throw ControllerError(.state, "cannot run a command in container \(name): \(DockerEngine.message(started))")
                 }
@@ -76,6 +89,17 @@ public enum ContainerExec {
             throw error
         } catch {
             throw ControllerError(.io, "Docker engine error while running a command in container \(name): \(error)")
+        }
+    }
+
+    /// Writes all of `bytes` to `fd` (stops at an error: a closed pipe).
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return }
+            offset += n
         }
     }
 
@@ -125,5 +149,34 @@ public enum ContainerExec {
 
     static func link(_ path: String) -> String? {
         try? FileManager.default.destinationOfSymbolicLink(atPath: path)
+    }
+}
+
+/// This process's terminal in raw mode (as `docker exec -it` puts it) while a command in a
+/// container has a terminal of its own; `restore()` gives back its settings. Nil when the
+/// descriptor is not a terminal.
+final class RawTerminal {
+    private let descriptor: Int32
+    private var saved = termios()
+
+    init?(_ descriptor: Int32) {
+        guard isatty(descriptor) == 1, tcgetattr(descriptor, &saved) == 0 else { return nil }
+        self.descriptor = descriptor
+        var raw = saved
+        cfmakeraw(&raw)
+        tcsetattr(descriptor, TCSANOW, &raw)
+    }
+
+    func restore() {
+        tcsetattr(descriptor, TCSANOW, &saved)
+    }
+
+    /// The size (rows, columns) of this process's terminal (stdin's or stdout's), if it has one.
+    static func size() -> (Int, Int)? {
+        var size = winsize()
+        for fd in [STDIN_FILENO, STDOUT_FILENO] where ioctl(fd, UInt(TIOCGWINSZ), &size) == 0 && size.ws_row > 0 {
+            return (Int(size.ws_row), Int(size.ws_col))
+        }
+        return nil
     }
 }

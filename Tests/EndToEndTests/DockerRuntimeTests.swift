@@ -283,6 +283,16 @@ struct DockerRuntimeTests {
         let piped = try await Command.run("/bin/sh", ["-c", "printf 'one\\ntwo\\n' | \"$0\" exec --state-dir \"$1\" \"$2\" -- sh -c 'wc -l; exit 5'",
                                                       CLIHarness.binary, cli.stateDirectory.path, id])
         #expect(piped.status == 5 && piped.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2", "\(piped.stdout)\n\(piped.stderr)")
+        // -t: a terminal in the container (its output through it, CRLF), stdin not a terminal here.
+        let withTTY = try await cli.run(["exec", id, "-t", "--", "sh", "-c", "test -t 1 && echo tty-out; exit 2"])
+        #expect(withTTY.status == 2 && withTTY.stdout == "tty-out\r\n", "\(withTTY.stdout.debugDescription)\n\(withTTY.stderr)")
+        // -it from a terminal (script(1) gives one): the container's terminal takes its size,
+        // keys go through, and the terminal is given back out of raw mode.
+        let inner = "stty rows 30 cols 100; \"$0\" exec --state-dir \"$1\" -it \"$2\" -- sh -c "
+            + "'for i in $(seq 50); do s=$(stty size); [ \"$s\" != \"0 0\" ] && break; sleep 0.1; done; echo size=$s; test -t 0 && echo in-tty'; stty -a"
+        let scripted = try await Command.run("script", ["-qec", "sh -c '\(inner.replacingOccurrences(of: "'", with: "'\\''"))' \"\(CLIHarness.binary)\" \"\(cli.stateDirectory.path)\" \"\(id)\"", "/dev/null"])
+        #expect(scripted.stdout.contains("size=30 100") && scripted.stdout.contains("in-tty"), "\(scripted.stdout)\n\(scripted.stderr)")
+        #expect(scripted.stdout.contains(" icanon") && !scripted.stdout.contains("-icanon"), "the terminal stayed raw: \(scripted.stdout)")
         _ = try await cli.run(["stop", id, "--wait"])
         let afterwards = try await cli.run(["exec", id, "--", "true"])
         #expect(afterwards.status == 1 && afterwards.stderr.contains("is not running"), "\(afterwards.stderr)")

@@ -93,11 +93,12 @@ struct UnixSocketHTTP: Sendable {
 
     /// Sends a request that takes the connection over (Docker's attach and exec start, with
     /// `Upgrade: tcp`): once the engine answers 101 (or 200), the bytes of `input` (a file
-    /// descriptor, read to its end) go to the engine, the connection's write side is closed
+    /// descriptor, read to its end; nil: none) go to the engine, the connection's write side is closed
     /// after them, and what the engine sends is handed to `onOutput` until it closes the
     /// connection. Returns the response's status; a refusal's body is its `body`.
+    /// `onStarted`: called once the engine has taken the connection over (the exec runs).
     func hijack(method: String, target: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-                input: Int32, onOutput: (UnsafeRawBufferPointer) -> Void) throws(HTTPError) -> HTTPResponse {
+                input: Int32?, onStarted: (() -> Void)? = nil, onOutput: (UnsafeRawBufferPointer) -> Void) throws(HTTPError) -> HTTPResponse {
         let what = "\(method) \(target) on \(socketPath)"
         guard !target.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) else {
             throw HTTPError(code: 3, message: "\(what): the request path contains whitespace or control characters")
@@ -144,8 +145,13 @@ struct UnixSocketHTTP: Sendable {
             }
             return HTTPResponse(status: status, headers: [:], body: rest)
         }
-        // Input goes in on a thread of its own; the write side closes at its end.
+        // Input goes in on a thread of its own; the write side closes at its end. Without
+        // input, the write side stays open (the engine ends the exchange).
         let pump = Thread {
+            guard let input else {
+                owner.release()
+                return
+            }
             var chunk = [UInt8](repeating: 0, count: 64 << 10)
             while true {
                 let n = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
@@ -155,6 +161,7 @@ struct UnixSocketHTTP: Sendable {
             shutdown(socket, Int32(SHUT_WR))
             owner.release()
         }
+        onStarted?()
         pumping = true
         pump.start()
         if !rest.isEmpty { rest.withUnsafeBytes { onOutput($0) } }
