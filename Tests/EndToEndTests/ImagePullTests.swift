@@ -21,11 +21,17 @@ struct ImagePullTests {
         let image = "127.0.0.1:\(port)/\(repository):1"
         let registry = CLIHarness.repository.appendingPathComponent("Tests/Fixtures/docker/image_registry.py").path
         let requests = cli.stateDirectory.appendingPathComponent("registry.log").path
-        defer { _ = Task { _ = try? await Command.run("docker", ["rmi", image]) } }
-        try await LocalServers.withServer("/usr/bin/python3", [registry, String(port), archive, "\(repository):1", requests], port: port) {
-            try await body(image, port)
+        let outcome: Result<Void, any Error>
+        do {
+            try await LocalServers.withServer("/usr/bin/python3", [registry, String(port), archive, "\(repository):1", requests], port: port) {
+                try await body(image, port)
+            }
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
         }
         _ = try? await Command.run("docker", ["rmi", image])
+        try outcome.get()
     }
 
     func write(_ cli: CLIHarness, _ json: String) throws -> String {
