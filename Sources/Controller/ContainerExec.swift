@@ -63,6 +63,14 @@ public enum ContainerExec {
                 // With a terminal here too, keys go to the container's as they are typed.
                 let terminal = tty ? RawTerminal(STDIN_FILENO) : nil
                 defer { terminal?.restore() }
+                // The container's terminal takes this one's size, at start and at each window
+                // resize (SIGWINCH), as docker exec -t does.
+                func resize() {
+                    guard let (rows, columns) = RawTerminal.size() else { return }
+                    _ = try? engine.request("POST", "/exec/\(exec)/resize?h=\(rows)&w=\(columns)")
+                }
+                var resizes: DispatchSourceSignal?
+                defer { resizes?.cancel() }
                 // The connection is taken over: exec's stdin goes to the command, its output
                 // comes back (one stream when it has a terminal, else stdout and stderr framed).
                 let started = try engine.transport.hijack(
@@ -70,9 +78,13 @@ public enum ContainerExec {
                     headers: [("Content-Type", "application/json")],
                     body: Array("{\"Detach\":false,\"Tty\":\(tty)}".utf8), input: attachStdin ? STDIN_FILENO : nil,
                     onStarted: {
-                        // The container's terminal takes this one's size, as docker exec -t does.
-                        guard tty, let (rows, columns) = RawTerminal.size() else { return }
-                        _ = try? engine.request("POST", "/exec/\(exec)/resize?h=\(rows)&w=\(columns)")
+                        guard tty else { return }
+                        resize()
+                        signal(SIGWINCH, SIG_IGN)
+                        let source = DispatchSource.makeSignalSource(signal: SIGWINCH, queue: .global())
+                        source.setEventHandler { resize() }
+                        source.resume()
+                        resizes = source
                     }) { chunk in
                     if tty { writeAll(1, chunk) } else { demuxer.feed(chunk) }
                 }

@@ -293,6 +293,11 @@ struct DockerRuntimeTests {
         let scripted = try await Command.run("script", ["-qec", "sh -c '\(inner.replacingOccurrences(of: "'", with: "'\\''"))' \"\(CLIHarness.binary)\" \"\(cli.stateDirectory.path)\" \"\(id)\"", "/dev/null"])
         #expect(scripted.stdout.contains("size=30 100") && scripted.stdout.contains("in-tty"), "\(scripted.stdout)\n\(scripted.stderr)")
         #expect(scripted.stdout.contains(" icanon") && !scripted.stdout.contains("-icanon"), "the terminal stayed raw: \(scripted.stdout)")
+        // A window resize here (SIGWINCH) resizes the container's terminal.
+        let resizing = "stty rows 30 cols 100; t=$(tty); (sleep 1; stty -F $t rows 40 cols 120) & \"$0\" exec --state-dir \"$1\" -it \"$2\" -- sh -c "
+            + "'for i in $(seq 100); do s=$(stty size); [ \"$s\" = \"40 120\" ] && break; sleep 0.1; done; echo resized=$s'"
+        let resized = try await Command.run("script", ["-qec", "sh -c '\(resizing.replacingOccurrences(of: "'", with: "'\\''"))' \"\(CLIHarness.binary)\" \"\(cli.stateDirectory.path)\" \"\(id)\"", "/dev/null"])
+        #expect(resized.stdout.contains("resized=40 120"), "\(resized.stdout)\n\(resized.stderr)")
         _ = try await cli.run(["stop", id, "--wait"])
         let afterwards = try await cli.run(["exec", id, "--", "true"])
         #expect(afterwards.status == 1 && afterwards.stderr.contains("is not running"), "\(afterwards.stderr)")
