@@ -19,8 +19,9 @@ struct TaskMetadata: Sendable {
         let docker = record.runtimeName == "docker"
         switch rest {
         case "": return containerJSON(record, container, facts: docker ? await Self.dockerFacts(record, [name]) : [:])
-        case "/task": return taskJSON(record, tags: false, facts: docker ? await Self.dockerFacts(record, record.task.containers.map(\.name)) : [:])
-        case "/taskWithTags": return taskJSON(record, tags: true, facts: docker ? await Self.dockerFacts(record, record.task.containers.map(\.name)) : [:])
+        case "/task", "/taskWithTags":
+            let facts = docker ? await Self.dockerFacts(record, record.task.containers.map(\.name), measuringStorage: true) : [:]
+            return taskJSON(record, tags: rest == "/taskWithTags", facts: facts)
         case "/stats": return await stats(record, [name])[name] ?? .null
         case "/task/stats":
             let stats = await stats(record, record.task.containers.map(\.name))
@@ -61,17 +62,24 @@ struct TaskMetadata: Sendable {
         record.runtimeIDs[name] ?? DockerRuntime.containerName(taskID: record.id, container: name)
     }
 
-    /// The engine's facts (image id, address) about the named Docker containers.
-    static func dockerFacts(_ record: TaskRecord, _ names: [String]) async -> [String: DockerContainerFacts] {
+    /// The engine's facts (image id, address; with `measuringStorage`, what each wrote)
+    /// about the named Docker containers.
+    static func dockerFacts(_ record: TaskRecord, _ names: [String], measuringStorage: Bool = false) async -> [String: DockerContainerFacts] {
         await withTaskGroup(of: (String, DockerContainerFacts?).self) { group in
             for name in names {
                 let id = dockerReference(record, name)
-                group.addTask { (name, await DockerRuntime.facts(ofContainer: id)) }
+                group.addTask { (name, await DockerRuntime.facts(ofContainer: id, measuringStorage: measuringStorage)) }
             }
             var out: [String: DockerContainerFacts] = [:]
             for await (name, facts) in group { out[name] = facts }
             return out
         }
+    }
+
+    /// The MiB (rounded up) the containers' writable layers hold.
+    static func utilizedMiB(_ facts: [String: DockerContainerFacts]) -> Int64 {
+        let bytes = facts.values.reduce(Int64(0)) { $0 + ($1.writableLayerBytes ?? 0) }
+        return (bytes + (1 << 20) - 1) >> 20
     }
 
     static func rfc3339(_ d: Date?) -> JSONValue {
@@ -143,7 +151,10 @@ struct TaskMetadata: Sendable {
             ("PullStartedAt", Self.rfc3339(t.pullStartedAt)), ("PullStoppedAt", Self.rfc3339(t.pullStoppedAt)),
             ("AvailabilityZone", .string(t.availabilityZone ?? "")), ("LaunchType", .string("FARGATE")),
             ("Containers", .array(t.containers.map { containerJSON(record, $0, facts: facts) })),
-            ("EphemeralStorageMetrics", .object([("Utilized", .number("0")), ("Reserved", .number(String((t.ephemeralStorage?.sizeInGiB ?? 20) * 1024)))])),
+            // Utilized (MiB): what the task's containers wrote to their own filesystems (Docker);
+            // a host process writes to the host's, so 0.
+            ("EphemeralStorageMetrics", .object([("Utilized", .number(String(Self.utilizedMiB(facts)))),
+                                                 ("Reserved", .number(String((t.ephemeralStorage?.sizeInGiB ?? 20) * 1024)))])),
         ]
         if let at = t.executionStoppedAt { fields.append(("ExecutionStoppedAt", Self.rfc3339(at))) }
         if tags {

@@ -190,6 +190,9 @@ struct DockerRuntimeTests {
         #expect(network?["IPv4Addresses"]?.arrayValue?.first?.stringValue == seen.first, "\(r.stdout)")
         #expect(network?["MACAddress"]?.stringValue == seen.last)
         #expect(network?["IPv4SubnetCIDRBlock"]?.stringValue == subnet)
+        // The 3 MiB the container wrote to its filesystem show in the task's ephemeral storage.
+        let storage = json("task")?["EphemeralStorageMetrics"]
+        #expect((storage?["Utilized"]?.intValue ?? 0) >= 3 && storage?["Reserved"]?.intValue == 20480, "\(line("task") ?? r.stdout)")
         let stats = json("stats")
         #expect((stats?["memory_stats"]?["usage"]?.doubleValue ?? 0) > 0, "\(line("stats") ?? r.stdout)")
         #expect((stats?["cpu_stats"]?["cpu_usage"]?["total_usage"]?.doubleValue ?? 0) > 0)

@@ -11,6 +11,9 @@ public struct DockerContainerFacts: Sendable, Equatable {
     public var ipv4PrefixLength: Int?
     public var macAddress: String?
     public var gateway: String?
+    /// What the container wrote to its own filesystem (its writable layer, `SizeRw`), when
+    /// asked for: the engine walks the layer to measure it.
+    public var writableLayerBytes: Int64?
 
     public init(imageID: String? = nil, ipv4Address: String? = nil, ipv4PrefixLength: Int? = nil, macAddress: String? = nil, gateway: String? = nil) {
         self.imageID = imageID
@@ -45,11 +48,13 @@ extension DockerRuntime {
 
     /// The engine's facts about container `id` (a full or short id), or nil when the engine
     /// does not answer or no longer has the container.
-    public static func facts(ofContainer id: String) async -> DockerContainerFacts? {
+    /// `measuringStorage`: also how much it wrote (`writableLayerBytes`; slower).
+    public static func facts(ofContainer id: String, measuringStorage: Bool = false) async -> DockerContainerFacts? {
         guard let engine = try? DockerEngine.fromEnvironment() else { return nil }
         return try? await Blocking.run { () -> DockerContainerFacts? in
-            guard let container = inspect(engine, id) else { return nil }
+            guard let container = inspect(engine, id, size: measuringStorage) else { return nil }
             var facts = DockerContainerFacts(imageID: container["Image"]?.stringValue)
+            if measuringStorage { facts.writableLayerBytes = container["SizeRw"]?.intValue.map(Int64.init) }
             var holder = container
             if let mode = container["HostConfig"]?["NetworkMode"]?.stringValue, mode.hasPrefix("container:"),
                let pause = inspect(engine, String(mode.dropFirst("container:".count))) {
@@ -77,8 +82,8 @@ extension DockerRuntime {
         }
     }
 
-    private static func inspect(_ engine: DockerEngine, _ id: String) -> JSONValue? {
-        guard let r = try? engine.request("GET", "/containers/\(id)/json", timeout: 10), r.status == 200 else { return nil }
+    private static func inspect(_ engine: DockerEngine, _ id: String, size: Bool = false) -> JSONValue? {
+        guard let r = try? engine.request("GET", "/containers/\(id)/json" + (size ? "?size=1" : ""), timeout: 10), r.status == 200 else { return nil }
         return try? JSONParser.parse(r.body)
     }
 }
