@@ -9,11 +9,11 @@ struct ExecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
         abstract: "Run a command in a running container of a task (like aws ecs execute-command).",
-        discussion: "The command runs in the container's filesystem with its environment, with exec's stdin; its output is printed and its exit code is exec's. -t gives it a terminal (Docker), for an interactive shell: fargate-local exec -it TASK -- bash.")
+        discussion: "The command runs in the container's filesystem with its environment, with exec's stdin; its output is printed and its exit code is exec's. -t gives it a terminal, for an interactive shell: fargate-local exec -it TASK -- bash.")
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .shortAndLong, help: "The container (required when the task has more than one).") var container: String?
-    @Flag(name: .shortAndLong, help: "Give the command a terminal (Docker containers), as docker exec -t; this one is put in raw mode meanwhile.") var tty = false
+    @Flag(name: .shortAndLong, help: "Give the command a terminal, as docker exec -t; this one is put in raw mode meanwhile.") var tty = false
     @Flag(name: .shortAndLong, help: "Accepted as docker exec -i is: stdin always goes to the command.") var interactive = false
     @Argument(help: "Task id, unambiguous id prefix or ARN.") var task: String
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (after --).") var command: [String] = []

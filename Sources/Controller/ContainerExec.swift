@@ -15,10 +15,10 @@ import Glibc
 /// Fargate: in the container's filesystem and with its environment; its output goes to this
 /// process's stdout and stderr, and its exit code is returned.
 public enum ContainerExec {
-    /// Runs `command` in container `name` of `record`, with this process's stdin. Docker: an
-    /// engine exec; `tty` gives it a terminal (as `docker exec -t`), this one put in raw
-    /// mode meanwhile when stdin is one. Process runtime: the container's environment,
-    /// working directory and mount namespace (no terminal).
+    /// Runs `command` in container `name` of `record`, with this process's stdin; `tty`
+    /// gives it a terminal (as `docker exec -t`), this one put in raw mode meanwhile when
+    /// stdin is one. Docker: an engine exec. Process runtime: the container's environment,
+    /// working directory and mount namespace (the terminal through script(1)).
     public static func run(_ command: [String], in name: String, of record: TaskRecord, tty: Bool = false) async throws(ControllerError) -> Int {
         guard !command.isEmpty else { throw ControllerError(.invalidInput, "no command to run in container \(name)") }
         guard record.task.lastStatus != .stopped,
@@ -29,14 +29,11 @@ public enum ContainerExec {
             let id = record.runtimeIDs[name] ?? DockerRuntime.containerName(taskID: record.id, container: name)
             return try await dockerExec(command, container: id, name: name, tty: tty)
         }
-        if tty {
-            throw ControllerError(.invalidInput, "--tty needs a Docker container: container \(name) is a host process (the process runtime), whose command gets exec's own stdin and outputs")
-        }
         guard let pid = record.runtimeIDs[name].flatMap(Int32.init), pid > 1,
               let started = record.processStartTimes?[name], ProcStat.startTime(pid) == started else {
             throw ControllerError(.state, "container \(name) of task \(record.id) is not running (its process is gone)")
         }
-        return try await processExec(command, pid: pid, name: name)
+        return try await processExec(command, pid: pid, name: name, tty: tty)
     }
 
     // MARK: Docker
@@ -117,8 +114,8 @@ public enum ContainerExec {
 
     // MARK: Process runtime
 
-    static func processExec(_ command: [String], pid: pid_t, name: String) async throws(ControllerError) -> Int {
-        let environment = Self.environment(of: pid)
+    static func processExec(_ command: [String], pid: pid_t, name: String, tty: Bool) async throws(ControllerError) -> Int {
+        var environment = Self.environment(of: pid)
         let pathVariable = environment.last(where: { $0.0 == "PATH" })?.1 ?? "/usr/local/bin:/usr/bin:/bin"
         var argv = command
         var workingDirectory: String? = Self.link("/proc/\(pid)/cwd")
@@ -130,8 +127,21 @@ public enum ContainerExec {
             argv = [nsenter, "--target", String(pid), "--mount", "--wd", "--"] + argv
             workingDirectory = nil
         }
-        guard let executable = ExecutableLookup.find(argv[0], path: pathVariable) else {
+        guard var executable = ExecutableLookup.find(argv[0], path: pathVariable) else {
             throw ControllerError(.notFound, "\(argv[0]): not found in container \(name)'s PATH (\(pathVariable))")
+        }
+        if tty {
+            // A terminal for the command: script(1) runs it on a pseudo-terminal of its own
+            // (this one in raw mode meanwhile when it is one, its size followed), and exits with its code.
+            guard let script = ExecutableLookup.find("script", path: "/usr/bin:/bin") else {
+                throw ControllerError(.io, "exec -t in the process runtime needs script(1) (util-linux), which is not installed")
+            }
+            let line = ([executable] + argv.dropFirst()).map(Self.shellQuoted).joined(separator: " ")
+            argv = [script, "-qefc", line, "/dev/null"]
+            executable = script
+            if !environment.contains(where: { $0.0 == "TERM" }), let term = ProcessInfo.processInfo.environment["TERM"] {
+                environment.append(("TERM", term))
+            }
         }
         let configuration = Configuration(
             executable: .path(FilePath(executable)), arguments: Arguments(Array(argv.dropFirst())),
@@ -147,6 +157,11 @@ public enum ContainerExec {
         } catch {
             throw ControllerError(.io, "cannot run \(argv[0]) in container \(name): \(error)")
         }
+    }
+
+    /// `word` as one word for sh: in single quotes, its own single quotes closed and escaped.
+    static func shellQuoted(_ word: String) -> String {
+        "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     /// A process's environment, from /proc (NUL-separated `NAME=value`).

@@ -244,8 +244,9 @@ struct RunCommandTests {
         #expect(exec.stdout == "AWS_ECS_FARGATE in \(CLIHarness.repository.path)\n", "\(exec.stdout)")
         let wrong = try await cli.run(["exec", id, "--container", "nope", "--", "true"])
         #expect(wrong.status == 1 && wrong.stderr.contains("has no container \"nope\"; its containers: worker"), "\(wrong.stderr)")
-        let terminal = try await cli.run(["exec", id, "-it", "--", "true"])
-        #expect(terminal.status == 1 && terminal.stderr.contains("--tty needs a Docker container: container worker is a host process"), "\(terminal.stderr)")
+        // -t: the command gets a terminal (script(1)'s), its exit code still exec's.
+        let terminal = try await cli.run(["exec", id, "-t", "--", "sh", "-c", "test -t 1 && echo \"tty-out it's\"; exit 6"])
+        #expect(terminal.status == 6 && terminal.stdout.contains("tty-out it's"), "\(terminal.stdout.debugDescription)\n\(terminal.stderr)")
         let stop = try await cli.run(["stop", String(id.prefix(6)), "--reason", "e2e says stop", "--wait"])
         #expect(stop.status == 0, "\(stop.stderr)")
         let described = try await cli.run(["describe", id])
