@@ -29,6 +29,7 @@ struct DockerAPIVersionTests {
         #expect(single.status == 0, "\(single.stdout)\n\(single.stderr)")
         #expect(single.stdout.contains("c | {\"Cluster\":\"arn:aws:ecs:us-east-1:000000000000:cluster/default\""), "\(single.stdout)")
         #expect(single.stdout.contains("c | {\"AccessKeyId\":\"AKIAFARGATELOCAL0000\""), "\(single.stdout)")
+        #expect(single.stderr.contains("starting with the docker runtime (DOCKER_HOST: \(socket), API 1.44)"), "\(single.stderr)")
         let pair = try await cli.run(["run", "--wait", "--runtime", "docker", "Tests/Fixtures/docker/shared-netns.json"], environment: env)
         #expect(pair.status == 0 && pair.stdout.contains("client | pong from server"), "\(pair.stdout)\n\(pair.stderr)")
 

@@ -128,10 +128,14 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     /// Keep containers after the task stops (`--keep-containers`), for debugging.
     public let keepContainers: Bool
 
-    /// The engine's socket and where it came from, when not the default socket
-    /// (`docker context colima: /home/me/.colima/default/docker.sock`).
+    /// What is not the default about the engine: its socket and where it came from
+    /// (`docker context colima: /home/me/.colima/default/docker.sock`), and the API version
+    /// spoken when the engine refused 1.41 (`API 1.44`). Nil when neither.
     public var engineNote: String? {
-        engine.source == DockerEngine(socketPath: "").source ? nil : "\(engine.source): \(engine.socketPath)"
+        var parts: [String] = []
+        if engine.source != DockerEngine(socketPath: "").source { parts.append("\(engine.source): \(engine.socketPath)") }
+        if engine.version.current != NegotiatedAPIVersion().current { parts.append("API \(engine.version.current)") }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
     }
 
     public init(keepContainers: Bool = false) throws(ControllerError) {
