@@ -41,6 +41,10 @@ struct ExecCommand: AsyncParsableCommand {
                 }
                 name = only
             }
+            if record.task.enableExecuteCommand != true {
+                // Runs anyway: locally exec needs no agent. But the same script would fail on ECS.
+                Console.error("fargate-local: warning: task \(record.id) was not run with enableExecuteCommand (run --enable-execute-command); ECS's ExecuteCommand would refuse it (InvalidParameterException: The execute command failed because execute command was not enabled when the task was run or the execute command agent isn't running.)")
+            }
             let code = try await ContainerExec.run(argv, in: name, of: record, tty: tty || laterTTY)
             throw ExitCode(Int32(truncatingIfNeeded: code))
         }

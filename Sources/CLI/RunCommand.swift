@@ -48,6 +48,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "The task group (default family:FAMILY).")
     var group: String?
 
+    @Flag(name: .customLong("enable-execute-command"), help: "As RunTask's enableExecuteCommand: the containers carry an ExecuteCommandAgent, and exec runs without ECS's warning.")
+    var enableExecuteCommand = false
+
     @Option(name: .customLong("launch-type"), help: "FARGATE or EC2 validation rules.")
     var launchType: String = "FARGATE"
 
@@ -208,6 +211,7 @@ struct RunCommand: AsyncParsableCommand {
         var options = RunOptions(runtime: runtime, imageMap: map, timeoutSeconds: seconds, startedBy: startedBy, group: group)
         options.keepContainers = keepContainers
         options.publish = publish
+        if enableExecuteCommand { options.enableExecuteCommand = true }
         return (source, overrides, options)
     }
 
@@ -313,6 +317,7 @@ extension RunCommand {
         }
         if let startedBy { body.append(("startedBy", .string(startedBy))) }
         if let group { body.append(("group", .string(group))) }
+        if enableExecuteCommand { body.append(("enableExecuteCommand", .bool(true))) }
         let result = try await client.ecs("RunTask", .object(body))
         guard case let .array(tasks)? = result["tasks"], let arn = tasks.first?["taskArn"]?.stringValue else {
             throw CLIError("the controller started no task: \(result.serialized())", exitCode: 125)

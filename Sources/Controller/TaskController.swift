@@ -78,6 +78,9 @@ public final class TaskController: Sendable {
             container.cpu = (o?.cpu ?? c.cpu).map(String.init) ?? "0"
             container.memory = (o?.memory ?? c.memory).map(String.init)
             container.memoryReservation = (o?.memoryReservation ?? c.memoryReservation).map(String.init)
+            if options.enableExecuteCommand == true {
+                container.managedAgents = [ManagedAgent(name: ManagedAgent.executeCommand, lastStatus: "PENDING")]
+            }
             return container
         }
         var task = ECSTask(taskArn: taskArn, clusterArn: arns.cluster(cluster),
@@ -85,6 +88,7 @@ public final class TaskController: Sendable {
                            containers: containers, overrides: overrides)
         task.cpu = overrides.cpu ?? definition.cpu.flatMap(ResourceSize.cpuUnits).map(String.init)
         task.memory = overrides.memory ?? definition.memory.flatMap(ResourceSize.memoryMiB).map(String.init)
+        task.enableExecuteCommand = options.enableExecuteCommand ?? false
         task.platformVersion = "1.4.0"
         task.platformFamily = "Linux"
         task.availabilityZone = "\(configuration.region)a"

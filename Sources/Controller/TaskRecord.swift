@@ -15,6 +15,8 @@ public struct RunOptions: Codable, Sendable, Equatable {
     public var keepContainers: Bool?
     /// Docker runtime: publish the task's portMappings on 127.0.0.1.
     public var publish: Bool?
+    /// RunTask's `enableExecuteCommand` (`run --enable-execute-command`).
+    public var enableExecuteCommand: Bool?
 
     public init(runtime: String = "process", imageMap: [String: String] = [:], timeoutSeconds: Double? = nil,
                 startedBy: String? = nil, group: String? = nil) {

@@ -810,6 +810,7 @@ public actor TaskSupervisor {
     private func update(container name: String, _ change: (inout Container) -> Void) async {
         guard let i = record.task.containerIndex(name) else { return }
         change(&record.task.containers[i])
+        if record.task.enableExecuteCommand == true { record.task.containers[i].followExecuteCommandAgent(now: Date()) }
         record.task.healthStatus = derivedHealth()
         record.task.version += 1
         persist()

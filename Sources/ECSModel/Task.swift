@@ -22,6 +22,8 @@ public struct ECSTask: Codable, Sendable, Equatable {
     public var createdAt: Date?
     public var pullStartedAt: Date?
     public var pullStoppedAt: Date?
+    /// RunTask's `enableExecuteCommand`: its containers then carry an ExecuteCommandAgent.
+    public var enableExecuteCommand: Bool?
     public var connectivityAt: Date?
     public var startedAt: Date?
     public var stoppingAt: Date?
@@ -73,6 +75,9 @@ public struct Container: Codable, Sendable, Equatable {
     public var memoryReservation: String?
     /// The task's network interface as this container sees it (awsvpc: one per task).
     public var networkInterfaces: [NetworkInterface]?
+    /// ECS's agents beside the container: the ExecuteCommandAgent when the task was run
+    /// with enableExecuteCommand.
+    public var managedAgents: [ManagedAgent]?
 
     public init(containerArn: String, taskArn: String, name: String, image: String?) {
         self.containerArn = containerArn
@@ -80,6 +85,33 @@ public struct Container: Codable, Sendable, Equatable {
         self.name = name
         self.image = image
         self.lastStatus = .pending
+    }
+
+    /// The ExecuteCommandAgent follows its container, as ECS reports it: PENDING, RUNNING
+    /// once the container runs (with when), STOPPED once it stops.
+    public mutating func followExecuteCommandAgent(now: Date) {
+        guard var agents = managedAgents, let i = agents.firstIndex(where: { $0.name == ManagedAgent.executeCommand }) else { return }
+        let status = lastStatus.rawValue
+        if status == "RUNNING" && agents[i].lastStatus != "RUNNING" { agents[i].lastStartedAt = now }
+        agents[i].lastStatus = status
+        managedAgents = agents
+    }
+}
+
+/// An agent ECS runs beside a container (the `ManagedAgent` shape).
+public struct ManagedAgent: Codable, Sendable, Equatable {
+    /// The agent ECS Exec needs.
+    public static let executeCommand = "ExecuteCommandAgent"
+
+    public var name: String
+    public var lastStatus: String
+    public var lastStartedAt: Date?
+    public var reason: String?
+
+    public init(name: String, lastStatus: String, lastStartedAt: Date? = nil) {
+        self.name = name
+        self.lastStatus = lastStatus
+        self.lastStartedAt = lastStartedAt
     }
 }
 

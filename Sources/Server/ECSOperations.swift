@@ -233,6 +233,7 @@ struct ECSOperations: Sendable {
         let requestedTags = try r.tags() ?? []
         let tags = try r.string("propagateTags") == "TASK_DEFINITION" ? registered.tags + requestedTags : requestedTags
         var options = RunOptions(startedBy: try r.string("startedBy"), group: try r.string("group"))
+        options.enableExecuteCommand = try r.bool("enableExecuteCommand")
         options.imageMap = host.imageMap
         if let startedBy = options.startedBy, startedBy.count > 128 {
             throw APIError.invalidParameter("startedBy can be at most 128 characters.")

@@ -87,6 +87,41 @@ struct APITests {
         }
     }
 
+    /// RunTask's enableExecuteCommand: the task says so, each container carries an
+    /// ExecuteCommandAgent that follows it (PENDING, RUNNING, STOPPED), and `exec` runs
+    /// without the warning it gives for a task ECS would refuse ExecuteCommand on.
+    @Test func enableExecuteCommandGivesContainersTheirAgent() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try await withServe(cli) { endpoint in
+            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/long-running.json"])
+            let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "long-running", "--enable-execute-command"]))
+            _ = try await aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks", arn])
+            let id = String(arn.split(separator: "/").last ?? "")
+            func task() async throws -> JSONValue? {
+                try JSONParser.parse(try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", arn]).stdout)["tasks"]?.arrayValue?.first
+            }
+            let running = try await task()
+            #expect(running?["enableExecuteCommand"] == .bool(true), "\(running?.serialized() ?? "")")
+            let agent = running?["containers"]?.arrayValue?.first?["managedAgents"]?.arrayValue?.first
+            #expect(agent?["name"]?.stringValue == "ExecuteCommandAgent" && agent?["lastStatus"]?.stringValue == "RUNNING" && agent?["lastStartedAt"] != nil, "\(agent?.serialized() ?? "none")")
+            let exec = try await cli.run(["exec", id, "--", "true"])
+            #expect(exec.status == 0 && !exec.stderr.contains("enableExecuteCommand"), "\(exec.stderr)")
+            _ = try await aws(endpoint, ["ecs", "stop-task", "--task", arn])
+            _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
+            let stopped = try await task()?["containers"]?.arrayValue?.first?["managedAgents"]?.arrayValue?.first
+            #expect(stopped?["lastStatus"]?.stringValue == "STOPPED", "\(stopped?.serialized() ?? "none")")
+            // Without it: false, no agents, and exec warns (and still runs).
+            let plain = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "long-running"]))
+            _ = try await aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks", plain])
+            let described = try JSONParser.parse(try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", plain]).stdout)["tasks"]?.arrayValue?.first
+            #expect(described?["enableExecuteCommand"] == .bool(false) && described?["containers"]?.arrayValue?.first?["managedAgents"] == nil, "\(described?.serialized() ?? "")")
+            let warned = try await cli.run(["exec", String(plain.split(separator: "/").last ?? ""), "--", "true"])
+            #expect(warned.status == 0 && warned.stderr.contains("was not run with enableExecuteCommand (run --enable-execute-command); ECS's ExecuteCommand would refuse it"), "\(warned.stderr)")
+            _ = try await aws(endpoint, ["ecs", "stop-task", "--task", plain])
+        }
+    }
+
     /// awslogs-multiline-pattern and awslogs-datetime-format: GetLogEvents and
     /// FilterLogEvents give a stack trace as one event, as the awslogs driver sends it.
     @Test func multiLineLogEventsAreGroupedAsTheAwslogsDriverGroupsThem() async throws {
