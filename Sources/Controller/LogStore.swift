@@ -64,7 +64,11 @@ public struct LogStore: Sendable {
     /// given yet, so events once given never change. `now`: milliseconds since the epoch.
     public func cloudWatchEvents(of name: LogStreamName, now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> [LogEvent] {
         let lines = events(of: name)
-        guard let grouping = LogEventGrouping.read(from: Self.groupingURL(of: fileURL(for: name))) else { return lines }
+        guard let grouping = LogEventGrouping.read(from: Self.groupingURL(of: fileURL(for: name))) else {
+            // A line is at most the event limit in bytes as read, but a byte that is not
+            // UTF-8 is stored as U+FFFD (3 bytes): such a line may still need splitting.
+            return lines.flatMap(LogEventGrouping.splitToEventSize)
+        }
         return grouping.group(lines, now: now)
     }
 
@@ -122,22 +126,54 @@ public struct LogEventGrouping: Codable, Sendable, Equatable {
         try JSONEncoder().encode(self).write(to: url, options: .atomic)
     }
 
-    /// `lines` (one event each) grouped; the open last event left out unless complete.
+    /// `lines` (one event each) grouped; the open last event left out unless complete. As
+    /// the awslogs driver does, a line that would take its event past `maximumEventBytes`
+    /// starts a new one, a line of that size gets no newline, and an event still larger is
+    /// split (`splitToEventSize`).
     public func group(_ lines: [LogEvent], now: Int64) -> [LogEvent] {
         guard let regex = try? NSRegularExpression(pattern: startPattern) else { return lines }
+        let limit = Self.maximumEventBytes
         var out: [LogEvent] = []
         var current: LogEvent?
         for line in lines {
             let range = NSRange(line.message.startIndex..., in: line.message)
             let starts = regex.firstMatch(in: line.message, range: range) != nil
-            if let open = current, !starts, line.timestamp - open.timestamp < Self.flushMilliseconds {
-                current?.message += line.message + "\n"
+            let length = line.message.utf8.count
+            let text = length < limit ? line.message + "\n" : line.message
+            if let open = current, !starts, line.timestamp - open.timestamp < Self.flushMilliseconds,
+               open.message.utf8.count + length <= limit {
+                current?.message += text
             } else {
-                if let open = current { out.append(open) }
-                current = LogEvent(timestamp: line.timestamp, message: line.message + "\n")
+                if let open = current { out += Self.splitToEventSize(open) }
+                current = LogEvent(timestamp: line.timestamp, message: text)
             }
         }
-        if let open = current, closed || now - open.timestamp >= Self.flushMilliseconds { out.append(open) }
+        if let open = current, closed || now - open.timestamp >= Self.flushMilliseconds { out += Self.splitToEventSize(open) }
+        return out
+    }
+
+    /// The awslogs driver's largest event, in UTF-8 bytes: CloudWatch's 256 KiB less the 26
+    /// bytes it counts for each event.
+    public static let maximumEventBytes = 262_144 - 26
+
+    /// `event` as events of at most `maximumEventBytes` each, cut between characters, as
+    /// the awslogs driver sends a longer one.
+    public static func splitToEventSize(_ event: LogEvent) -> [LogEvent] {
+        guard event.message.utf8.count > maximumEventBytes else { return [event] }
+        var out: [LogEvent] = []
+        var piece = ""
+        var bytes = 0
+        for scalar in event.message.unicodeScalars {
+            let size = UTF8.width(scalar)
+            if bytes + size > maximumEventBytes {
+                out.append(LogEvent(timestamp: event.timestamp, message: piece))
+                piece = ""
+                bytes = 0
+            }
+            piece.unicodeScalars.append(scalar)
+            bytes += size
+        }
+        if !piece.isEmpty { out.append(LogEvent(timestamp: event.timestamp, message: piece)) }
         return out
     }
 }

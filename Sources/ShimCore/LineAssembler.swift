@@ -1,7 +1,10 @@
-/// Splits a byte stream into lines; a line longer than `maxLineBytes` (CloudWatch's event
-/// limit) is cut there.
+/// Splits a byte stream into lines; a line longer than `maxLineBytes` is cut there, as
+/// Fargate's awslogs logger reads a container's output in buffers of that size (a character
+/// cut in two becomes U+FFFD, as CloudWatch stores it).
 public struct LineAssembler: Sendable {
-    public static let maxLineBytes = 256 * 1024
+    /// The awslogs driver's largest event: CloudWatch's 256 KiB, less the 26 bytes it counts
+    /// for each event.
+    public static let maxLineBytes = 262_144 - 26
     private var pending: [UInt8] = []
 
     public init() {}

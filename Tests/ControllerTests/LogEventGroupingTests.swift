@@ -1,5 +1,6 @@
 @testable import Controller
 import ECSModel
+import ShimCore
 import Testing
 
 /// awslogs multi-line events, grouped from a stream's lines as the awslogs driver groups them.
@@ -22,6 +23,26 @@ struct LogEventGroupingTests {
         // A line 5 s or more after its event began starts one of its own (the driver had flushed).
         let late = open.group(lines([(0, "START a"), (5_000, "late"), (5_001, "START b")]), now: 20_000)
         #expect(late == lines([(0, "START a\n"), (5_000, "late\n"), (5_001, "START b\n")]))
+    }
+
+    @Test func eventsKeepToCloudWatchsSizeLimitAsTheDriverKeepsThem() {
+        let limit = LogEventGrouping.maximumEventBytes
+        #expect(limit == 262_118 && LineAssembler.maxLineBytes == limit)
+        let grouping = LogEventGrouping(startPattern: "^START", closed: true)
+        let half = String(repeating: "a", count: limit / 2)
+        // START\n + half\n fits; another half would not: it begins the next event.
+        let events = grouping.group(lines([(1, "START"), (2, half), (3, half)]), now: 4)
+        #expect(events.map(\.message.utf8.count) == [6 + half.utf8.count + 1, half.utf8.count + 1])
+        #expect(events.map(\.timestamp) == [1, 3])
+        // A line of the limit's size gets no newline.
+        let full = String(repeating: "b", count: limit)
+        #expect(grouping.group(lines([(1, full)]), now: 2).map(\.message) == [full])
+        // A longer event is cut between characters, never inside one.
+        let wide = LogEvent(timestamp: 7, message: String(repeating: "é", count: limit / 2 + 10))
+        let pieces = LogEventGrouping.splitToEventSize(wide)
+        #expect(pieces.map(\.message.utf8.count) == [limit, 2 * (limit / 2 + 10) - limit])
+        #expect(pieces.allSatisfy { $0.timestamp == 7 && $0.message.allSatisfy { $0 == "é" } })
+        #expect(LogEventGrouping.splitToEventSize(LogEvent(timestamp: 1, message: "short")) == [LogEvent(timestamp: 1, message: "short")])
     }
 
     @Test func aDatetimeFormatBecomesAnAnchoredPattern() {

@@ -139,6 +139,13 @@ struct APITests {
             }
             #expect(try await messages("java") == ["starting up\n", "2026-11-27 ERROR boom\n  at Frame.one\n  at Frame.two\n", "2026-11-27 INFO done\n"])
             #expect(try await messages("stamped") == ["2026-11-27T10:00:00 first\ncontinued\n", "2026-11-27T10:00:01 second\n"])
+            // CloudWatch's 256 KiB event limit (less its 26 bytes per event), as the awslogs
+            // driver keeps it: a 300,000-byte line is two events; a continuation line that
+            // would take its event past the limit begins the next one.
+            #expect(try await messages("wide").map(\.utf8.count) == [262_118, 37_882])
+            let stack = try await messages("stack")
+            #expect(stack.map(\.utf8.count) == [6 + 2 * 100_001, 100_001], "\(stack.map(\.utf8.count))")
+            #expect(stack.last?.first == "3" && stack.first?.hasPrefix("START\n1") == true)
             let filtered = try await aws(endpoint, ["logs", "filter-log-events", "--log-group-name", "/fargate-local/multiline", "--filter-pattern", "Frame.two"])
             let found = (try JSONParser.parse(filtered.stdout)["events"]?.arrayValue ?? []).compactMap { $0["message"]?.stringValue }
             #expect(found == ["2026-11-27 ERROR boom\n  at Frame.one\n  at Frame.two\n"], "\(filtered.stdout)")
