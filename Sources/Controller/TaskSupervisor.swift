@@ -15,6 +15,9 @@ public actor TaskSupervisor {
         case exited(String, ContainerExit)
         case health(String, HealthStatus)
         case stop(reason: String, code: StopCode, timeout: Int?)
+        /// Stop now: every running container is killed at once (SIGKILL), whatever its
+        /// stopTimeout and the shutdown order.
+        case killNow(reason: String)
         case startTimeout(String)
         case attached(TaskNetworkInterface)
         case imageDigest(String, String)
@@ -67,6 +70,13 @@ public actor TaskSupervisor {
     /// `timeout` (seconds), when given, replaces each container's stopTimeout (`stop --time`).
     public nonisolated func requestStop(reason: String = "Task stopped by user", code: StopCode = .userInitiated, timeout: Int? = nil) {
         sink.yield(.stop(reason: String(reason.prefix(255)), code: code, timeout: timeout))
+    }
+
+    /// Stops the task now, as a second Ctrl-C does: the task stops (with `reason`, unless a
+    /// stop was already asked for) and every running container is killed at once (SIGKILL),
+    /// without waiting for its stopTimeout or for the containers that depend on it.
+    public nonisolated func requestImmediateStop(reason: String = "Task stopped by user") {
+        sink.yield(.killNow(reason: String(reason.prefix(255))))
     }
 
     /// Runs the task to STOPPED and returns its final record.
@@ -679,6 +689,16 @@ public actor TaskSupervisor {
         case let .stop(reason, code, timeout):
             if let timeout { stopTimeoutOverride = timeout }
             await beginStop(code: code, reason: reason)
+        case let .killNow(reason):
+            stopTimeoutOverride = 0
+            await beginStop(code: .userInitiated, reason: reason)
+            guard !isDone else { return }
+            await console?.event("killing the task's containers now")
+            for c in record.task.containers where c.lastStatus == .running {
+                guard let handle = handles[c.name] else { continue }
+                signalled.insert(c.name)
+                Task { await handle.stop(timeout: .zero) }
+            }
         case let .attached(interface):
             applyNetworkInterface(interface)
             let dns = record.task.attachments?.first?.detail("privateDnsName").map { " (\($0))" } ?? ""

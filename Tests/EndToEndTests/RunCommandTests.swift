@@ -301,4 +301,42 @@ struct RunCommandTests {
         let refused = try await cli.run(["stop", "x", "--time", "1", "--endpoint", "http://127.0.0.1:9"])
         #expect(refused.status == 1 && refused.stderr.contains("--time cannot be used with --endpoint"))
     }
+
+    /// Ctrl-C stops a `run --wait` task gracefully (SIGTERM, then SIGKILL after stopTimeout:
+    /// here 120 s, and the container ignores SIGTERM); Ctrl-C again kills it now. In both
+    /// runtimes (Docker: a real engine, which must answer).
+    @Test(arguments: ["process", "docker"])
+    func aSecondInterruptKillsTheTaskNow(runtime: String) async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        var definition = try String(contentsOf: CLIHarness.repository.appendingPathComponent("Tests/Fixtures/run/ignores-sigterm.json"), encoding: .utf8)
+        if runtime == "docker" {
+            try await DockerRequirement.engine()
+            definition = definition.replacingOccurrences(of: "\"image\": \"x\"", with: "\"image\": \"debian:bookworm-slim\"")
+        }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let file = cli.stateDirectory.appendingPathComponent("ignores-sigterm.json")
+        try definition.write(to: file, atomically: true, encoding: .utf8)
+        let script = """
+            "$0" run --wait --runtime "$2" --state-dir "$1" "$3" > "$1.out" 2> "$1.err" &
+            pid=$!
+            for _ in $(seq 400); do grep -q 'stubborn: started' "$1.out" 2>/dev/null && break; sleep 0.05; done
+            kill -INT $pid
+            for _ in $(seq 400); do grep -q 'ignoring SIGTERM' "$1.out" && break; sleep 0.05; done
+            kill -0 $pid 2>/dev/null && echo "alive after the first interrupt"
+            kill -INT $pid
+            wait $pid
+            echo "run exited $?"
+            cat "$1.err" >&2
+            """
+        let result = try await Command.run("bash", ["-c", script, CLIHarness.binary, cli.stateDirectory.path, runtime, file.path],
+                                           workingDirectory: CLIHarness.repository.path)
+        #expect(result.stdout.contains("alive after the first interrupt"), "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stdout.contains("run exited 137"), "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stderr.contains("Ctrl-C again to kill its containers now") && result.stderr.contains("killing the task's containers now"), "\(result.stderr)")
+        let tasks = try JSONParser.parse(try await cli.run(["ps", "-a", "--output", "json"]).stdout)["tasks"]?.arrayValue ?? []
+        let task = try #require(tasks.first)
+        #expect(task["stopCode"]?.stringValue == "UserInitiated" && task["stoppedReason"]?.stringValue == "Task stopped by user (interrupted)", "\(task.serialized())")
+        #expect(task["containers"]?.arrayValue?.first?["exitCode"] == .number("137"))
+    }
 }
