@@ -1,8 +1,10 @@
 import ArgumentParser
 import Controller
 import ECSModel
+import Dispatch
 import Foundation
 import Server
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -276,6 +278,35 @@ enum EnvironmentOverrides {
 }
 
 extension RunCommand {
+    /// While a task run through a controller is followed, the first SIGINT or SIGTERM stops
+    /// it (StopTask, as a local `run --wait` does) and following goes on until it has
+    /// stopped; a second ends this command at once (exit 130), the controller finishing
+    /// the stop. Returns the signal sources, to be cancelled when the task has stopped.
+    static func stopOnInterrupt(client: EndpointClient, taskArn: String, quiet: Bool) -> [any DispatchSourceSignal] {
+        let seen = Mutex(0)
+        let id = String(taskArn.split(separator: "/").last ?? "")
+        return [SIGINT, SIGTERM].map { sig in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                let count = seen.withLock { n in
+                    n += 1
+                    return n
+                }
+                guard count == 1 else {
+                    Console.error("fargate-local: no longer following task \(id); the controller at \(client.endpoint) finishes stopping it")
+                    fflush(nil)
+                    _exit(130)
+                }
+                if !quiet { Console.error("fargate-local: interrupted: stopping task \(id) (StopTask); Ctrl-C again to stop following it") }
+                let reason = sig == SIGINT ? "Task stopped by user (interrupted)" : "Task stopped by user"
+                Task { _ = try? await client.ecs("StopTask", .object([("task", .string(taskArn)), ("reason", .string(reason))])) }
+            }
+            source.resume()
+            return source
+        }
+    }
+
     /// `run` against a running controller: register (for a file), RunTask, then follow the
     /// task's logs and state through the API and exit with the same codes as a local run.
     func runThroughAPI(_ client: EndpointClient) async throws {
@@ -328,6 +359,8 @@ extension RunCommand {
             return
         }
         if !quiet { Console.error("fargate-local: task \(id) started by the controller at \(client.endpoint)") }
+        let interrupts = Self.stopOnInterrupt(client: client, taskArn: arn, quiet: quiet)
+        defer { for source in interrupts { source.cancel() } }
         let started = Date()
         var timedOut = false
         var tokens: [String: String] = [:]

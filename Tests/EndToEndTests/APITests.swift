@@ -272,6 +272,55 @@ struct APITests {
         #expect(stopped?.stdout.contains(arn) == true)
     }
 
+    /// `run --wait --endpoint`: Ctrl-C stops the task through StopTask, as a local run does,
+    /// and follows it until it has stopped (run exits with its code); a second Ctrl-C stops
+    /// following at once (130), and the controller finishes the stop.
+    @Test func interruptingARunThroughTheEndpointStopsItsTask() async throws {
+        let server = CLIHarness()
+        let client = CLIHarness()
+        defer { server.cleanup(); client.cleanup() }
+        try FileManager.default.createDirectory(at: client.stateDirectory, withIntermediateDirectories: true)
+        func definition(_ family: String, trap: String, stopTimeout: Int) throws -> String {
+            let json = """
+                {"family": "\(family)", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+                 "containerDefinitions": [{"name": "worker", "image": "x", "stopTimeout": \(stopTimeout),
+                   "command": ["sh", "-c", "trap '\(trap)' TERM; echo worker: started; while true; do sleep 0.2; done"]}]}
+                """
+            let file = client.stateDirectory.appendingPathComponent("\(family).json")
+            try json.write(to: file, atomically: true, encoding: .utf8)
+            return file.path
+        }
+        let script = """
+            "$0" run --wait --endpoint "$2" "$3" > "$1.out" 2> "$1.err" &
+            pid=$!
+            for _ in $(seq 400); do grep -q 'worker: started' "$1.out" 2>/dev/null && break; sleep 0.05; done
+            kill -INT $pid
+            for _ in $(seq 400); do grep -q "$4" "$1.out" && break; sleep 0.05; done
+            [ "$5" = twice ] && kill -INT $pid
+            wait $pid
+            echo "run exited $?"
+            cat "$1.out"; cat "$1.err" >&2
+            """
+        try await withServe(server) { endpoint in
+            let graceful = try definition("graceful", trap: "echo worker: bye; exit 3", stopTimeout: 30)
+            let once = try await Command.run("bash", ["-c", script, CLIHarness.binary, client.stateDirectory.path + "/once", endpoint, graceful, "worker: bye", "once"],
+                                             workingDirectory: CLIHarness.repository.path)
+            #expect(once.stdout.contains("run exited 3") && once.stdout.contains("worker | worker: bye"), "\(once.stdout)\n\(once.stderr)")
+            #expect(once.stderr.contains("interrupted: stopping task") && once.stderr.contains("stopped: Task stopped by user (interrupted) (exit code 3)"), "\(once.stderr)")
+
+            let stubborn = try definition("stubborn", trap: "echo worker: ignoring SIGTERM", stopTimeout: 3)
+            let twice = try await Command.run("bash", ["-c", script, CLIHarness.binary, client.stateDirectory.path + "/twice", endpoint, stubborn, "ignoring SIGTERM", "twice"],
+                                              workingDirectory: CLIHarness.repository.path)
+            #expect(twice.stdout.contains("run exited 130") && twice.stderr.contains("no longer following task"), "\(twice.stdout)\n\(twice.stderr)")
+            let tasks = try JSONParser.parse(try await aws(endpoint, ["ecs", "list-tasks", "--family", "stubborn", "--desired-status", "STOPPED"]).stdout)["taskArns"]?.arrayValue ?? []
+            let arn = try #require(tasks.first?.stringValue)
+            _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
+            let task = try JSONParser.parse(try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", arn]).stdout)["tasks"]?.arrayValue?.first
+            #expect(task?["stoppedReason"]?.stringValue == "Task stopped by user (interrupted)", "\(task?.serialized() ?? "")")
+            #expect(task?["containers"]?.arrayValue?.first?["exitCode"] == .number("137"), "the controller finished the stop: SIGKILL after the 3 s stopTimeout")
+        }
+    }
+
     @Test func cliCommandsWorkThroughTheEndpoint() async throws {
         let server = CLIHarness()
         let client = CLIHarness()  // a different, empty state directory: only the API can answer
