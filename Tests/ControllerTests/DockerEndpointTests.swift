@@ -25,18 +25,18 @@ struct DockerEndpointTests {
         let dir = try config(current: "colima", contexts: [("desktop", "unix:///run/desktop.sock"), ("colima", "unix:///home/me/.colima/default/docker.sock")])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let fromContext = try DockerEngine.fromEnvironment(["DOCKER_CONFIG": dir])
-        #expect(fromContext.socketPath == "/home/me/.colima/default/docker.sock")
+        #expect(fromContext.address == .unix(path: "/home/me/.colima/default/docker.sock"))
         #expect(fromContext.source == "docker context colima")
-        #expect(try DockerEngine.fromEnvironment(["DOCKER_CONFIG": dir, "DOCKER_CONTEXT": "desktop"]).socketPath == "/run/desktop.sock")
-        #expect(try DockerEngine.fromEnvironment(["DOCKER_CONFIG": dir, "DOCKER_CONTEXT": "default"]).socketPath == "/var/run/docker.sock")
+        #expect(try DockerEngine.fromEnvironment(["DOCKER_CONFIG": dir, "DOCKER_CONTEXT": "desktop"]).address == .unix(path: "/run/desktop.sock"))
+        #expect(try DockerEngine.fromEnvironment(["DOCKER_CONFIG": dir, "DOCKER_CONTEXT": "default"]).address == .unix(path: "/var/run/docker.sock"))
         let fromHost = try DockerEngine.fromEnvironment(["DOCKER_CONFIG": dir, "DOCKER_HOST": "unix:///tmp/other.sock"])
-        #expect(fromHost.socketPath == "/tmp/other.sock" && fromHost.source == "DOCKER_HOST")
+        #expect(fromHost.address == .unix(path: "/tmp/other.sock") && fromHost.source == "DOCKER_HOST")
         // No config at all (HOME without .docker): the default socket.
-        #expect(try DockerEngine.fromEnvironment(["HOME": dir + "/nowhere"]).socketPath == "/var/run/docker.sock")
+        #expect(try DockerEngine.fromEnvironment(["HOME": dir + "/nowhere"]).address == .unix(path: "/var/run/docker.sock"))
         // A config.json without currentContext: the default socket.
         let plain = try config(current: nil, contexts: [])
         defer { try? FileManager.default.removeItem(atPath: plain) }
-        #expect(try DockerEngine.fromEnvironment(["DOCKER_CONFIG": plain]).socketPath == "/var/run/docker.sock")
+        #expect(try DockerEngine.fromEnvironment(["DOCKER_CONFIG": plain]).address == .unix(path: "/var/run/docker.sock"))
     }
 
     @Test func whatCannotBeUsedIsSaid() throws {
@@ -50,9 +50,30 @@ struct DockerEndpointTests {
                 return error.message
             }
         }
-        #expect(message(["DOCKER_CONFIG": dir]) == "docker context \"remote\" (tcp://10.0.0.5:2376) is not supported: fargate-local talks to the engine over a unix socket (unix:///var/run/docker.sock)")
+        let supported = "fargate-local talks to an engine on this machine, over its unix socket (unix:///var/run/docker.sock) or a plain TCP port (tcp://127.0.0.1:2375)"
+        #expect(message(["DOCKER_CONFIG": dir]) == "docker context \"remote\" (tcp://10.0.0.5:2376) is on another machine: \(supported); a task's containers bind this machine's folders, join its cgroups and reach its task metadata endpoint")
         #expect(message(["DOCKER_CONFIG": dir, "DOCKER_CONTEXT": "gone"]).hasPrefix("docker context \"gone\" (from DOCKER_CONTEXT) does not exist under \(dir)/contexts/meta"))
-        #expect(message(["DOCKER_HOST": "tcp://127.0.0.1:2375"]).hasPrefix("DOCKER_HOST=tcp://127.0.0.1:2375 is not supported"))
+        #expect(message(["DOCKER_HOST": "ssh://me@build-box"]) == "DOCKER_HOST=ssh://me@build-box is not supported: \(supported)")
+        #expect(message(["DOCKER_HOST": "tcp://127.0.0.1:2376", "DOCKER_TLS_VERIFY": "1"]) == "DOCKER_HOST=tcp://127.0.0.1:2376 with TLS (DOCKER_TLS_VERIFY) is not supported: \(supported)")
+        #expect(message(["DOCKER_HOST": "tcp://127.0.0.1:notaport"]) == "DOCKER_HOST=tcp://127.0.0.1:notaport: \"tcp://127.0.0.1:notaport\" is not an address (tcp://HOST:PORT)")
+        // A context with TLS material is refused as TLS.
+        let secured = try config(current: "secured", contexts: [("secured", "tcp://localhost:2376")])
+        defer { try? FileManager.default.removeItem(atPath: secured) }
+        let entry = try #require(try FileManager.default.contentsOfDirectory(atPath: secured + "/contexts/meta").first)
+        try FileManager.default.createDirectory(atPath: "\(secured)/contexts/tls/\(entry)/docker", withIntermediateDirectories: true)
+        #expect(message(["DOCKER_CONFIG": secured]).hasPrefix("docker context \"secured\" (tcp://localhost:2376) with TLS (the context's TLS certificates) is not supported"))
+    }
+
+    /// A plain TCP port on this machine is an engine address too (port 2375 by default).
+    @Test func aLocalTCPEngineIsSpokenTo() throws {
+        #expect(try DockerEngine.fromEnvironment(["DOCKER_HOST": "tcp://127.0.0.1:2375"]).address == .tcp(host: "127.0.0.1", port: 2375))
+        #expect(try DockerEngine.fromEnvironment(["DOCKER_HOST": "tcp://localhost"]).address == .tcp(host: "localhost", port: 2375))
+        #expect(try DockerEngine.fromEnvironment(["DOCKER_HOST": "tcp://[::1]:12375/"]).address == .tcp(host: "::1", port: 12375))
+        #expect(EngineAddress.tcp(host: "::1", port: 12375).description == "tcp://[::1]:12375")
+        let dir = try config(current: "local-tcp", contexts: [("local-tcp", "tcp://127.0.0.1:23750")])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let engine = try DockerEngine.fromEnvironment(["DOCKER_CONFIG": dir])
+        #expect(engine.address == .tcp(host: "127.0.0.1", port: 23750) && engine.source == "docker context local-tcp")
     }
 
     @Test func anOldClientRefusalNamesTheVersionToSpeak() {

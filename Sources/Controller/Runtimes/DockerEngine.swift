@@ -10,11 +10,12 @@ final class NegotiatedAPIVersion: Sendable {
     func set(_ version: String) { value.withLock { $0 = version } }
 }
 
-/// A Docker Engine API client (API 1.41) over the unix socket (`UnixSocketHTTP`).
-/// Calls block; use `Blocking.run` from async code.
+/// A Docker Engine API client (API 1.41) over the engine's unix socket, or a plain TCP
+/// port on this machine (`EngineHTTP`). Calls block; use `Blocking.run` from async code.
 struct DockerEngine: Sendable {
-    let socketPath: String
-    /// Where the socket came from: `DOCKER_HOST`, `docker context NAME` or `the default socket`.
+    /// Where the engine listens.
+    let address: EngineAddress
+    /// Where the address came from: `DOCKER_HOST`, `docker context NAME` or `the default socket`.
     var source = "the default socket"
     /// The API version spoken, shared by copies of this engine: 1.41 (Docker 20.10's, what
     /// fargate-local is written against), or the engine's minimum when that is newer
@@ -50,13 +51,24 @@ struct DockerEngine: Sendable {
 
     static let defaultSocket = "/var/run/docker.sock"
 
+    init(address: EngineAddress, source: String = "the default socket") {
+        self.address = address
+        self.source = source
+    }
+
+    /// The engine on the unix socket at `socketPath`.
+    init(socketPath: String, source: String = "the default socket") {
+        self.init(address: .unix(path: socketPath), source: source)
+    }
+
     /// The engine the docker CLI would use: `DOCKER_HOST`, else the context named by
     /// `DOCKER_CONTEXT` or by `currentContext` in `$DOCKER_CONFIG/config.json` (default
     /// `~/.docker`; how Docker Desktop, colima and rootless Docker are found), else
-    /// /var/run/docker.sock. Only unix sockets are spoken.
+    /// /var/run/docker.sock. Unix sockets are spoken, and plain TCP to this machine.
     static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws(ControllerError) -> DockerEngine {
         if let host = env["DOCKER_HOST"], !host.isEmpty {
-            return DockerEngine(socketPath: try socketPath(host: host, source: "DOCKER_HOST=\(host)"), source: "DOCKER_HOST")
+            let tls = ["DOCKER_TLS_VERIFY", "DOCKER_TLS"].first { !(env[$0] ?? "").isEmpty }
+            return DockerEngine(address: try engineAddress(host: host, source: "DOCKER_HOST=\(host)", tls: tls), source: "DOCKER_HOST")
         }
         let configDirectory = env["DOCKER_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (env["HOME"] ?? NSHomeDirectory()) + "/.docker"
@@ -76,20 +88,58 @@ struct DockerEngine: Sendable {
             guard let host = meta["Endpoints"]?["docker"]?["Host"]?.stringValue, !host.isEmpty else {
                 throw ControllerError(.invalidInput, "docker context \"\(context)\" has no docker endpoint (\(metaRoot)/\(entry)/meta.json)")
             }
-            return DockerEngine(socketPath: try socketPath(host: host, source: "docker context \"\(context)\" (\(host))"), source: "docker context \(context)")
+            // A context's TLS material sits under contexts/tls, in a directory named as its meta's.
+            let tls = FileManager.default.fileExists(atPath: "\(configDirectory)/contexts/tls/\(entry)/docker") ? "the context's TLS certificates" : nil
+            return DockerEngine(address: try engineAddress(host: host, source: "docker context \"\(context)\" (\(host))", tls: tls), source: "docker context \(context)")
         }
         throw ControllerError(.invalidInput, "docker context \"\(context)\" (from \(env["DOCKER_CONTEXT"] != nil ? "DOCKER_CONTEXT" : configDirectory + "/config.json")) does not exist under \(metaRoot); run `docker context ls`, or set DOCKER_HOST")
     }
 
-    /// The socket path of a `unix://` engine address.
-    static func socketPath(host: String, source: String) throws(ControllerError) -> String {
-        guard host.hasPrefix("unix://") else {
-            throw ControllerError(.invalidInput, "\(source) is not supported: fargate-local talks to the engine over a unix socket (unix:///var/run/docker.sock)")
+    /// The address of an engine given as the docker CLI takes it: `unix://PATH`, or
+    /// `tcp://HOST[:PORT]` (port 2375 by default) when HOST is this machine and `tls`
+    /// (what asks for TLS, if anything) is nil. Engines elsewhere are refused: containers
+    /// get this machine's folders, cgroups and task metadata endpoint.
+    static func engineAddress(host: String, source: String, tls: String? = nil) throws(ControllerError) -> EngineAddress {
+        let supported = "fargate-local talks to an engine on this machine, over its unix socket (unix:///var/run/docker.sock) or a plain TCP port (tcp://127.0.0.1:2375)"
+        if host.hasPrefix("unix://") { return .unix(path: String(host.dropFirst("unix://".count))) }
+        guard host.hasPrefix("tcp://") else {
+            throw ControllerError(.invalidInput, "\(source) is not supported: \(supported)")
         }
-        return String(host.dropFirst("unix://".count))
+        if let tls {
+            throw ControllerError(.invalidInput, "\(source) with TLS (\(tls)) is not supported: \(supported)")
+        }
+        var rest = Substring(host.dropFirst("tcp://".count))
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        let name: Substring
+        var port = 2375
+        if rest.hasPrefix("[") {
+            // [IPv6]:port
+            guard let close = rest.firstIndex(of: "]") else {
+                throw ControllerError(.invalidInput, "\(source): \"\(host)\" is not an address (tcp://HOST:PORT)")
+            }
+            name = rest[rest.index(after: rest.startIndex)..<close]
+            rest = rest[rest.index(after: close)...]
+        } else {
+            let colon = rest.firstIndex(of: ":") ?? rest.endIndex
+            name = rest[..<colon]
+            rest = rest[colon...]
+        }
+        if rest.hasPrefix(":") {
+            guard let p = Int(rest.dropFirst()), (1...65535).contains(p) else {
+                throw ControllerError(.invalidInput, "\(source): \"\(host)\" is not an address (tcp://HOST:PORT)")
+            }
+            port = p
+        } else if !rest.isEmpty || name.isEmpty || name.contains("/") {
+            throw ControllerError(.invalidInput, "\(source): \"\(host)\" is not an address (tcp://HOST:PORT)")
+        }
+        let local = name == "localhost" || name == "::1" || (name.hasPrefix("127.") && name.split(separator: ".").count == 4)
+        guard local else {
+            throw ControllerError(.invalidInput, "\(source) is on another machine: \(supported); a task's containers bind this machine's folders, join its cgroups and reach its task metadata endpoint")
+        }
+        return .tcp(host: String(name), port: port)
     }
 
-    var transport: UnixSocketHTTP { UnixSocketHTTP(socketPath: socketPath) }
+    var transport: EngineHTTP { EngineHTTP(address: address) }
 
     /// One API request. An engine that refuses this API version as too old is asked again,
     /// once, in the version it names, which this engine then keeps speaking. (A body that

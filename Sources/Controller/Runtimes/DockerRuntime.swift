@@ -133,7 +133,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     /// spoken when the engine refused 1.41 (`API 1.44`). Nil when neither.
     public var engineNote: String? {
         var parts: [String] = []
-        if engine.source != DockerEngine(socketPath: "").source { parts.append("\(engine.source): \(engine.socketPath)") }
+        if engine.source != DockerEngine(socketPath: "").source { parts.append("\(engine.source): \(engine.address)") }
         if engine.version.current != NegotiatedAPIVersion().current { parts.append("API \(engine.version.current)") }
         return parts.isEmpty ? nil : parts.joined(separator: ", ")
     }
@@ -146,7 +146,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         cgroupLayout = layout
         cgroupUnavailable = why
         guard engine.ping() else {
-            throw ControllerError(.invalidInput, "no Docker engine answers on \(engine.socketPath) (\(engine.source)); start dockerd (scripts/setup-machine does) or use --runtime process")
+            throw ControllerError(.invalidInput, "no Docker engine answers on \(engine.address) (\(engine.source)); start dockerd (scripts/setup-machine does) or use --runtime process")
         }
         gateway = Self.fetchBridgeGateway(engine)
         if let layout { Thread { TaskCgroup.sweepEmpty(layout: layout) }.start() }

@@ -5,7 +5,7 @@ import Testing
 
 /// The Docker engine's transport: the response parser in every split of its input, and
 /// whole exchanges over a real unix socket with a server thread that writes exact bytes.
-struct UnixSocketHTTPTests {
+struct EngineHTTPTests {
     /// Parses `raw` fed in pieces of `step` bytes; returns status, headers and body.
     private func parse(_ raw: String, step: Int, method: String = "GET") throws -> (Int, [String: String], String) {
         var parser = HTTPResponseParser(method: method)
@@ -107,7 +107,7 @@ struct UnixSocketHTTPTests {
         let server = try OneShotServer(pieces: ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "4\r\nline", "\r\n", "5\r\n one\n\r\n", "0\r\n\r\n"])
         defer { server.finish() }
         var pieces: [String] = []
-        let response = try UnixSocketHTTP(socketPath: server.path).send(method: "GET", target: "/v1.41/events?x=1", timeoutSeconds: 5, stallTimeoutSeconds: 2) {
+        let response = try EngineHTTP(socketPath: server.path).send(method: "GET", target: "/v1.41/events?x=1", timeoutSeconds: 5, stallTimeoutSeconds: 2) {
             pieces.append(String(decoding: $0, as: UTF8.self))
             return true
         }
@@ -121,7 +121,7 @@ struct UnixSocketHTTPTests {
     @Test func sendsABodyWithItsLength() throws {
         let server = try OneShotServer(pieces: ["HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}"])
         defer { server.finish() }
-        let response = try UnixSocketHTTP(socketPath: server.path).send(method: "POST", target: "/v1.41/containers/create", headers: [("Content-Type", "application/json")],
+        let response = try EngineHTTP(socketPath: server.path).send(method: "POST", target: "/v1.41/containers/create", headers: [("Content-Type", "application/json")],
                                                                         body: Array("{\"Image\":\"x\"}".utf8), timeoutSeconds: 5, stallTimeoutSeconds: 2)
         #expect(response.status == 201 && response.bodyText == "{}")
         #expect(server.request.contains("Content-Length: 13\r\n"))
@@ -131,7 +131,7 @@ struct UnixSocketHTTPTests {
         let server = try OneShotServer(pieces: ["HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"], hold: true)
         defer { server.finish() }
         #expect {
-            _ = try UnixSocketHTTP(socketPath: server.path).send(method: "GET", target: "/x", timeoutSeconds: 0, stallTimeoutSeconds: 1)
+            _ = try EngineHTTP(socketPath: server.path).send(method: "GET", target: "/x", timeoutSeconds: 0, stallTimeoutSeconds: 1)
         } throws: { error in
             "\(error)".contains("sent nothing for 1 s")
         }
@@ -142,7 +142,7 @@ struct UnixSocketHTTPTests {
         let server = try OneShotServer(pieces: pieces, pause: 60_000)
         defer { server.finish() }
         #expect {
-            _ = try UnixSocketHTTP(socketPath: server.path).send(method: "POST", target: "/images/create", timeoutSeconds: 1, stallTimeoutSeconds: 30)
+            _ = try EngineHTTP(socketPath: server.path).send(method: "POST", target: "/images/create", timeoutSeconds: 1, stallTimeoutSeconds: 30)
         } throws: { error in
             "\(error)".contains("no complete response within 1 s")
         }
@@ -151,7 +151,7 @@ struct UnixSocketHTTPTests {
     @Test func aPathWithWhitespaceOrControlCharactersIsRefusedBeforeSending() {
         for target in ["/images/debian bookworm/json", "/images/x\r\nX-Injected: 1/json", "/images/\u{7F}/json"] {
             #expect {
-                _ = try UnixSocketHTTP(socketPath: "/nonexistent/docker.sock").send(method: "GET", target: target, timeoutSeconds: 1, stallTimeoutSeconds: nil)
+                _ = try EngineHTTP(socketPath: "/nonexistent/docker.sock").send(method: "GET", target: target, timeoutSeconds: 1, stallTimeoutSeconds: nil)
             } throws: { error in
                 "\(error)".contains("contains whitespace or control characters")
             }
@@ -160,7 +160,7 @@ struct UnixSocketHTTPTests {
 
     @Test func aMissingSocketIsAConnectError() {
         #expect {
-            _ = try UnixSocketHTTP(socketPath: "/nonexistent/docker.sock").send(method: "GET", target: "/_ping", timeoutSeconds: 1, stallTimeoutSeconds: nil)
+            _ = try EngineHTTP(socketPath: "/nonexistent/docker.sock").send(method: "GET", target: "/_ping", timeoutSeconds: 1, stallTimeoutSeconds: nil)
         } throws: { error in
             "\(error)".contains("/nonexistent/docker.sock: could not connect: No such file or directory")
         }
@@ -171,7 +171,7 @@ struct UnixSocketHTTPTests {
         defer { server.finish() }
         var seen = 0
         #expect(throws: HTTPError.self) {
-            _ = try UnixSocketHTTP(socketPath: server.path).send(method: "GET", target: "/events", timeoutSeconds: 0, stallTimeoutSeconds: nil) { _ in
+            _ = try EngineHTTP(socketPath: server.path).send(method: "GET", target: "/events", timeoutSeconds: 0, stallTimeoutSeconds: nil) { _ in
                 seen += 1
                 return false
             }

@@ -2,16 +2,49 @@ import CurlHTTP
 import Foundation
 import Synchronization
 
-/// HTTP/1.1 over a unix socket in plain POSIX calls: the Docker Engine API's transport.
+/// Where a Docker engine listens: its unix socket, or a plain-HTTP TCP port on this machine
+/// (`tcp://127.0.0.1:2375`).
+enum EngineAddress: Sendable, Equatable, CustomStringConvertible {
+    case unix(path: String)
+    case tcp(host: String, port: Int)
+
+    /// The socket's path, or the `tcp://` address.
+    var description: String {
+        switch self {
+        case let .unix(path): path
+        case let .tcp(host, port): "tcp://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        }
+    }
+
+    /// The requests' Host header.
+    var hostHeader: String {
+        switch self {
+        case .unix: "docker"
+        case let .tcp(host, port): "\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        }
+    }
+}
+
+/// HTTP/1.1 in plain POSIX calls, over the engine's unix socket or a TCP port on this
+/// machine: the Docker Engine API's transport.
 ///
 /// libcurl could carry it too, but loading libcurl (~30 shared libraries) costs ~5 ms of
 /// CPU, and every Docker `run` would pay it before its first container is created. The
 /// engine's API needs little of HTTP: one request per connection (`Connection: close`),
 /// and responses sized by `Content-Length`, chunked, or ended by the close.
 /// Calls block the calling thread.
-struct UnixSocketHTTP: Sendable {
-    /// The socket's path, e.g. `/var/run/docker.sock`.
-    let socketPath: String
+struct EngineHTTP: Sendable {
+    /// Where the engine listens.
+    let address: EngineAddress
+
+    init(address: EngineAddress) {
+        self.address = address
+    }
+
+    /// The engine's unix socket, e.g. `/var/run/docker.sock`.
+    init(socketPath: String) {
+        self.init(address: .unix(path: socketPath))
+    }
 
     /// Sends one request and reads its response. `target` is the path and query.
     /// `timeoutSeconds`: the whole exchange (0: none, for long polls and streams);
@@ -21,17 +54,17 @@ struct UnixSocketHTTP: Sendable {
     func send(method: String, target: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
               timeoutSeconds: Int, stallTimeoutSeconds: Int?,
               onBody: ((UnsafeRawBufferPointer) -> Bool)? = nil) throws(HTTPError) -> HTTPResponse {
-        let what = "\(method) \(target) on \(socketPath)"
+        let what = "\(method) \(target) on \(address)"
         // The target goes into the request line as is: no whitespace or control characters
         // (an image name from a task definition could otherwise add headers).
         guard !target.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) else {
             throw HTTPError(code: 3, message: "\(what): the request path contains whitespace or control characters")
         }
         let deadline = timeoutSeconds > 0 ? Self.now() + Double(timeoutSeconds) : nil
-        let socket = try Self.connect(socketPath, what: what)
+        let socket = try Self.connect(address, what: what)
         defer { close(socket) }
 
-        var head = "\(method) \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: fargate-local\r\nConnection: close\r\n"
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: \(address.hostHeader)\r\nUser-Agent: fargate-local\r\nConnection: close\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if let body { head += "Content-Length: \(body.count)\r\n" } else if method == "POST" || method == "PUT" { head += "Content-Length: 0\r\n" }
         head += "\r\n"
@@ -99,11 +132,11 @@ struct UnixSocketHTTP: Sendable {
     /// `onStarted`: called once the engine has taken the connection over (the exec runs).
     func hijack(method: String, target: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
                 input: Int32?, onStarted: (() -> Void)? = nil, onOutput: (UnsafeRawBufferPointer) -> Void) throws(HTTPError) -> HTTPResponse {
-        let what = "\(method) \(target) on \(socketPath)"
+        let what = "\(method) \(target) on \(address)"
         guard !target.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) else {
             throw HTTPError(code: 3, message: "\(what): the request path contains whitespace or control characters")
         }
-        let socket = try Self.connect(socketPath, what: what)
+        let socket = try Self.connect(address, what: what)
         // Closed by whichever of this call and the input's thread is last done with it (the
         // thread may wait on an input that never ends: a closed and reused descriptor must
         // never get its bytes).
@@ -114,7 +147,7 @@ struct UnixSocketHTTP: Sendable {
             owner.release()
             if !pumping { owner.release() }
         }
-        var head = "\(method) \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: fargate-local\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: \(address.hostHeader)\r\nUser-Agent: fargate-local\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         head += "Content-Length: \(body?.count ?? 0)\r\n\r\n"
         try Self.writeAll(socket, Array(head.utf8) + (body ?? []), what: what)
@@ -180,7 +213,46 @@ struct UnixSocketHTTP: Sendable {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    private static func connect(_ path: String, what: String) throws(HTTPError) -> Int32 {
+    private static func connect(_ address: EngineAddress, what: String) throws(HTTPError) -> Int32 {
+        switch address {
+        case let .unix(path): try connect(unixSocket: path, what: what)
+        case let .tcp(host, port): try connect(host: host, port: port, what: what)
+        }
+    }
+
+    /// A TCP connection to `host`:`port` (each address it resolves to, in turn), with
+    /// Nagle's delay off: requests are written whole.
+    private static func connect(host: String, port: Int, what: String) throws(HTTPError) -> Int32 {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        let resolved = getaddrinfo(host, String(port), &hints, &list)
+        guard resolved == 0, let first = list else {
+            throw HTTPError(code: 6, message: "\(what): cannot resolve \(host): \(String(cString: gai_strerror(resolved)))")
+        }
+        defer { freeaddrinfo(first) }
+        var failure = ECONNREFUSED
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let candidate = entry {
+            let socket = Glibc.socket(candidate.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            if socket >= 0 {
+                if Glibc.connect(socket, candidate.pointee.ai_addr, candidate.pointee.ai_addrlen) == 0 {
+                    var on: Int32 = 1
+                    setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+                    return socket
+                }
+                failure = errno
+                close(socket)
+            } else {
+                failure = errno
+            }
+            entry = candidate.pointee.ai_next
+        }
+        throw HTTPError(code: 7, message: "\(what): could not connect: \(String(cString: strerror(failure)))")
+    }
+
+    private static func connect(unixSocket path: String, what: String) throws(HTTPError) -> Int32 {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let pathBytes = Array(path.utf8)

@@ -1,0 +1,57 @@
+import ECSModel
+import Foundation
+import TestSupport
+import Testing
+
+/// An engine on a plain TCP port of this machine (`DOCKER_HOST=tcp://127.0.0.1:PORT`, as
+/// `dockerd -H tcp://127.0.0.1:2375` gives one) is spoken to as the unix socket is. Here the
+/// port is `tcp_engine_forwarder.py`, which passes each connection's bytes to this
+/// machine's Docker engine. Fails (never skips) without a Docker engine.
+struct DockerTCPEngineTests {
+    @Test func aTaskRunsOnAnEngineReachedOverTCP() async throws {
+        try await DockerRequirement.engine()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let portFile = cli.stateDirectory.appendingPathComponent("engine.port").path
+        let log = cli.stateDirectory.appendingPathComponent("forwarder.log").path
+        let forwarder = CLIHarness.repository.appendingPathComponent("Tests/Fixtures/docker/tcp_engine_forwarder.py").path
+        let started = try await Command.run("/bin/sh", ["-c", "python3 \"$0\" \"$1\" \"$2\" >/dev/null 2>&1 & echo $!", forwarder, portFile, log])
+        let pid = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { _ = kill(pid_t(pid) ?? 0, SIGKILL) }
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: portFile) { try await Task.sleep(for: .milliseconds(50)) }
+        let port = try String(contentsOfFile: portFile, encoding: .utf8)
+        let env: [String: String?] = ["DOCKER_HOST": "tcp://127.0.0.1:\(port)"]
+
+        // A task's containers, their logs and the endpoints they call, all through the port.
+        let single = try await cli.run(["run", "--wait", "--runtime", "docker", "Tests/Fixtures/docker/endpoints.json"], environment: env)
+        #expect(single.status == 0, "\(single.stdout)\n\(single.stderr)")
+        #expect(single.stderr.contains("starting with the docker runtime (DOCKER_HOST: tcp://127.0.0.1:\(port))"), "\(single.stderr)")
+        #expect(single.stdout.contains("c | {\"Cluster\":\"arn:aws:ecs:us-east-1:000000000000:cluster/default\""), "\(single.stdout)")
+        let pair = try await cli.run(["run", "--wait", "--runtime", "docker", "Tests/Fixtures/docker/shared-netns.json"], environment: env)
+        #expect(pair.status == 0 && pair.stdout.contains("client | pong from server"), "\(pair.stdout)\n\(pair.stderr)")
+
+        // A detached task (its supervisor on the same engine), and exec with stdin: the
+        // hijacked connection carries both directions.
+        let detached = try await cli.run(["run", "--runtime", "docker", "Tests/Fixtures/docker/ticker.json"], environment: env)
+        let id = detached.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(detached.status == 0 && id.count == 32, "\(detached.stdout)\n\(detached.stderr)")
+        for _ in 0..<100 where !(try await cli.run(["logs", id])).stdout.contains("tick 2") {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let piped = try await Command.run("/bin/sh", ["-c", "printf 'one\\ntwo\\n' | \"$0\" exec --state-dir \"$1\" \"$2\" -- sh -c 'wc -l; exit 5'",
+                                                      CLIHarness.binary, cli.stateDirectory.path, id],
+                                          environment: ["DOCKER_HOST": "tcp://127.0.0.1:\(port)"])
+        #expect(piped.status == 5 && piped.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2", "\(piped.stdout)\n\(piped.stderr)")
+        let stop = try await cli.run(["stop", id, "--wait"], environment: env)
+        #expect(stop.status == 0, "\(stop.stderr)")
+        let logs = try await cli.run(["logs", id])
+        #expect(logs.stdout.contains("got SIGTERM"), "\(logs.stdout)")
+
+        let connections = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count
+        #expect(connections > 10, "the engine was reached through the port: \(connections) connections")
+        // An engine elsewhere is refused before anything runs.
+        let remote = try await cli.run(["run", "--wait", "--runtime", "docker", "Tests/Fixtures/docker/endpoints.json"], environment: ["DOCKER_HOST": "tcp://10.0.0.5:2375"])
+        #expect(remote.status == 125 && remote.stderr.contains("DOCKER_HOST=tcp://10.0.0.5:2375 is on another machine"), "\(remote.stderr)")
+    }
+}

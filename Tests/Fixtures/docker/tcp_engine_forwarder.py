@@ -1,0 +1,39 @@
+"""A Docker engine on a plain TCP port of this machine, as `dockerd -H tcp://127.0.0.1:PORT`
+gives one: it listens on 127.0.0.1 (a free port, written to the file argv[1]) and passes the
+bytes of each connection both ways to /var/run/docker.sock, untouched (hijacked exec and
+attach streams included). One line per connection goes to the file argv[2]."""
+import asyncio, sys
+
+port_file, log_path = sys.argv[1], sys.argv[2]
+log = open(log_path, "a", buffering=1)
+
+async def pipe(reader, writer):
+    try:
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+    except (ConnectionError, OSError):
+        writer.close()
+
+async def handle(reader, writer):
+    log.write("connection\n")
+    up_reader, up_writer = await asyncio.open_unix_connection("/var/run/docker.sock")
+    await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True)
+    writer.close()
+    up_writer.close()
+
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, limit=1 << 20)
+    with open(port_file + ".tmp", "w") as f:
+        f.write(str(server.sockets[0].getsockname()[1]))
+    import os
+    os.rename(port_file + ".tmp", port_file)
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
