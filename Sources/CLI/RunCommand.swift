@@ -4,7 +4,6 @@ import ECSModel
 import Dispatch
 import Foundation
 import Server
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -283,27 +282,16 @@ extension RunCommand {
     /// stopped; a second ends this command at once (exit 130), the controller finishing
     /// the stop. Returns the signal sources, to be cancelled when the task has stopped.
     static func stopOnInterrupt(client: EndpointClient, taskArn: String, quiet: Bool) -> [any DispatchSourceSignal] {
-        let seen = Mutex(0)
         let id = String(taskArn.split(separator: "/").last ?? "")
-        return [SIGINT, SIGTERM].map { sig in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                let count = seen.withLock { n in
-                    n += 1
-                    return n
-                }
-                guard count == 1 else {
-                    Console.error("fargate-local: no longer following task \(id); the controller at \(client.endpoint) finishes stopping it")
-                    fflush(nil)
-                    _exit(130)
-                }
-                if !quiet { Console.error("fargate-local: interrupted: stopping task \(id) (StopTask); Ctrl-C again to stop following it") }
-                let reason = sig == SIGINT ? "Task stopped by user (interrupted)" : "Task stopped by user"
-                Task { _ = try? await client.ecs("StopTask", .object([("task", .string(taskArn)), ("reason", .string(reason))])) }
+        return StopSignals.watch { sig, count in
+            guard count == 1 else {
+                Console.error("fargate-local: no longer following task \(id); the controller at \(client.endpoint) finishes stopping it")
+                fflush(nil)
+                _exit(130)
             }
-            source.resume()
-            return source
+            if !quiet { Console.error("fargate-local: interrupted: stopping task \(id) (StopTask); Ctrl-C again to stop following it") }
+            let body = JSONValue.object([("task", .string(taskArn)), ("reason", .string(StopSignals.reason(for: sig)))])
+            Task { _ = try? await client.ecs("StopTask", body) }
         }
     }
 

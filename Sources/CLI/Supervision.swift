@@ -1,7 +1,6 @@
 import Controller
 import Dispatch
 import Foundation
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,31 +13,19 @@ enum Supervision {
         let supervisor = controller.supervisor(for: record, runtime: runtime, console: console)
         let store = controller.store
         let id = record.id
-        var sources: [any DispatchSourceSignal] = []
         // The first SIGINT or SIGTERM stops the task gracefully; a second kills its
         // containers at once (as a second Ctrl-C does in docker compose).
-        let signalsSeen = Mutex(0)
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                let seen = signalsSeen.withLock { n in
-                    n += 1
-                    return n
-                }
-                Task {
-                    let stored = try? await store.task(id: id)
-                    let reason = stored?.requestedStopReason ?? (sig == SIGINT ? "Task stopped by user (interrupted)" : "Task stopped by user")
-                    if seen == 1 {
-                        supervisor.requestStop(reason: reason, timeout: stored?.requestedStopTimeout)
-                        if sig == SIGINT { await console?.event("interrupted: stopping the task (SIGTERM, then SIGKILL after each container's stopTimeout); Ctrl-C again to kill its containers now") }
-                    } else {
-                        supervisor.requestImmediateStop(reason: reason)
-                    }
+        let sources = StopSignals.watch { sig, count in
+            Task {
+                let stored = try? await store.task(id: id)
+                let reason = stored?.requestedStopReason ?? StopSignals.reason(for: sig)
+                if count == 1 {
+                    supervisor.requestStop(reason: reason, timeout: stored?.requestedStopTimeout)
+                    if sig == SIGINT { await console?.event("interrupted: stopping the task (SIGTERM, then SIGKILL after each container's stopTimeout); Ctrl-C again to kill its containers now") }
+                } else {
+                    supervisor.requestImmediateStop(reason: reason)
                 }
             }
-            source.resume()
-            sources.append(source)
         }
         let final = await supervisor.run()
         for source in sources { source.cancel() }

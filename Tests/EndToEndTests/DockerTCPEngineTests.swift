@@ -13,14 +13,15 @@ struct DockerTCPEngineTests {
         let cli = CLIHarness()
         defer { cli.cleanup() }
         try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
-        let portFile = cli.stateDirectory.appendingPathComponent("engine.port").path
         let log = cli.stateDirectory.appendingPathComponent("forwarder.log").path
         let forwarder = CLIHarness.repository.appendingPathComponent("Tests/Fixtures/docker/tcp_engine_forwarder.py").path
-        let started = try await Command.run("/bin/sh", ["-c", "python3 \"$0\" \"$1\" \"$2\" >/dev/null 2>&1 & echo $!", forwarder, portFile, log])
-        let pid = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        defer { _ = kill(pid_t(pid) ?? 0, SIGKILL) }
-        for _ in 0..<100 where !FileManager.default.fileExists(atPath: portFile) { try await Task.sleep(for: .milliseconds(50)) }
-        let port = try String(contentsOfFile: portFile, encoding: .utf8)
+        let port = LocalServers.freePort()
+        try await LocalServers.withServer("/usr/bin/python3", [forwarder, String(port), log], port: port) {
+            try await runTasks(cli, port: port, log: log)
+        }
+    }
+
+    func runTasks(_ cli: CLIHarness, port: Int, log: String) async throws {
         let env: [String: String?] = ["DOCKER_HOST": "tcp://127.0.0.1:\(port)"]
 
         // A task's containers, their logs and the endpoints they call, all through the port.

@@ -1,10 +1,10 @@
 """A Docker engine on a plain TCP port of this machine, as `dockerd -H tcp://127.0.0.1:PORT`
-gives one: it listens on 127.0.0.1 (a free port, written to the file argv[1]) and passes the
+gives one: it listens on 127.0.0.1, port argv[1], and passes the
 bytes of each connection both ways to /var/run/docker.sock, untouched (hijacked exec and
 attach streams included). One line per connection goes to the file argv[2]."""
 import asyncio, sys
 
-port_file, log_path = sys.argv[1], sys.argv[2]
+port, log_path = int(sys.argv[1]), sys.argv[2]
 log = open(log_path, "a", buffering=1)
 
 async def pipe(reader, writer):
@@ -28,11 +28,7 @@ async def handle(reader, writer):
     up_writer.close()
 
 async def main():
-    server = await asyncio.start_server(handle, "127.0.0.1", 0, limit=1 << 20)
-    with open(port_file + ".tmp", "w") as f:
-        f.write(str(server.sockets[0].getsockname()[1]))
-    import os
-    os.rename(port_file + ".tmp", port_file)
+    server = await asyncio.start_server(handle, "127.0.0.1", port, limit=1 << 20)
     async with server:
         await server.serve_forever()
 
