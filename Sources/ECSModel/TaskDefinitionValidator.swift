@@ -39,6 +39,7 @@ public enum TaskDefinitionValidator {
             checkContainer(c, at: i, in: td, names: names, volumes: volumeNames, fargate: fargate, launchType: launchType, &v)
         }
         checkDependencyCycles(containers, names: names, &v)
+        checkExecutionRole(td, fargate: fargate, &v)
         checkTaskResources(td, fargate: fargate, launchType: launchType, &v)
         if fargate {
             if let mode = td.networkMode, mode != "awsvpc" {
@@ -60,6 +61,34 @@ public enum TaskDefinitionValidator {
             v.error("ephemeralStorage.sizeInGiB", "The ephemeral storage size must be between 21 GiB and 200 GiB; \(es.sizeInGiB) was given.")
         }
         return v.items
+    }
+
+    /// What needs the task execution role, in ECS's RegisterTaskDefinition wording (one
+    /// error each, at the first container that needs it): secrets and private registry
+    /// credentials, and on Fargate the awslogs driver and images from ECR.
+    private static func checkExecutionRole(_ td: TaskDefinition, fargate: Bool, _ v: inout Collector) {
+        guard (td.executionRoleArn ?? "").isEmpty else { return }
+        let containers = Array(td.containerDefinitions.enumerated())
+        if let i = containers.first(where: { !($0.element.secrets ?? []).isEmpty })?.offset {
+            v.error("containerDefinitions[\(i)].secrets", "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.")
+        }
+        if let i = containers.first(where: { $0.element.repositoryCredentials != nil })?.offset {
+            v.error("containerDefinitions[\(i)].repositoryCredentials", "Private repository authentication requires that the task definition specify a value for executionRoleArn.")
+        }
+        guard fargate else { return }
+        if let i = containers.first(where: { $0.element.logConfiguration?.logDriver == "awslogs" })?.offset {
+            v.error("containerDefinitions[\(i)].logConfiguration.logDriver", "Fargate requires task definition to have execution role ARN to support log driver awslogs.")
+        }
+        if let i = containers.first(where: { isECRImage($0.element.image ?? "") })?.offset {
+            v.error("containerDefinitions[\(i)].image", "Fargate requires task definition to have execution role ARN to support ECR images.")
+        }
+    }
+
+    /// An image in an ECR registry (`ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME`).
+    static func isECRImage(_ image: String) -> Bool {
+        guard let slash = image.firstIndex(of: "/") else { return false }
+        let registry = image[..<slash].lowercased()
+        return registry.contains(".dkr.ecr") && (registry.hasSuffix(".amazonaws.com") || registry.hasSuffix(".amazonaws.com.cn"))
     }
 
     /// Windows on Fargate: X86_64 only, and 1, 2 or 4 vCPU (Fargate's CPU and memory table).

@@ -36,7 +36,7 @@ struct SecretsTests {
     static func definition(image: String, secretARN: String, missing: Bool = false) -> String {
         let ssm = missing ? "/app/not-there" : "arn:aws:ssm:us-east-1:123456789012:parameter/app/db-password"
         return """
-            {"family": "secrets", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+            {"family": "secrets", "executionRoleArn": "arn:aws:iam::000000000000:role/ecsTaskExecutionRole", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
              "containerDefinitions": [{"name": "app", "image": "\(image)",
                "command": ["sh", "-c", "echo FROM_FILE=$FROM_FILE SHARED=$SHARED; printf %s \\"$DB_PASSWORD\\" | sha256sum; printf %s \\"$API_PASSWORD\\" | sha256sum"],
                "environment": [{"name": "SHARED", "value": "from-environment"}],
@@ -107,7 +107,7 @@ struct SecretsTests {
                 let file = cli.stateDirectory.appendingPathComponent("private.json").path
                 func write(_ credentials: String) throws {
                     try Data("""
-                        {"family": "private-image", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+                        {"family": "private-image", "executionRoleArn": "arn:aws:iam::000000000000:role/ecsTaskExecutionRole", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
                          "containerDefinitions": [{"name": "app", "image": "127.0.0.1:\(port)/private/app:v1",
                            "repositoryCredentials": {"credentialsParameter": "\(credentials)"}}]}
                         """.utf8).write(to: URL(fileURLWithPath: file))

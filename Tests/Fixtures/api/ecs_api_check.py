@@ -35,7 +35,7 @@ def error_of(fn, **args):
     return None, None
 
 
-shell = {"family": "api-check", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
+shell = {"family": "api-check", "executionRoleArn": "arn:aws:iam::000000000000:role/ecsTaskExecutionRole", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
          "containerDefinitions": [
              {"name": "main", "image": "busybox", "essential": True,
               "command": ["sh", "-c", "echo main says $GREETING; echo second line; exit ${CODE:-0}"],
@@ -64,6 +64,9 @@ bad = json.loads(json.dumps(shell))
 bad["containerDefinitions"][0]["dependsOn"] = [{"containerName": "ghost", "condition": "START"}]
 code, msg = error_of(ecs.register_task_definition, **bad)
 check("validation errors name the JSON path", code == "ClientException" and "containerDefinitions[0].dependsOn[0].containerName" in msg, msg)
+bad = {k: v for k, v in shell.items() if k != "executionRoleArn"}
+code, msg = error_of(ecs.register_task_definition, **bad)
+check("awslogs on Fargate needs an execution role, in ECS's words", code == "ClientException" and "Fargate requires task definition to have execution role ARN to support log driver awslogs." in msg, msg)
 arns = ecs.list_task_definitions(familyPrefix="api")["taskDefinitionArns"]
 check("list task definitions", len(arns) == 2 and arns[0].endswith("api-check:1"))
 page = ecs.list_task_definitions(maxResults=1)
