@@ -40,6 +40,7 @@ public enum TaskDefinitionValidator {
         }
         checkDependencyCycles(containers, names: names, &v)
         checkExecutionRole(td, fargate: fargate, &v)
+        checkHostPorts(td, fargate: fargate, &v)
         checkTaskResources(td, fargate: fargate, launchType: launchType, &v)
         if fargate {
             if let mode = td.networkMode, mode != "awsvpc" {
@@ -81,6 +82,23 @@ public enum TaskDefinitionValidator {
         }
         if let i = containers.first(where: { isECRImage($0.element.image ?? "") })?.offset {
             v.error("containerDefinitions[\(i)].image", "Fargate requires task definition to have execution role ARN to support ECR images.")
+        }
+    }
+
+    /// A host port (in awsvpc, the container port) mapped twice for one protocol, across
+    /// all the task's containers: ECS refuses it at registration.
+    private static func checkHostPorts(_ td: TaskDefinition, fargate: Bool, _ v: inout Collector) {
+        let awsvpc = fargate || td.networkMode == "awsvpc"
+        var seen: Set<String> = []
+        for (i, c) in td.containerDefinitions.enumerated() {
+            for (j, pm) in (c.portMappings ?? []).enumerated() {
+                guard let port = awsvpc ? pm.containerPort : pm.hostPort, port > 0 else { continue }
+                let proto = (pm.protocol ?? "tcp").uppercased()
+                guard seen.insert("\(proto) \(port)").inserted else {
+                    v.error("containerDefinitions[\(i)].portMappings[\(j)]", "\(proto) host port '\(port)' is mapped multiple times in task.")
+                    continue
+                }
+            }
         }
     }
 
