@@ -436,7 +436,7 @@ public enum TaskDefinitionValidator {
         if let taskCPU {
             let sum = containers.reduce(0) { $0 + ($1.cpu ?? 0) }
             if sum > taskCPU {
-                v.error("containerDefinitions", "The containers' cpu (\(sum) units in all) exceeds the task's cpu (\(taskCPU) units).")
+                v.error("containerDefinitions", "The sum of all container 'cpu' values cannot be greater than the value of the task 'cpu'. Here they are \(sum) units in all, and the task has \(taskCPU).")
             }
         }
     }
