@@ -48,8 +48,8 @@ public enum TaskDefinitionValidator {
             } else if td.networkMode == nil {
                 v.error("networkMode", "Fargate only supports network mode 'awsvpc'; networkMode must be set to \"awsvpc\".")
             }
-            if td.pidMode == "host" { v.error("pidMode", "Fargate does not support pidMode 'host'; only 'task' is supported.") }
-            if td.ipcMode != nil { v.error("ipcMode", "Fargate does not support ipcMode.") }
+            if td.pidMode == "host" { v.error("pidMode", "Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'.") }
+            if td.ipcMode != nil { v.error("ipcMode", "Tasks using the Fargate launch type do not support ipcMode.") }
             if !(td.placementConstraints ?? []).isEmpty {
                 v.error("placementConstraints", "Fargate does not support placementConstraints (Fargate places tasks itself).")
             }
@@ -221,7 +221,7 @@ public enum TaskDefinitionValidator {
                 v.error("\(p).dockerSecurityOptions", "Fargate does not support dockerSecurityOptions.")
             }
             for (j, r) in (c.resourceRequirements ?? []).enumerated() where r.type == "GPU" || r.type == "InferenceAccelerator" {
-                v.error("\(p).resourceRequirements[\(j)].type", "Fargate does not support \(r.type) resource requirements.")
+                v.error("\(p).resourceRequirements[\(j)].type", "Tasks using the Fargate launch type do not support \(r.type) resource requirements.")
             }
             if c.linuxParameters?.devices != nil {
                 v.error("\(p).linuxParameters.devices", "Fargate does not support devices.")
