@@ -248,6 +248,27 @@ extension LogStore {
         }.sorted { $0.name < $1.name }
     }
 
+    /// Whether the log group exists: a stream was written to it, or it was created.
+    public func groupExists(_ group: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: root.appendingPathComponent(Self.encode(group), isDirectory: true).path, isDirectory: &isDirectory)
+            && isDirectory.boolValue
+    }
+
+    /// Creates an empty log group (CreateLogGroup). False when it exists already.
+    public func createGroup(_ group: String) throws -> Bool {
+        guard !groupExists(group) else { return false }
+        try FileManager.default.createDirectory(at: root.appendingPathComponent(Self.encode(group), isDirectory: true), withIntermediateDirectories: true)
+        return true
+    }
+
+    /// Deletes a log group and every stream in it (DeleteLogGroup). False when it does not exist.
+    public func deleteGroup(_ group: String) throws -> Bool {
+        guard groupExists(group) else { return false }
+        try FileManager.default.removeItem(at: root.appendingPathComponent(Self.encode(group), isDirectory: true))
+        return true
+    }
+
     /// Every stream of a group, by name.
     public func streams(in group: String) -> [StreamInfo] {
         let fm = FileManager.default

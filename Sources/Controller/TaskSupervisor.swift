@@ -207,6 +207,7 @@ public actor TaskSupervisor {
         }
         let stream = record.logStreams[name] ?? logStreamName(for: container)
         if writers[name] == nil {
+            await noteMissingLogGroup(stream.group, of: container)
             do {
                 writers[name] = try logs.openWriter(for: stream, startPattern: Self.multilineStartPattern(of: container))
             } catch {
@@ -316,6 +317,17 @@ public actor TaskSupervisor {
                 }
             })
         }
+    }
+
+    /// Says when a container's awslogs group did not exist (it is made here, as its first
+    /// stream is), unless `awslogs-create-group` is "true": on Fargate the task would fail
+    /// to start. Once per group and task.
+    private func noteMissingLogGroup(_ group: String, of container: ContainerDefinition) async {
+        guard let config = container.logConfiguration, config.logDriver == "awslogs",
+              (config.options?["awslogs-create-group"] ?? "").lowercased() != "true",
+              !notedLogGroups.contains(group), !logs.groupExists(group) else { return }
+        notedLogGroups.insert(group)
+        await console?.event("note: log group \(group) did not exist, so fargate-local made it; on Fargate this task fails to start (ResourceInitializationError: ... The specified log group does not exist.) unless the group exists, or awslogs-create-group is \"true\" (with logs:CreateLogGroup for the execution role)")
     }
 
     /// The log sinks of every container (for containers found again after a restart).
@@ -440,6 +452,8 @@ public actor TaskSupervisor {
 
     private var startTimersArmed: Set<String> = []
     private var stopTimeoutOverride: Int?
+    /// Log groups already said to have been missing (`noteMissingLogGroup`).
+    private var notedLogGroups: Set<String> = []
     /// When each container last started, for its restartPolicy's restartAttemptPeriod.
     private var lastStarts: [String: ContinuousClock.Instant] = [:]
     /// The runtime's answer to where the task is on the network, asked once its first container runs.

@@ -3,13 +3,16 @@ import ECSModel
 import Foundation
 
 /// CloudWatch Logs (Logs_20140328.*) over the streams fargate-local keeps on disk:
-/// enough for `aws logs get-log-events`, `describe-log-streams` and `aws logs tail --follow`.
+/// enough for `aws logs get-log-events`, `describe-log-streams` and `aws logs tail --follow`,
+/// and `create-log-group` / `delete-log-group` to mirror the groups a deployment makes.
 struct LogsOperations: Sendable {
     let logs: LogStore
     let arns: ARNFactory
 
     func handle(_ operation: String, _ r: APIRequest) async throws(APIError) -> JSONValue {
         switch operation {
+        case "CreateLogGroup": return try createLogGroup(r)
+        case "DeleteLogGroup": return try deleteLogGroup(r)
         case "DescribeLogGroups": return try describeLogGroups(r)
         case "DescribeLogStreams": return try describeLogStreams(r)
         case "GetLogEvents": return try getLogEvents(r)
@@ -19,6 +22,39 @@ struct LogsOperations: Sendable {
     }
 
     func groupARN(_ group: String) -> String { "arn:aws:logs:\(arns.region):\(arns.account):log-group:\(group):*" }
+
+    /// A log group name as CloudWatch Logs takes it: 1 to 512 of `a-z A-Z 0-9 _ - / . #`.
+    func checkGroupName(_ name: String) throws(APIError) {
+        let allowed = name.unicodeScalars.allSatisfy { ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "_-/.#".unicodeScalars.contains($0) }
+        guard (1...512).contains(name.count), allowed else {
+            throw APIError.invalidParameter("1 validation error detected: Value '\(name)' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+")
+        }
+    }
+
+    func createLogGroup(_ r: APIRequest) throws(APIError) -> JSONValue {
+        let group = try r.requiredString("logGroupName")
+        try checkGroupName(group)
+        let created: Bool
+        do {
+            created = try logs.createGroup(group)
+        } catch {
+            throw APIError.server("cannot create log group \(group): \(error)")
+        }
+        guard created else { throw APIError("ResourceAlreadyExistsException", "The specified log group already exists") }
+        return .object([])
+    }
+
+    func deleteLogGroup(_ r: APIRequest) throws(APIError) -> JSONValue {
+        let group = try r.requiredString("logGroupName")
+        let deleted: Bool
+        do {
+            deleted = try logs.deleteGroup(group)
+        } catch {
+            throw APIError.server("cannot delete log group \(group): \(error)")
+        }
+        guard deleted else { throw APIError.resourceNotFound("The specified log group does not exist.") }
+        return .object([])
+    }
 
     func describeLogGroups(_ r: APIRequest) throws(APIError) -> JSONValue {
         let prefix = try r.string("logGroupNamePrefix") ?? ""
@@ -33,7 +69,7 @@ struct LogsOperations: Sendable {
     }
 
     func requireGroup(_ name: String) throws(APIError) {
-        guard logs.groups().contains(where: { $0.name == name }) else {
+        guard logs.groupExists(name) else {
             throw APIError.resourceNotFound("The specified log group does not exist.")
         }
     }

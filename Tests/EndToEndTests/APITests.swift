@@ -154,6 +154,55 @@ struct APITests {
         }
     }
 
+    /// CloudWatch Logs' CreateLogGroup and DeleteLogGroup, and the note a task gets when its
+    /// awslogs group did not exist (on Fargate it would fail to start): not for a group
+    /// created first, nor with awslogs-create-group.
+    @Test func logGroupsCanBeMadeFirstAndAMissingOneIsNoted() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let errorLog = cli.stateDirectory.appendingPathComponent("serve.err").path
+        try await withServe(cli, errorLog: errorLog) { endpoint in
+            func logs(_ args: [String]) async throws -> Command.Output { try await aws(endpoint, ["logs"] + args) }
+            let made = try await logs(["create-log-group", "--log-group-name", "/ecs/made-first"])
+            #expect(made.status == 0, "\(made.stderr)")
+            let again = try await logs(["create-log-group", "--log-group-name", "/ecs/made-first"])
+            #expect(again.status != 0 && again.stderr.contains("ResourceAlreadyExistsException") && again.stderr.contains("The specified log group already exists"), "\(again.stderr)")
+            let badName = try await logs(["create-log-group", "--log-group-name", "no spaces"])
+            #expect(badName.status != 0 && badName.stderr.contains("InvalidParameterException"), "\(badName.stderr)")
+            let listed = try await logs(["describe-log-groups", "--log-group-name-prefix", "/ecs/made"])
+            #expect(listed.stdout.contains("\"logGroupName\": \"/ecs/made-first\""), "\(listed.stdout)")
+
+            func definition(_ family: String, group: String, createGroup: Bool = false) throws -> String {
+                let options = "\"awslogs-group\": \"\(group)\", \"awslogs-region\": \"us-east-1\", \"awslogs-stream-prefix\": \"p\"" + (createGroup ? ", \"awslogs-create-group\": \"true\"" : "")
+                let json = """
+                    {"family": "\(family)", "executionRoleArn": "arn:aws:iam::000000000000:role/ecsTaskExecutionRole", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+                     "containerDefinitions": [{"name": "c", "image": "x", "command": ["true"],
+                       "logConfiguration": {"logDriver": "awslogs", "options": {\(options)}}}]}
+                    """
+                let file = cli.stateDirectory.appendingPathComponent("\(family).json")
+                try json.write(to: file, atomically: true, encoding: .utf8)
+                return "file://\(file.path)"
+            }
+            var arns: [String] = []
+            for (family, group, create) in [("first", "/ecs/made-first", false), ("created", "/ecs/by-the-driver", true), ("missing", "/ecs/never-made", false)] {
+                _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", try definition(family, group: group, createGroup: create)])
+                arns.append(try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", family])))
+            }
+            _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks"] + arns)
+            let notes = try String(contentsOfFile: errorLog, encoding: .utf8).split(separator: "\n").filter { $0.contains("did not exist") }
+            #expect(notes.count == 1 && notes.first?.contains("log group /ecs/never-made did not exist, so fargate-local made it; on Fargate this task fails to start") == true, "\(notes)")
+            #expect(notes.first?.contains("awslogs-create-group is \"true\"") == true)
+
+            let deleted = try await logs(["delete-log-group", "--log-group-name", "/ecs/never-made"])
+            #expect(deleted.status == 0, "\(deleted.stderr)")
+            let gone = try await logs(["describe-log-streams", "--log-group-name", "/ecs/never-made"])
+            #expect(gone.status != 0 && gone.stderr.contains("ResourceNotFoundException"), "\(gone.stderr)")
+            let twice = try await logs(["delete-log-group", "--log-group-name", "/ecs/never-made"])
+            #expect(twice.status != 0 && twice.stderr.contains("The specified log group does not exist."), "\(twice.stderr)")
+        }
+    }
+
     @Test func sdkInsideATaskGetsCredentialsOnlyWithItsToken() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
