@@ -236,8 +236,9 @@ public actor TaskSupervisor {
             }
         }
         if warn {
-            for u in container.ulimits ?? [] where u.name == "nofile" && u.hardLimit > DockerRuntime.hostHardNofile() {
-                await console?.event("warning: container \(name): ulimit nofile \(u.hardLimit) is above this host's hard limit; capped at \(DockerRuntime.hostHardNofile())")
+            for u in container.ulimits ?? [] {
+                guard let hostHard = u.name == "nofile" || runtime.name == "process" ? ResourceLimit.currentHard(u.name) : nil, u.hardLimit > hostHard else { continue }
+                await console?.event("warning: container \(name): ulimit \(u.name) \(u.hardLimit) is above this host's hard limit; capped at \(hostHard)")
             }
             for warning in Self.unappliedFields(of: container, runtime: runtime.name) {
                 await console?.event("warning: container \(name): \(warning)")
@@ -276,7 +277,6 @@ public actor TaskSupervisor {
         var notApplied: [String] = []
         if container.user != nil { notApplied.append("user") }
         if container.readonlyRootFilesystem == true { notApplied.append("readonlyRootFilesystem") }
-        if !(container.ulimits ?? []).isEmpty { notApplied.append("ulimits") }
         if container.memory != nil || container.memoryReservation != nil { notApplied.append("its memory limits") }
         if let linux = container.linuxParameters {
             if linux.initProcessEnabled == true { notApplied.append("linuxParameters.initProcessEnabled") }

@@ -183,6 +183,12 @@ public struct Ulimit: Codable, Sendable, Equatable {
     public var name: String
     public var softLimit: Int
     public var hardLimit: Int
+
+    public init(name: String, softLimit: Int, hardLimit: Int) {
+        self.name = name
+        self.softLimit = softLimit
+        self.hardLimit = hardLimit
+    }
 }
 
 public struct LogConfiguration: Codable, Sendable, Equatable {

@@ -34,6 +34,8 @@ public enum ContainerShim {
         }
         for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
 
+        // The container's ulimits: set here, inherited by the container.
+        for limit in spec.limits { limit.apply() }
         let pid: pid_t
         switch spawn(spec, stdout: out[1], stderr: err[1]) {
         case let .success(p): pid = p

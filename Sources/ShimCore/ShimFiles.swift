@@ -5,34 +5,101 @@ import Glibc
 /// What a shim runs, written next to its state. The container's environment is not in
 /// it (secrets never touch the disk): the shim passes its own environment on.
 /// Stored as NUL-separated fields, so the shim reads it without a JSON parser.
+/// One resource limit of a container, as ECS's `ulimits` name it (`nofile`, `nproc`, …).
+public struct ResourceLimit: Sendable, Equatable {
+    public var name: String
+    public var soft: Int
+    public var hard: Int
+
+    public init(name: String, soft: Int, hard: Int) {
+        self.name = name
+        self.soft = soft
+        self.hard = hard
+    }
+
+    /// `name=soft:hard`.
+    init?(encoded: Substring) {
+        let parts = encoded.split(separator: "=", maxSplits: 1)
+        guard parts.count == 2 else { return nil }
+        let values = parts[1].split(separator: ":")
+        guard values.count == 2, let soft = Int(values[0]), let hard = Int(values[1]) else { return nil }
+        self.init(name: String(parts[0]), soft: soft, hard: hard)
+    }
+
+    /// Linux's resource number for an ECS ulimit name (its ABI: `RLIMIT_CPU` is 0, ...).
+    public static func resource(named name: String) -> Int32? {
+        let numbers: [String: Int32] = [
+            "cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "rss": 5, "nproc": 6, "nofile": 7,
+            "memlock": 8, "locks": 10, "sigpending": 11, "msgqueue": 12, "nice": 13, "rtprio": 14, "rttime": 15,
+        ]
+        return numbers[name]
+    }
+
+    /// This process's hard limit for `name` (nil: unknown name; Int.max: unlimited).
+    public static func currentHard(_ name: String) -> Int? {
+        guard let resource = resource(named: name) else { return nil }
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(resource), &limit) == 0 else { return nil }
+        return limit.rlim_max == rlim_t.max ? Int.max : Int(limit.rlim_max)
+    }
+
+    /// Sets this process's limit (inherited by what it starts): the hard limit no higher
+    /// than it is (only privileged processes may raise it), the soft one within it.
+    /// False when the kernel refused.
+    @discardableResult
+    public func apply() -> Bool {
+        guard let resource = Self.resource(named: name), let current = Self.currentHard(name) else { return false }
+        let hard = min(hard, current)
+        let soft = min(soft, hard)
+        var limit = rlimit(rlim_cur: soft == Int.max ? rlim_t.max : rlim_t(soft), rlim_max: hard == Int.max ? rlim_t.max : rlim_t(hard))
+        return setrlimit(__rlimit_resource_t(resource), &limit) == 0
+    }
+}
+
 public struct ShimSpec: Sendable, Equatable {
     public var executable: String
     public var arguments: [String]
     public var workingDirectory: String?
     /// The awslogs stream file the shim appends `<ms>\t<line>` to.
     public var logFile: String
+    /// The container's resource limits (its ulimits), set in the shim before it starts
+    /// the container, which inherits them.
+    public var limits: [ResourceLimit]
 
-    public init(executable: String, arguments: [String], workingDirectory: String?, logFile: String) {
+    public init(executable: String, arguments: [String], workingDirectory: String?, logFile: String, limits: [ResourceLimit] = []) {
         self.executable = executable
         self.arguments = arguments
         self.workingDirectory = workingDirectory
         self.logFile = logFile
+        self.limits = limits
     }
 
-    static let version = "fargate-local-shim-spec-1"
+    /// Version 2 carries the limits; version 1 (written before them) is still read, as a
+    /// shim started by a newer controller may find an older container's spec.
+    static let version = "fargate-local-shim-spec-2"
+    static let version1 = "fargate-local-shim-spec-1"
 
-    /// `version NUL logFile NUL workingDirectory NUL executable NUL arguments…`
+    /// `version NUL logFile NUL workingDirectory NUL limits NUL executable NUL arguments…`,
+    /// limits as `nofile=65535:65535,nproc=…`.
     public func encoded() -> [UInt8] {
-        let fields = [Self.version, logFile, workingDirectory ?? "", executable] + arguments
+        let limitText = limits.map { "\($0.name)=\($0.soft):\($0.hard)" }.joined(separator: ",")
+        let fields = [Self.version, logFile, workingDirectory ?? "", limitText, executable] + arguments
         return fields.flatMap { Array($0.utf8) + [0] }
     }
 
     public init?(decoding bytes: [UInt8]) {
         var fields = bytes.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         if fields.last == "" { fields.removeLast() }
-        guard fields.count >= 4, fields[0] == Self.version else { return nil }
+        guard fields.count >= 4, fields[0] == Self.version || fields[0] == Self.version1 else { return nil }
         logFile = fields[1]
         workingDirectory = fields[2].isEmpty ? nil : fields[2]
+        if fields[0] == Self.version1 {
+            limits = []
+        } else {
+            guard fields.count >= 5 else { return nil }
+            limits = fields[3].split(separator: ",").compactMap(ResourceLimit.init(encoded:))
+            fields.remove(at: 3)
+        }
         executable = fields[3]
         arguments = Array(fields.dropFirst(4))
     }

@@ -18,7 +18,7 @@ struct UnappliedFieldsTests {
         #expect(said.count == 3, "\(said)")
         #expect(said.contains { $0.hasPrefix("systemControls") })
         #expect(said.contains { $0.hasPrefix("pseudoTerminal") })
-        #expect(said.contains("user, readonlyRootFilesystem, ulimits, its memory limits, linuxParameters.initProcessEnabled not applied in the process runtime (a host process); use --runtime docker for them"))
+        #expect(said.contains("user, readonlyRootFilesystem, its memory limits, linuxParameters.initProcessEnabled not applied in the process runtime (a host process); use --runtime docker for them"))
         #expect(TaskSupervisor.unappliedFields(of: c, runtime: "docker").isEmpty)
         #expect(TaskSupervisor.unappliedFields(of: try container(#"{"name": "c", "image": "i", "command": ["true"]}"#), runtime: "process").isEmpty)
     }

@@ -347,6 +347,24 @@ struct DockerRuntimeTests {
         #expect(r.stdout.contains("warning: container web: ulimit nofile 1048576 is above this host's hard limit"))
     }
 
+    /// A container that sets no nofile ulimit gets Fargate's, 65535 soft and hard (capped at
+    /// this host's hard limit), not whatever the engine's default is.
+    @Test func nofileDefaultsToFargates() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let hostHard = Int(try await Command.run("/bin/sh", ["-c", "ulimit -Hn"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? Int.max
+        let expected = min(65535, hostHard)
+        let r = try await cli.run(["run", "--wait", "-q", "--keep-containers", "--runtime", "docker", "Tests/Fixtures/docker/nofile-default.json"])
+        #expect(r.status == 0 && r.stdout == "c | nofile \(expected) \(expected)\n", "\(r.stdout)\n\(r.stderr)")
+        // Set on the container, not left to the engine (whose default here may be the same).
+        let arn = try #require(JSONParser.parse(try await cli.run(["ps", "-a", "--output", "json"]).stdout)["tasks"]?.arrayValue?.first?["taskArn"]?.stringValue)
+        let ids = try await Command.run("docker", ["ps", "-aq", "--filter", "label=com.amazonaws.ecs.task-arn=\(arn)"]).stdout.split(separator: "\n").map(String.init)
+        let limits = try await Command.run("docker", ["inspect", "--format", "{{json .HostConfig.Ulimits}}"] + ids)
+        _ = try await Command.run("docker", ["rm", "-f"] + ids)
+        #expect(limits.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[{\"Name\":\"nofile\",\"Hard\":\(expected),\"Soft\":\(expected)}]", "\(limits.stdout)")
+    }
+
     /// Regression: Docker's wait and log follow are long polls; a container silent for longer
     /// than libcurl's stall guard (30 s) must still be followed to its exit.
     @Test func aLongSilentContainerIsFollowedToItsExit() async throws {

@@ -339,4 +339,20 @@ struct RunCommandTests {
         #expect(task["stopCode"]?.stringValue == "UserInitiated" && task["stoppedReason"]?.stringValue == "Task stopped by user (interrupted)", "\(task.serialized())")
         #expect(task["containers"]?.arrayValue?.first?["exitCode"] == .number("137"))
     }
+
+    /// Process runtime: a container's ulimits are its limits (set by its shim), and one that
+    /// sets no nofile gets Fargate's 65535, both capped at this host's hard limits.
+    @Test func processContainersGetTheirUlimits() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let r = try await cli.run(["run", "--wait", "-q", "--runtime", "process", "Tests/Fixtures/run/ulimits.json"])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        func limits(_ container: String) -> [String] {
+            r.lines.filter { $0.hasPrefix("\(container) | ") }.map { String($0.dropFirst(container.count + 3)).split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        }
+        let hostNofile = Int(try await Command.run("/bin/sh", ["-c", "ulimit -Hn"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let fargate = String(min(65535, hostNofile))
+        #expect(limits("default") == ["Max open files \(fargate) \(fargate) files"], "\(r.stdout)")
+        #expect(limits("set") == ["Max core file size 0 0 bytes", "Max processes 500 600 processes", "Max open files 1000 2000 files"], "\(r.stdout)")
+    }
 }

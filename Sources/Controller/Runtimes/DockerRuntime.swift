@@ -564,6 +564,9 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         "fargate-local-\(taskID.prefix(12))-" + String(volume.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
     }
 
+    /// Fargate's nofile limit for a container that sets none (soft and hard).
+    static let fargateNofile = 65535
+
     static func hostHardNofile() -> Int {
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
@@ -630,14 +633,18 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         if let tmpfs = def?.linuxParameters?.tmpfs {
             host.append(("Tmpfs", .object(tmpfs.map { ($0.containerPath, .string((["size=\($0.size)m"] + ($0.mountOptions ?? [])).joined(separator: ","))) })))
         }
-        if let ulimits = def?.ulimits {
-            let cap = hostHardNofile()
-            host.append(("Ulimits", .array(ulimits.map { u in
-                let hard = u.name == "nofile" ? min(u.hardLimit, cap) : u.hardLimit
-                let soft = min(u.softLimit, hard)
-                return .object([("Name", .string(u.name)), ("Soft", .number(String(soft))), ("Hard", .number(String(hard)))])
-            })))
+        // Fargate sets nofile to 65535 (soft and hard) unless the container says otherwise;
+        // an engine's own default differs from one machine to the next.
+        var ulimits = def?.ulimits ?? []
+        if !ulimits.contains(where: { $0.name == "nofile" }) {
+            ulimits.append(Ulimit(name: "nofile", softLimit: fargateNofile, hardLimit: fargateNofile))
         }
+        let cap = hostHardNofile()
+        host.append(("Ulimits", .array(ulimits.map { u in
+            let hard = u.name == "nofile" ? min(u.hardLimit, cap) : u.hardLimit
+            let soft = min(u.softLimit, hard)
+            return .object([("Name", .string(u.name)), ("Soft", .number(String(soft))), ("Hard", .number(String(hard)))])
+        })))
         // systemControls: the network namespace's (`net.*`, the task's) are set where it is
         // held; the others (IPC) on the container itself.
         var sysctls = (def?.systemControls ?? []).compactMap { c -> (key: String, value: String)? in

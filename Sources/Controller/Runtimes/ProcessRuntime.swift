@@ -1,3 +1,4 @@
+import ECSModel
 import Foundation
 import ShimCore
 import Subprocess
@@ -66,8 +67,30 @@ struct ProcessLaunchPlan: Sendable {
     var environment: [(String, String)]
     var workingDirectory: String?
     var usesMountNamespace: Bool
+    /// The container's ulimits, and Fargate's nofile (65535) when it sets none; hard limits
+    /// no higher than this host's (the shim applies them).
+    var limits: [ResourceLimit] = []
+
+    /// The resource limits a container gets, as Fargate gives them.
+    static func resourceLimits(of definition: ContainerDefinition?) -> [ResourceLimit] {
+        var ulimits = definition?.ulimits ?? []
+        if !ulimits.contains(where: { $0.name == "nofile" }) {
+            ulimits.append(Ulimit(name: "nofile", softLimit: DockerRuntime.fargateNofile, hardLimit: DockerRuntime.fargateNofile))
+        }
+        return ulimits.compactMap { u in
+            guard let current = ResourceLimit.currentHard(u.name) else { return nil }
+            let hard = min(u.hardLimit, current)
+            return ResourceLimit(name: u.name, soft: min(u.softLimit, hard), hard: hard)
+        }
+    }
 
     static func make(for launch: ContainerLaunch) throws(ContainerStartError) -> ProcessLaunchPlan {
+        var plan = try makeCommand(for: launch)
+        plan.limits = resourceLimits(of: launch.definition)
+        return plan
+    }
+
+    private static func makeCommand(for launch: ContainerLaunch) throws(ContainerStartError) -> ProcessLaunchPlan {
         guard let argv0 = launch.arguments.first, !argv0.isEmpty else {
             throw ContainerStartError(kind: "CannotStartContainerError",
                 detail: "container \(launch.containerName) has no command to run: set entryPoint or command, or map its image to a host executable with --image-map IMAGE=EXECUTABLE")

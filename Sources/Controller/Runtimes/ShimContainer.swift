@@ -38,7 +38,7 @@ actor ShimContainer: RunningContainer {
             guard DirectoryTree.make(directory) else {
                 throw ControllerError(.io, "cannot create \(directory): \(String(cString: strerror(errno)))")
             }
-            let spec = ShimSpec(executable: plan.executable, arguments: plan.arguments, workingDirectory: plan.workingDirectory, logFile: logFile)
+            let spec = ShimSpec(executable: plan.executable, arguments: plan.arguments, workingDirectory: plan.workingDirectory, logFile: logFile, limits: plan.limits)
             guard FileBytes.writeAtomically(spec.encoded(), to: files.spec) else {
                 throw ControllerError(.io, "cannot write \(files.spec): \(String(cString: strerror(errno)))")
             }
