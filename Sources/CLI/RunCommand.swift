@@ -34,6 +34,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("env"), help: ArgumentHelp("Override an environment variable in every container (NAME=VALUE) or one (CONTAINER:NAME=VALUE). Repeatable.", valueName: "[CONTAINER:]NAME=VALUE"))
     var environment: [String] = []
 
+    @Option(name: .customLong("env-file"), help: ArgumentHelp("Read NAME=VALUE lines (or CONTAINER:NAME=VALUE; blank lines and # comments ignored, as in ECS environment files) as --env entries; --env wins. Repeatable.", valueName: "FILE"))
+    var environmentFiles: [String] = []
+
     @Option(help: ArgumentHelp("Stop the task when it has run this long (90s, 10m, 1h).", valueName: "DURATION"))
     var timeout: String?
 
@@ -200,7 +203,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             source = .registered(found)
         }
-        let overrides = try EnvironmentOverrides.parse(environment, containers: source.definition.containerDefinitions.compactMap(\.name))
+        let overrides = try EnvironmentOverrides.parse(try EnvironmentOverrides.entries(fromFiles: environmentFiles) + environment, containers: source.definition.containerDefinitions.compactMap(\.name))
         let map = try imageMapOption()
         var seconds: Double?
         if let timeout {
@@ -245,6 +248,23 @@ struct RunCommand: AsyncParsableCommand {
 
 /// Turns `--env NAME=VALUE` and `--env CONTAINER:NAME=VALUE` into RunTask container overrides.
 enum EnvironmentOverrides {
+    /// The `--env` entries of `--env-file` files, in order: each file's NAME=VALUE lines.
+    /// A line that is neither that, blank nor a comment is an error naming the file and line.
+    static func entries(fromFiles paths: [String]) throws -> [String] {
+        var entries: [String] = []
+        for path in paths {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CLIError("--env-file \(path): cannot read the file", exitCode: 125)
+            }
+            let parsed = EnvironmentFileFormat.parse(String(decoding: data, as: UTF8.self))
+            if let line = parsed.invalidLines.first {
+                throw CLIError("--env-file \(path):\(line): expected NAME=VALUE (or CONTAINER:NAME=VALUE), a # comment or a blank line", exitCode: 125)
+            }
+            entries += parsed.variables.map { "\($0.name)=\($0.value)" }
+        }
+        return entries
+    }
+
     static func parse(_ entries: [String], containers: [String]) throws -> TaskOverride {
         var perContainer: [String: [KeyValuePair]] = [:]
         for entry in entries {
@@ -321,7 +341,7 @@ extension RunCommand {
             }
         }
         let names = definition?.containerDefinitions.compactMap(\.name) ?? []
-        let overrides = try EnvironmentOverrides.parse(environment, containers: names)
+        let overrides = try EnvironmentOverrides.parse(try EnvironmentOverrides.entries(fromFiles: environmentFiles) + environment, containers: names)
         var seconds: Double?
         if let timeout {
             guard let s = DurationParser.seconds(timeout), s > 0 else {

@@ -167,13 +167,7 @@ public struct SecretResolver: Sendable {
         guard response.status == 200 else {
             throw ContainerStartError(kind: "ResourceInitializationError", detail: "failed to download env files: \(arn): HTTP \(response.status)")
         }
-        var out: [(String, String)] = []
-        for raw in response.bodyText.split(whereSeparator: \.isNewline) {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            guard let eq = line.firstIndex(of: "="), eq != line.startIndex else { continue }
-            out.append((String(line[..<eq]), String(line[line.index(after: eq)...])))
-        }
-        return out
+        // Lines that are not NAME=VALUE are skipped, as ECS skips them.
+        return EnvironmentFileFormat.parse(response.bodyText).variables.map { ($0.name, $0.value) }
     }
 }

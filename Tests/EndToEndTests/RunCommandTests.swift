@@ -355,4 +355,28 @@ struct RunCommandTests {
         #expect(limits("default") == ["Max open files \(fargate) \(fargate) files"], "\(r.stdout)")
         #expect(limits("set") == ["Max core file size 0 0 bytes", "Max processes 500 600 processes", "Max open files 1000 2000 files"], "\(r.stdout)")
     }
+
+    /// `--env-file`: NAME=VALUE lines (comments and blank lines ignored) become overrides as
+    /// `--env` entries do, `--env` winning; a malformed line is refused with its file and
+    /// line number, and nothing runs.
+    @Test func envFilesAreOverridesAndBadLinesAreNamed() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let definition = cli.stateDirectory.appendingPathComponent("env.json")
+        try #"{"family": "env-file", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "x", "command": ["sh", "-c", "echo GREETING=$GREETING SPACED=$SPACED EMPTY=[$EMPTY] EQ=$EQ"]}]}"#
+            .write(to: definition, atomically: true, encoding: .utf8)
+        let file = cli.stateDirectory.appendingPathComponent("app.env")
+        try "# settings\nGREETING=from the file\n\n  SPACED=a b  \nEMPTY=\nEQ=x=y\n".write(to: file, atomically: true, encoding: .utf8)
+        let r = try await cli.run(["run", "--wait", "-q", "--runtime", "process", "--env-file", file.path, "--env", "GREETING=from the flag", definition.path])
+        #expect(r.status == 0 && r.stdout == "app | GREETING=from the flag SPACED=a b EMPTY=[] EQ=x=y\n", "\(r.stdout)\n\(r.stderr)")
+        let bad = cli.stateDirectory.appendingPathComponent("bad.env")
+        try "OK=1\nnot a variable\n".write(to: bad, atomically: true, encoding: .utf8)
+        let refused = try await cli.run(["run", "--wait", "--runtime", "process", "--env-file", bad.path, definition.path])
+        #expect(refused.status == 125 && refused.stderr.contains("--env-file \(bad.path):2: expected NAME=VALUE"), "\(refused.stderr)")
+        let missing = try await cli.run(["run", "--wait", "--runtime", "process", "--env-file", "/nonexistent.env", definition.path])
+        #expect(missing.status == 125 && missing.stderr.contains("--env-file /nonexistent.env: cannot read the file"), "\(missing.stderr)")
+        let tasks = try JSONParser.parse(try await cli.run(["ps", "-a", "--output", "json"]).stdout)["tasks"]?.arrayValue ?? []
+        #expect(tasks.count == 1, "only the first run ran")
+    }
 }
