@@ -108,6 +108,9 @@ public actor TaskSupervisor {
         for note in HostPlatform.startNotes(for: record.definition.platform, runtime: runtime.name) {
             await console?.event(note)
         }
+        let setsTZ = record.definition.containerDefinitions.contains { ($0.environment ?? []).contains { $0.name == "TZ" } }
+            || (record.task.overrides.containerOverrides ?? []).contains { ($0.environment ?? []).contains { $0.name == "TZ" } }
+        if let note = HostPlatform.timeZoneNote(runtime: runtime.name, setsTZ: setsTZ) { await console?.event(note) }
         let folders: [String: String]
         do {
             folders = try volumes.prepare(record.definition.volumes ?? [])

@@ -67,4 +67,25 @@ struct HostPlatformTests {
         // An X86_64 task on an ARM64 host (an ARM laptop) is the same question the other way.
         #expect(HostPlatform.startNotes(for: RuntimePlatform(), runtime: "docker", host: "ARM64", binfmtDirectory: none).first?.contains("no X86_64 emulation") == true)
     }
+
+    /// The process runtime's containers tell time in the host's zone: said when it is not
+    /// UTC (from /etc/localtime, a link or a copied zone file), unless the task sets TZ.
+    @Test func aHostTimeZoneOtherThanUTCIsNoted() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tz-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createSymbolicLink(atPath: dir + "/paris", withDestinationPath: "/usr/share/zoneinfo/Europe/Paris")
+        try FileManager.default.createSymbolicLink(atPath: dir + "/utc", withDestinationPath: "../usr/share/zoneinfo/Etc/UTC")
+        try FileManager.default.copyItem(atPath: "/usr/share/zoneinfo/Europe/Paris", toPath: dir + "/paris-copy")
+        try FileManager.default.copyItem(atPath: "/usr/share/zoneinfo/Etc/UTC", toPath: dir + "/utc-copy")
+        #expect(HostPlatform.hostTimeZone(localtime: dir + "/paris") == "Europe/Paris")
+        #expect(HostPlatform.hostTimeZone(localtime: dir + "/utc") == nil)
+        #expect(HostPlatform.hostTimeZone(localtime: dir + "/paris-copy") == "CET-1CEST,M3.5.0,M10.5.0/3")
+        #expect(HostPlatform.hostTimeZone(localtime: dir + "/utc-copy") == nil)
+        #expect(HostPlatform.hostTimeZone(localtime: dir + "/none") == nil)
+        let note = HostPlatform.timeZoneNote(runtime: "process", setsTZ: false, localtime: dir + "/paris")
+        #expect(note == "note: the process runtime's containers tell time in this host's time zone (Europe/Paris); on Fargate they use their image's, UTC for most images (set TZ in the task's environment to choose one)")
+        #expect(HostPlatform.timeZoneNote(runtime: "process", setsTZ: true, localtime: dir + "/paris") == nil)
+        #expect(HostPlatform.timeZoneNote(runtime: "docker", setsTZ: false, localtime: dir + "/paris") == nil)
+    }
 }

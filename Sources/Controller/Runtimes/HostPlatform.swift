@@ -84,4 +84,27 @@ public enum HostPlatform {
             return ["warning: the task's runtimePlatform.cpuArchitecture is \(wanted), and this \(host) host has no \(wanted) emulation in binfmt_misc: its containers fail with 'exec format error' here though Fargate would run them (install qemu-user-static and binfmt-support)"]
         }
     }
+
+    /// For the process runtime, when this host's time zone is not UTC: its containers are
+    /// host processes and tell time in it, where Fargate's tell time in their image's (UTC
+    /// for most images). Nil when the host runs UTC or the task sets TZ (`setsTZ`).
+    public static func timeZoneNote(runtime: String, setsTZ: Bool, localtime: String = "/etc/localtime") -> String? {
+        guard runtime == "process", !setsTZ, let zone = hostTimeZone(localtime: localtime) else { return nil }
+        return "note: the process runtime's containers tell time in this host's time zone (\(zone)); on Fargate they use their image's, UTC for most images (set TZ in the task's environment to choose one)"
+    }
+
+    /// This host's time zone, from `/etc/localtime` (the zone it links to, or a copied
+    /// zone file's POSIX rule); nil for UTC, or when there is none (glibc then uses UTC).
+    static func hostTimeZone(localtime: String) -> String? {
+        let utc: Set<String> = ["UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu",
+                                "GMT", "Etc/GMT", "GMT0", "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0", "Greenwich", "Etc/Greenwich"]
+        if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: localtime) {
+            let name = target.range(of: "zoneinfo/").map { String(target[$0.upperBound...]) } ?? target
+            return utc.contains(name) ? nil : name
+        }
+        // A copied zone file ends with its POSIX rule on a line of its own ("UTC0" for UTC).
+        guard let data = FileManager.default.contents(atPath: localtime), !data.isEmpty else { return nil }
+        let rule = String(decoding: data.suffix(64), as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        return ["UTC0", "UCT0", "GMT0"].contains(rule) ? nil : (rule.isEmpty ? "not UTC" : rule)
+    }
 }
