@@ -84,8 +84,51 @@ public struct ControllerServer: Sendable {
                 return Self.error(error)
             }
         }
+        // The agent's task scale-in protection endpoint ($ECS_AGENT_URI/task-protection/v1/state).
+        router.get("/api/{container}/task-protection/v1/state") { request, context -> Response in
+            await Self.agentTaskProtection(store, request, endpointID: context.parameters.get("container") ?? "", updating: false)
+        }
+        router.put("/api/{container}/task-protection/v1/state") { request, context -> Response in
+            await Self.agentTaskProtection(store, request, endpointID: context.parameters.get("container") ?? "", updating: true)
+        }
         router.get("/health") { _, _ -> Response in Self.json(.object([("status", .string("ok"))])) }
         return router
+    }
+
+    /// The ECS agent's task scale-in protection endpoint, answered as the agent answers a
+    /// standalone task: a PUT must carry `ProtectionEnabled`; a task without a task role gets
+    /// AccessDeniedException (the agent calls ECS with the task's role); otherwise ECS's
+    /// TASK_NOT_VALID failure, since protection is for the tasks of a service.
+    static func agentTaskProtection(_ store: StateStore, _ request: Request, endpointID: String, updating: Bool) async -> Response {
+        func answer(_ status: Int, _ body: [(key: String, value: JSONValue)]) -> Response {
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: HTTPResponse.Status(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: JSONValue.object(body).serialized())))
+        }
+        func error(_ status: Int, arn: String, _ code: String, _ message: String) -> Response {
+            answer(status, [("error", .object((arn.isEmpty ? [] : [("Arn", .string(arn))]) + [("Code", .string(code)), ("Message", .string(message))]))])
+        }
+        var requestedProtection: Bool?
+        if updating {
+            let body = try? await request.body.collect(upTo: 1 << 16)
+            let fields = body.flatMap { try? JSONParser.parse(Array(buffer: $0)) }?.objectMembers
+            guard let fields, fields.allSatisfy({ ["ProtectionEnabled", "ExpiresInMinutes"].contains($0.key) }) else {
+                return error(400, arn: "", "InvalidParameterException", "UpdateTaskProtection: failed to decode request")
+            }
+            requestedProtection = fields.first { $0.key == "ProtectionEnabled" }.flatMap { if case let .bool(b) = $0.value { b } else { nil } }
+        }
+        let taskID = String(endpointID.prefix { $0 != "-" })
+        guard let record = try? await store.task(id: taskID), record.container(named: String(endpointID.dropFirst(taskID.count + 1))) != nil else {
+            return error(404, arn: "", "ResourceNotFoundException", "unable to get task Arn from v3 endpoint ID \(endpointID)")
+        }
+        let arn = record.task.taskArn
+        if updating, requestedProtection == nil {
+            return error(400, arn: arn, "InvalidParameterException", "Invalid request: does not contain 'ProtectionEnabled' field")
+        }
+        guard !(record.task.overrides.taskRoleArn ?? record.definition.taskRoleArn ?? "").isEmpty else {
+            return error(403, arn: arn, "AccessDeniedException", "Invalid Request: no task IAM role credentials available for task")
+        }
+        return answer(200, [("failure", .object([("Arn", .string(arn)), ("Detail", .null), ("Reason", .string("TASK_NOT_VALID"))]))])
     }
 
     static func metadata(_ m: TaskMetadata, _ version: Int, _ context: BasicRequestContext, _ rest: String) async throws -> Response {

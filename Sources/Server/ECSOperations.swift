@@ -26,6 +26,8 @@ struct ECSOperations: Sendable {
             case "DescribeTasks": return try await describeTasks(r)
             case "ListTasks": return try await listTasks(r)
             case "StopTask": return try await stopTask(r)
+            case "GetTaskProtection": return try await taskProtection(r, updating: false)
+            case "UpdateTaskProtection": return try await taskProtection(r, updating: true)
             case "TagResource": return try await tagResource(r)
             case "UntagResource": return try await untagResource(r)
             case "ListTagsForResource": return try await listTagsForResource(r)
@@ -323,6 +325,37 @@ struct ECSOperations: Sendable {
         var latest = try await store.task(id: id) ?? record
         latest.task.desiredStatus = "STOPPED"
         return .object([("task", taskJSON(latest))])
+    }
+
+    // MARK: Task scale-in protection
+
+    /// GetTaskProtection and UpdateTaskProtection. Scale-in protection is for the tasks of
+    /// an ECS service; every task here is a standalone task (RunTask), so each one found gets
+    /// ECS's TASK_NOT_VALID failure, as on AWS, and one not found MISSING.
+    func taskProtection(_ r: APIRequest, updating: Bool) async throws -> JSONValue {
+        let cluster = try await existingCluster(try r.requiredString("cluster"))
+        let refs = try r.strings("tasks") ?? []
+        if updating {
+            guard !refs.isEmpty else { throw APIError.invalidParameter("Tasks cannot be empty.") }
+            guard refs.count <= 10 else { throw APIError.invalidParameter("Tasks cannot have more than 10 elements.") }
+            guard try r.bool("protectionEnabled") != nil else { throw APIError.invalidParameter("protectionEnabled must be specified.") }
+            if let minutes = try r.int("expiresInMinutes"), !(1...2880).contains(minutes) {
+                throw APIError.invalidParameter("expiresInMinutes must be between 1 and 2880.")
+            }
+        } else {
+            guard refs.count <= 100 else { throw APIError.invalidParameter("Tasks cannot have more than 100 elements.") }
+        }
+        var failures: [JSONValue] = []
+        for ref in refs {
+            let id = ref.hasPrefix("arn:") ? String(ref.split(separator: "/").last ?? "") : ref
+            if let record = try await store.task(id: id), record.task.clusterArn == arns.cluster(cluster) {
+                failures.append(.object([("arn", .string(record.task.taskArn)), ("reason", .string("TASK_NOT_VALID")),
+                                         ("detail", .string("The task is not part of an ECS service: scale-in protection is for a service's tasks."))]))
+            } else {
+                failures.append(.object([("arn", .string(ref.hasPrefix("arn:") ? ref : arns.task(cluster: cluster, id: ref))), ("reason", .string("MISSING"))]))
+            }
+        }
+        return .object([("protectedTasks", .array([])), ("failures", .array(failures))])
     }
 
     // MARK: Tags

@@ -203,6 +203,51 @@ struct APITests {
         }
     }
 
+    /// Task scale-in protection, as ECS answers a standalone task (protection is for a
+    /// service's tasks): the agent endpoint in the container ($ECS_AGENT_URI) and
+    /// Get/UpdateTaskProtection give TASK_NOT_VALID; without a task role the agent endpoint
+    /// refuses, as the agent does; a PUT without ProtectionEnabled is a 400.
+    @Test func taskProtectionIsRefusedAsForAStandaloneTask() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        try await withServe(cli) { endpoint in
+            let probe = "curl -s -w ' %{http_code}\\\\n' $ECS_AGENT_URI/task-protection/v1/state; "
+                + "curl -s -w ' %{http_code}\\\\n' -X PUT -d '{\\\"ProtectionEnabled\\\":true,\\\"ExpiresInMinutes\\\":60}' $ECS_AGENT_URI/task-protection/v1/state; "
+                + "curl -s -w ' %{http_code}\\\\n' -X PUT -d '{}' $ECS_AGENT_URI/task-protection/v1/state"
+            for (family, role) in [("with-role", ", \"taskRoleArn\": \"arn:aws:iam::000000000000:role/app\""), ("without-role", "")] {
+                let json = """
+                    {"family": "\(family)", "networkMode": "awsvpc", "cpu": "256", "memory": "512"\(role),
+                     "containerDefinitions": [{"name": "worker", "image": "x", "command": ["sh", "-c", "\(probe)"]}]}
+                    """
+                let file = cli.stateDirectory.appendingPathComponent("\(family).json")
+                try json.write(to: file, atomically: true, encoding: .utf8)
+                _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://\(file.path)"])
+            }
+            let withRole = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "with-role"]))
+            let withoutRole = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "without-role"]))
+            _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", withRole, withoutRole])
+            func lines(_ arn: String) async throws -> [String] {
+                let id = String(arn.split(separator: "/").last ?? "")
+                let family = arn == withRole ? "with-role" : "without-role"
+                let page = try await aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/\(family)", "--log-stream-name", "worker/\(id)"])
+                return (try JSONParser.parse(page.stdout)["events"]?.arrayValue ?? []).compactMap { $0["message"]?.stringValue }
+            }
+            let notValid = "{\"failure\":{\"Arn\":\"\(withRole)\",\"Detail\":null,\"Reason\":\"TASK_NOT_VALID\"}} 200"
+            #expect(try await lines(withRole) == [notValid, notValid,
+                "{\"error\":{\"Arn\":\"\(withRole)\",\"Code\":\"InvalidParameterException\",\"Message\":\"Invalid request: does not contain 'ProtectionEnabled' field\"}} 400"])
+            #expect(try await lines(withoutRole).first == "{\"error\":{\"Arn\":\"\(withoutRole)\",\"Code\":\"AccessDeniedException\",\"Message\":\"Invalid Request: no task IAM role credentials available for task\"}} 403")
+
+            let got = try JSONParser.parse(try await aws(endpoint, ["ecs", "get-task-protection", "--cluster", "default", "--tasks", withRole, "0123"]).stdout)
+            let reasons = (got["failures"]?.arrayValue ?? []).compactMap { $0["reason"]?.stringValue }
+            #expect(reasons == ["TASK_NOT_VALID", "MISSING"] && got["protectedTasks"]?.arrayValue?.isEmpty == true, "\(got.serialized())")
+            let updated = try await aws(endpoint, ["ecs", "update-task-protection", "--cluster", "default", "--tasks", withRole, "--protection-enabled", "--expires-in-minutes", "60"])
+            #expect(updated.stdout.contains("TASK_NOT_VALID"), "\(updated.stdout)\(updated.stderr)")
+            let tooLong = try await aws(endpoint, ["ecs", "update-task-protection", "--cluster", "default", "--tasks", withRole, "--protection-enabled", "--expires-in-minutes", "3000"])
+            #expect(tooLong.status != 0 && tooLong.stderr.contains("InvalidParameterException"), "\(tooLong.stderr)")
+        }
+    }
+
     @Test func sdkInsideATaskGetsCredentialsOnlyWithItsToken() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
