@@ -78,6 +78,9 @@ public final class TaskController: Sendable {
             container.cpu = (o?.cpu ?? c.cpu).map(String.init) ?? "0"
             container.memory = (o?.memory ?? c.memory).map(String.init)
             container.memoryReservation = (o?.memoryReservation ?? c.memoryReservation).map(String.init)
+            // ECS reports UNKNOWN until a health check says otherwise, and for a container
+            // without one, always.
+            container.healthStatus = .unknown
             if options.enableExecuteCommand == true {
                 container.managedAgents = [ManagedAgent(name: ManagedAgent.executeCommand, lastStatus: "PENDING")]
             }

@@ -615,7 +615,7 @@ public actor TaskSupervisor {
             record.processStartTimes = (record.processStartTimes ?? [:]).merging([name: started]) { $1 }
         }
         watch(name, handle, container: container, environment: launch.environment)
-        await update(container: name) { $0.runtimeId = handle.runtimeID; $0.healthStatus = container.healthCheck == nil ? nil : .unknown }
+        await update(container: name) { $0.runtimeId = handle.runtimeID; $0.healthStatus = .unknown }
         return true
     }
 

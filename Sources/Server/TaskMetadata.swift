@@ -116,7 +116,8 @@ struct TaskMetadata: Sendable {
             fields.append(("LogDriver", .string(log.logDriver)))
             fields.append(("LogOptions", .object((log.options ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
         }
-        if let health = c.healthStatus { fields.append(("Health", .object([("status", .string(health.rawValue))]))) }
+        // Only a container with a health check has Health in its metadata.
+        if let health = c.healthStatus, def?.healthCheck != nil { fields.append(("Health", .object([("status", .string(health.rawValue))]))) }
         if def?.restartPolicy?.enabled == true {
             fields.append(("RestartCount", .number(String(record.restartCounts?[c.name] ?? 0))))
         }

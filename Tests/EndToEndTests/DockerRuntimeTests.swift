@@ -186,6 +186,8 @@ struct DockerRuntimeTests {
         let meta = json("meta")
         #expect(meta?["ImageID"]?.stringValue == imageID, "\(r.stdout)")
         #expect(meta?["DockerName"]?.stringValue == "app")
+        // No health check, no Health (ECS's DescribeTasks says UNKNOWN; the metadata leaves it out).
+        #expect(meta?["Health"] == nil, "\(line("meta") ?? "")")
         let network = meta?["Networks"]?.arrayValue?.first
         #expect(network?["IPv4Addresses"]?.arrayValue?.first?.stringValue == seen.first, "\(r.stdout)")
         #expect(network?["MACAddress"]?.stringValue == seen.last)
