@@ -81,6 +81,7 @@ public final class TaskController: Sendable {
             // ECS reports UNKNOWN until a health check says otherwise, and for a container
             // without one, always.
             container.healthStatus = .unknown
+            container.networkBindings = []
             if options.enableExecuteCommand == true {
                 container.managedAgents = [ManagedAgent(name: ManagedAgent.executeCommand, lastStatus: "PENDING")]
             }
@@ -99,6 +100,8 @@ public final class TaskController: Sendable {
         task.startedBy = options.startedBy
         task.createdAt = Date()
         task.ephemeralStorage = overrides.ephemeralStorage ?? definition.ephemeralStorage ?? EphemeralStorage(sizeInGiB: 20)
+        task.fargateEphemeralStorage = task.ephemeralStorage
+        task.attributes = [TaskAttribute(name: "ecs.cpu-architecture", value: definition.platform.architecture == "ARM64" ? "arm64" : "x86_64")]
         task.tags = definition.tags
         let record = TaskRecord(task: task, definition: definition, options: options, logStreams: [:], runtimeIDs: [:],
                                 stoppingContainer: nil, supervisorPID: getpid(), requestedStopReason: nil,

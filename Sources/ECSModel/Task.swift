@@ -34,8 +34,12 @@ public struct ECSTask: Codable, Sendable, Equatable {
     public var overrides: TaskOverride
     public var tags: [Tag]?
     public var ephemeralStorage: EphemeralStorage?
+    /// Fargate reports the task's ephemeral storage here too.
+    public var fargateEphemeralStorage: EphemeralStorage?
     /// The task's elastic network interface in awsvpc mode (`ElasticNetworkInterface`).
     public var attachments: [Attachment]?
+    /// What Fargate places the task by: `ecs.cpu-architecture` (`x86_64`, `arm64`).
+    public var attributes: [TaskAttribute]?
 
     /// The 32-hex-digit id at the end of the ARN.
     public var taskID: String { String(taskArn.split(separator: "/").last ?? "") }
@@ -75,6 +79,8 @@ public struct Container: Codable, Sendable, Equatable {
     public var memoryReservation: String?
     /// The task's network interface as this container sees it (awsvpc: one per task).
     public var networkInterfaces: [NetworkInterface]?
+    /// Host port bindings: always empty in awsvpc mode, as on Fargate.
+    public var networkBindings: [NetworkBinding]?
     /// ECS's agents beside the container: the ExecuteCommandAgent when the task was run
     /// with enableExecuteCommand.
     public var managedAgents: [ManagedAgent]?
@@ -117,6 +123,25 @@ public struct ManagedAgent: Codable, Sendable, Equatable {
 
 /// A resource attached to a task (the `Attachment` shape): in awsvpc mode its network
 /// interface, `ElasticNetworkInterface`, PRECREATED, then ATTACHED, then DELETED.
+/// An attribute of a task (the `Attribute` shape, without a target).
+public struct TaskAttribute: Codable, Sendable, Equatable {
+    public var name: String
+    public var value: String?
+
+    public init(name: String, value: String?) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// A container's port bound on its host (the `NetworkBinding` shape); Fargate has none.
+public struct NetworkBinding: Codable, Sendable, Equatable {
+    public var bindIP: String?
+    public var containerPort: Int?
+    public var hostPort: Int?
+    public var `protocol`: String?
+}
+
 public struct Attachment: Codable, Sendable, Equatable {
     public var id: String
     public var type: String

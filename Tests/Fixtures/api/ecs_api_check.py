@@ -110,6 +110,7 @@ t = desc["tasks"][0]
 check("waiter saw STOPPED", all(x["lastStatus"] == "STOPPED" for x in desc["tasks"]))
 check("essential exit code 3 reported", t["containers"][0]["exitCode"] == 3 and t["stopCode"] == "EssentialContainerExited", t)
 check("stoppedReason", t["stoppedReason"] == "Essential container in task exited")
+check("Fargate's attributes, ephemeral storage and empty networkBindings", t.get("attributes") == [{"name": "ecs.cpu-architecture", "value": "x86_64"}] and t.get("fargateEphemeralStorage") == {"sizeInGiB": 20} and t["containers"][0].get("networkBindings") == [], t)
 check("health UNKNOWN without a health check, as ECS reports it", t["containers"][0].get("healthStatus") == "UNKNOWN" and t.get("healthStatus") == "UNKNOWN", t)
 check("timestamps are datetimes", all(hasattr(t[k], "year") for k in ("createdAt", "startedAt", "stoppingAt", "stoppedAt")))
 check("unknown task is MISSING", desc["failures"][0]["reason"] == "MISSING")
