@@ -26,6 +26,7 @@ struct ECSOperations: Sendable {
             case "DescribeTasks": return try await describeTasks(r)
             case "ListTasks": return try await listTasks(r)
             case "StopTask": return try await stopTask(r)
+            case "ExecuteCommand": return try await executeCommand(r)
             case "GetTaskProtection": return try await taskProtection(r, updating: false)
             case "UpdateTaskProtection": return try await taskProtection(r, updating: true)
             case "TagResource": return try await tagResource(r)
@@ -325,6 +326,38 @@ struct ECSOperations: Sendable {
         var latest = try await store.task(id: id) ?? record
         latest.task.desiredStatus = "STOPPED"
         return .object([("task", taskJSON(latest))])
+    }
+
+    // MARK: ExecuteCommand
+
+    /// ExecuteCommand checks the request as ECS does (interactive only, the task running
+    /// with enableExecuteCommand, the container), then says what to use instead: ECS answers
+    /// with a Session Manager session for the session-manager-plugin, which has no local
+    /// counterpart; `fargate-local exec` runs the command in the container.
+    func executeCommand(_ r: APIRequest) async throws -> JSONValue {
+        let cluster = try await existingCluster(try r.string("cluster"))
+        let ref = try r.requiredString("task")
+        _ = try r.requiredString("command")
+        guard try r.bool("interactive") == true else {
+            throw APIError.invalidParameter("Interactive is the only mode supported currently.")
+        }
+        let id = ref.hasPrefix("arn:") ? String(ref.split(separator: "/").last ?? "") : ref
+        guard let record = try await store.task(id: id), record.task.clusterArn == arns.cluster(cluster) else {
+            throw APIError.invalidParameter("The referenced task was not found.")
+        }
+        guard record.task.enableExecuteCommand == true, record.task.lastStatus == .running else {
+            throw APIError.invalidParameter("The execute command failed because execute command was not enabled when the task was run or the execute command agent isn't running. Wait and try again or run a new task with execute command enabled and try again.")
+        }
+        let names = record.task.containers.map(\.name)
+        let container = try r.string("container")
+        if let container, !names.contains(container) {
+            throw APIError.invalidParameter("The container \(container) does not exist in task \(record.id); its containers: \(names.joined(separator: ", ")).")
+        }
+        guard container != nil || names.count == 1 else {
+            throw APIError.invalidParameter("The task has more than one container (\(names.joined(separator: ", "))): specify container.")
+        }
+        let name = container ?? names[0]
+        throw APIError.client("fargate-local has no Session Manager for the session-manager-plugin to join; run the command with `fargate-local exec \(record.id.prefix(12)) -c \(name) -it -- COMMAND` (same container, its filesystem and environment).")
     }
 
     // MARK: Task scale-in protection

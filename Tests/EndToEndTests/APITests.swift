@@ -107,6 +107,22 @@ struct APITests {
             #expect(agent?["name"]?.stringValue == "ExecuteCommandAgent" && agent?["lastStatus"]?.stringValue == "RUNNING" && agent?["lastStartedAt"] != nil, "\(agent?.serialized() ?? "none")")
             let exec = try await cli.run(["exec", id, "--", "true"])
             #expect(exec.status == 0 && !exec.stderr.contains("enableExecuteCommand"), "\(exec.stderr)")
+            // ExecuteCommand (boto3, as the aws CLI sends it before starting the session-manager-plugin):
+            // ECS's checks, then what to run instead.
+            func executeCommand(_ task: String, interactive: Bool = true) async throws -> String {
+                try await Command.python("""
+                    import boto3, botocore
+                    ecs = boto3.client("ecs", endpoint_url="\(endpoint)", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+                    try:
+                        ecs.execute_command(cluster="default", task="\(task)", command="sh", interactive=\(interactive ? "True" : "False"))
+                        print("no error")
+                    except botocore.exceptions.ClientError as e:
+                        print(e.response["Error"]["Code"] + ": " + e.response["Error"]["Message"])
+                    """).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let session = try await executeCommand(arn)
+            #expect(session.hasPrefix("ClientException: fargate-local has no Session Manager") && session.contains("fargate-local exec \(id.prefix(12)) -c worker -it -- COMMAND"), "\(session)")
+            #expect(try await executeCommand(arn, interactive: false) == "InvalidParameterException: Interactive is the only mode supported currently.")
             _ = try await aws(endpoint, ["ecs", "stop-task", "--task", arn])
             _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
             let stopped = try await task()?["containers"]?.arrayValue?.first?["managedAgents"]?.arrayValue?.first
@@ -116,6 +132,7 @@ struct APITests {
             _ = try await aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks", plain])
             let described = try JSONParser.parse(try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", plain]).stdout)["tasks"]?.arrayValue?.first
             #expect(described?["enableExecuteCommand"] == .bool(false) && described?["containers"]?.arrayValue?.first?["managedAgents"] == nil, "\(described?.serialized() ?? "")")
+            #expect(try await executeCommand(plain).hasPrefix("InvalidParameterException: The execute command failed because execute command was not enabled when the task was run"))
             let warned = try await cli.run(["exec", String(plain.split(separator: "/").last ?? ""), "--", "true"])
             #expect(warned.status == 0 && warned.stderr.contains("was not run with enableExecuteCommand (run --enable-execute-command); ECS's ExecuteCommand would refuse it"), "\(warned.stderr)")
             _ = try await aws(endpoint, ["ecs", "stop-task", "--task", plain])
