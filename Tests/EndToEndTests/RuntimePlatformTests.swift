@@ -52,7 +52,13 @@ struct RuntimePlatformTests {
         // Both containers ran the arm64 busybox, joined to the task's pause container (native).
         #expect(r.status == 7, "\(r.stdout)\n\(r.stderr)")
         #expect(r.stdout.contains("side | side-arch=aarch64"), "\(r.stdout)")
-        #expect(r.stdout.contains("main | main-arch=aarch64"), "\(r.stdout)")
+        if !r.stdout.contains("main | main-arch=aarch64") {
+            // Diagnosis: whether the line reached the task's log stream at all.
+            let ps = try await cli.run(["ps", "-a", "--output", "json"])
+            let id = String(try JSONParser.parse(ps.stdout)["tasks"]?.arrayValue?.first?["taskArn"]?.stringValue?.split(separator: "/").last ?? "")
+            let logs = try await cli.run(["logs", id])
+            Issue.record("main's output is missing from run's output: \(r.stdout)\n\(r.stderr)\nits log streams: \(logs.stdout)\(logs.stderr)")
+        }
         if !Self.hostIsArm64 {
             #expect(r.stderr.contains("run linux/arm64 images under emulation"), "\(r.stderr)")
         }

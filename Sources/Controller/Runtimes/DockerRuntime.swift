@@ -760,8 +760,22 @@ actor DockerContainer: RunningContainer {
                 let lines = tty ? lines.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 } : lines
                 continuation.yield(OutputBatch(source: source, timestamps: Array(repeating: LineSplitter.now(), count: lines.count), lines: lines))
             }
-            try? engine.followLogs(id, sinceMilliseconds: sinceMilliseconds, raw: tty) { source, bytes in
-                emit(source, assemblers[source, default: LineAssembler()].append(bytes))
+            // A request that fails before any output arrived is made again (a busy engine can
+            // refuse a connection): the container's logs are kept until it is removed, which
+            // waits for this stream.
+            var received = false
+            for attempt in 0..<3 {
+                do {
+                    try engine.followLogs(id, sinceMilliseconds: sinceMilliseconds, raw: tty) { source, bytes in
+                        received = true
+                        emit(source, assemblers[source, default: LineAssembler()].append(bytes))
+                    }
+                    break
+                } catch {
+                    LatencyTrace.mark("docker: log stream failed: \(error)")
+                    guard !received, attempt < 2 else { break }
+                    usleep(useconds_t(100_000 * (attempt + 1)))
+                }
             }
             LatencyTrace.mark("docker: log stream ended")
             for source in [OutputBatch.Source.stdout, .stderr] {
