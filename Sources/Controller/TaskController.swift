@@ -103,9 +103,12 @@ public final class TaskController: Sendable {
         task.fargateEphemeralStorage = task.ephemeralStorage
         task.attributes = [TaskAttribute(name: "ecs.cpu-architecture", value: definition.platform.architecture == "ARM64" ? "arm64" : "x86_64")]
         task.tags = definition.tags
+        // As on ECS, only a task with a task role has credentials: its containers get the
+        // credentials endpoint (and this token for it); without one, they get none.
+        let hasTaskRole = !(overrides.taskRoleArn ?? definition.taskRoleArn ?? "").isEmpty
         let record = TaskRecord(task: task, definition: definition, options: options, logStreams: [:], runtimeIDs: [:],
                                 stoppingContainer: nil, supervisorPID: getpid(), requestedStopReason: nil,
-                                credentialsToken: ARNFactory.newTaskID() + ARNFactory.newTaskID(), processStartTimes: [:])
+                                credentialsToken: hasTaskRole ? ARNFactory.newTaskID() + ARNFactory.newTaskID() : nil, processStartTimes: [:])
         try await store.save(record)
         return record
     }

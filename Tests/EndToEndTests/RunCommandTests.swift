@@ -379,4 +379,24 @@ struct RunCommandTests {
         let tasks = try JSONParser.parse(try await cli.run(["ps", "-a", "--output", "json"]).stdout)["tasks"]?.arrayValue ?? []
         #expect(tasks.count == 1, "only the first run ran")
     }
+
+    /// As on ECS, only a task with a task role gets the container credentials endpoint: a
+    /// task without one has no AWS_CONTAINER_CREDENTIALS_* variables, so an SDK inside it
+    /// finds no credentials here either.
+    @Test func onlyATaskWithATaskRoleGetsCredentials() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        var seen: [String: String] = [:]
+        for (family, role) in [("no-role", ""), ("with-role", ", \"taskRoleArn\": \"arn:aws:iam::000000000000:role/app\"")] {
+            let file = cli.stateDirectory.appendingPathComponent("\(family).json")
+            try #"{"family": "\#(family)", "networkMode": "awsvpc", "cpu": "256", "memory": "512"\#(role), "containerDefinitions": [{"name": "c", "image": "x", "command": ["sh", "-c", "env | grep -o '^AWS_CONTAINER_[A-Z_]*' | sort | tr '\\n' ' '; echo"]}]}"#
+                .write(to: file, atomically: true, encoding: .utf8)
+            let r = try await cli.run(["run", "--wait", "-q", "--runtime", "process", file.path])
+            #expect(r.status == 0, "\(r.stderr)")
+            seen[family] = r.stdout
+        }
+        #expect(seen["no-role"] == "c | \n", "\(seen)")
+        #expect(seen["with-role"] == "c | AWS_CONTAINER_AUTHORIZATION_TOKEN AWS_CONTAINER_CREDENTIALS_FULL_URI \n", "\(seen)")
+    }
 }

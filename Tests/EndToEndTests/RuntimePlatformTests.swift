@@ -48,16 +48,16 @@ struct RuntimePlatformTests {
         let cli = CLIHarness()
         defer { cli.cleanup() }
         let path = cli.stateDirectory.appendingPathComponent("r.json").path
-        let r = try await run(cli, "arm64.json", ["--report", path])
+        // Traced: a failing run's stderr says when each container's log stream began and ended.
+        let r = try await cli.run(["run", "--wait", "--runtime", "docker", "Tests/Fixtures/docker/arm64.json", "--report", path], environment: ["FARGATE_LOCAL_TRACE": "1"])
         // Both containers ran the arm64 busybox, joined to the task's pause container (native).
         #expect(r.status == 7, "\(r.stdout)\n\(r.stderr)")
-        #expect(r.stdout.contains("side | side-arch=aarch64"), "\(r.stdout)")
-        if !r.stdout.contains("main | main-arch=aarch64") {
-            // Diagnosis: whether the line reached the task's log stream at all.
+        if !r.stdout.contains("side | side-arch=aarch64") || !r.stdout.contains("main | main-arch=aarch64") {
+            // Diagnosis: whether the lines reached the task's log streams at all.
             let ps = try await cli.run(["ps", "-a", "--output", "json"])
             let id = String(try JSONParser.parse(ps.stdout)["tasks"]?.arrayValue?.first?["taskArn"]?.stringValue?.split(separator: "/").last ?? "")
             let logs = try await cli.run(["logs", id])
-            Issue.record("main's output is missing from run's output: \(r.stdout)\n\(r.stderr)\nits log streams: \(logs.stdout)\(logs.stderr)")
+            Issue.record("a container's output is missing from run's output: \(r.stdout)\n\(r.stderr)\nits log streams: \(logs.stdout)\(logs.stderr)\ntask: \(ps.stdout)")
         }
         if !Self.hostIsArm64 {
             #expect(r.stderr.contains("run linux/arm64 images under emulation"), "\(r.stderr)")

@@ -172,10 +172,12 @@ struct DockerEngine: Sendable {
     /// Streams a container's multiplexed logs (following) into `onFrame`; returns when the container stops.
     /// `sinceMilliseconds`: only lines logged after that time (for a re-adopted container).
     /// `raw`: the container has a terminal (`Tty`), so its output is one unframed stream (stdout).
-    func followLogs(_ id: String, sinceMilliseconds: Int64? = nil, raw: Bool = false, onFrame: @escaping (OutputBatch.Source, UnsafeRawBufferPointer) -> Void) throws(HTTPError) {
+    /// `follow`: false reads what the container has logged so far and returns.
+    func followLogs(_ id: String, sinceMilliseconds: Int64? = nil, raw: Bool = false, follow: Bool = true,
+                    onFrame: @escaping (OutputBatch.Source, UnsafeRawBufferPointer) -> Void) throws(HTTPError) {
         var demuxer = LogDemuxer(onFrame: onFrame)
         let since = sinceMilliseconds.map { String(format: "&since=%.3f", Double($0 + 1) / 1000) } ?? ""
-        _ = try transport.send(method: "GET", target: "/\(apiVersion)/containers/\(id)/logs?follow=1&stdout=1&stderr=1\(since)",
+        _ = try transport.send(method: "GET", target: "/\(apiVersion)/containers/\(id)/logs?follow=\(follow ? 1 : 0)&stdout=1&stderr=1\(since)",
                                timeoutSeconds: 0, stallTimeoutSeconds: nil) { chunk in
             if raw { onFrame(.stdout, chunk) } else { demuxer.feed(chunk) }
             return true
