@@ -11,6 +11,7 @@ struct PsCommand: AsyncParsableCommand {
     @Option(help: "Only tasks of this family.") var family: String?
     @Option(name: .customLong("started-by"), help: "Only tasks with this startedBy.") var startedBy: String?
     @Option(help: "table or json (DescribeTasks' shape).") var output: String = "table"
+    @Flag(name: .shortAndLong, help: "Print only task ids, one per line (for scripts: fargate-local stop $(fargate-local ps -q)).") var quiet = false
 
     func run() async throws {
         try await reportingErrors {
@@ -22,6 +23,11 @@ struct PsCommand: AsyncParsableCommand {
             } else {
                 let controller = try global.makeController()
                 tasks = try await controller.store.tasks(desiredStatus: all ? nil : "RUNNING", family: family, startedBy: startedBy).map(\.task)
+            }
+            if quiet {
+                guard output == "table" else { throw CLIError("-q prints task ids only; it cannot be used with --output \(output)") }
+                if !tasks.isEmpty { Console.out(tasks.map(\.taskID).joined(separator: "\n")) }
+                return
             }
             Console.out(output == "json" ? TaskOutput.json(tasks: tasks) : TaskOutput.table(tasks))
         }

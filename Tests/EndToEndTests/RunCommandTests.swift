@@ -399,4 +399,22 @@ struct RunCommandTests {
         #expect(seen["no-role"] == "c | \n", "\(seen)")
         #expect(seen["with-role"] == "c | AWS_CONTAINER_AUTHORIZATION_TOKEN AWS_CONTAINER_CREDENTIALS_FULL_URI \n", "\(seen)")
     }
+
+    /// `ps -q`: task ids only, for scripts (`fargate-local stop $(fargate-local ps -q)`).
+    @Test func psQuietListsIdsForScripts() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        var ids: [String] = []
+        for _ in 0..<2 {
+            ids.append(try await cli.run(["run", "--runtime", "process", "Tests/Fixtures/run/long-running.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let running = try await cli.run(["ps", "-q"])
+        #expect(Set(running.stdout.split(separator: "\n").map(String.init)) == Set(ids), "\(running.stdout)")
+        let stop = try await cli.run(["stop", "--wait"] + running.stdout.split(separator: "\n").map(String.init))
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(try await cli.run(["ps", "-q"]).stdout.isEmpty)
+        #expect(try await cli.run(["ps", "-aq"]).stdout.split(separator: "\n").count == 2)
+        let refused = try await cli.run(["ps", "-q", "--output", "json"])
+        #expect(refused.status != 0 && refused.stderr.contains("-q prints task ids only"), "\(refused.stderr)")
+    }
 }
