@@ -7,20 +7,11 @@ back into its config. One line per request goes to the file argv[2]: `refused PA
 `forwarded PATH`, and `config-mac PATH` when a 1.44 create carried the MAC in its config."""
 import asyncio, json, os, re, sys
 
+from engine_pipe import pipe
+
 listen, log_path = sys.argv[1], sys.argv[2]
 log = open(log_path, "a", buffering=1)
 MINIMUM = (1, 44)
-
-async def pipe(reader, writer):
-    try:
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                break
-            writer.write(data)
-            await writer.drain()
-    finally:
-        writer.close()
 
 async def handle(reader, writer):
     head = await reader.readuntil(b"\r\n\r\n")

@@ -4,21 +4,11 @@ bytes of each connection both ways to /var/run/docker.sock, untouched (hijacked 
 attach streams included). One line per connection goes to the file argv[2]."""
 import asyncio, sys
 
+from engine_pipe import pipe
+
 port, log_path = int(sys.argv[1]), sys.argv[2]
 log = open(log_path, "a", buffering=1)
 
-async def pipe(reader, writer):
-    try:
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                break
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof():
-            writer.write_eof()
-    except (ConnectionError, OSError):
-        writer.close()
 
 async def handle(reader, writer):
     log.write("connection\n")
