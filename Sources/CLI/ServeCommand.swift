@@ -45,6 +45,16 @@ struct ServeCommand: AsyncParsableCommand {
                     Console.error("fargate-local: task \(orphan.id) was lost when the previous controller exited; recorded as STOPPED")
                 }
             }
+            if let docker = runtimeImpl as? DockerRuntime {
+                // Containers of tasks that stopped while the engine could not remove them
+                // (it was down): removed now, unless the task was run with --keep-containers.
+                for (taskID, ids) in await docker.labelledContainers() {
+                    guard let record = try? await controller.store.task(id: taskID), record.task.lastStatus == .stopped,
+                          record.options.keepContainers != true else { continue }
+                    let removed = await docker.removeLeftovers(taskID: taskID, containers: ids)
+                    if removed > 0 { Console.error("fargate-local: removed \(removed) container(s) left by stopped task \(taskID)") }
+                }
+            }
             Console.out("fargate-local: serving ECS, CloudWatch Logs, task metadata and credentials on http://\(host):\(running.port) (runtime: \(runtimeImpl.name)\((runtimeImpl as? DockerRuntime)?.engineNote.map { " on \($0)" } ?? ""), state: \(global.resolvedStateDirectory.path))")
             if let warning = (runtimeImpl as? DockerRuntime)?.taskLimitsWarning { Console.error("fargate-local: warning: \(warning)") }
             let stop = ShutdownSignal()

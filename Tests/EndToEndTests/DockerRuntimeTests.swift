@@ -349,6 +349,46 @@ struct DockerRuntimeTests {
         #expect(r.stdout.contains("warning: container web: ulimit nofile 1048576 is above this host's hard limit"))
     }
 
+    /// Containers of a stopped task that the engine could not remove (it was down as the
+    /// task stopped) are removed when `serve` starts; a task run with --keep-containers
+    /// keeps its containers.
+    @Test func serveRemovesContainersLeftByStoppedTasks() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        func taskIDs() async throws -> [String] {
+            try await cli.run(["ps", "-aq"]).stdout.split(separator: "\n").map(String.init)
+        }
+        let kept = try await cli.run(["run", "--wait", "-q", "--keep-containers", "--runtime", "docker", "Tests/Fixtures/docker/nofile-default.json"])
+        #expect(kept.status == 0, "\(kept.stderr)")
+        let keptID = try #require(try await taskIDs().first)
+        let plain = try await cli.run(["run", "--wait", "-q", "--runtime", "docker", "Tests/Fixtures/docker/nofile-default.json"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let plainID = try #require(try await taskIDs().first { $0 != keptID })
+        // What an engine outage would have left: a container of the stopped task.
+        let left = try await Command.run("docker", ["create", "--label", "dev.fargate-local.task-id=\(plainID)", "debian:bookworm-slim", "true"])
+        let leftID = left.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(left.status == 0, "\(left.stderr)")
+        func containers(of task: String) async throws -> [String] {
+            try await Command.run("docker", ["ps", "-aq", "--filter", "label=dev.fargate-local.task-id=\(task)"]).stdout.split(separator: "\n").map(String.init)
+        }
+        let keptContainers = try await containers(of: keptID)
+        #expect(!keptContainers.isEmpty)
+        let port = LocalServers.freePort()
+        try await cli.startBackgroundServe(port: port, runtime: "docker")
+        // The sweep is done before serve says it is serving.
+        var log = ""
+        for _ in 0..<100 where !log.contains("fargate-local: serving") {
+            try await Task.sleep(for: .milliseconds(100))
+            log = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.out"), encoding: .utf8)) ?? ""
+        }
+        try await cli.killBackgroundServe()
+        #expect(log.contains("removed 1 container(s) left by stopped task \(plainID)"), "\(log)")
+        #expect(try await containers(of: plainID).isEmpty)
+        #expect(try await containers(of: keptID) == keptContainers, "--keep-containers kept them")
+        _ = try await Command.run("docker", ["rm", "-f", leftID] + keptContainers)
+    }
+
     /// A container that sets no nofile ulimit gets Fargate's, 65535 soft and hard (capped at
     /// this host's hard limit), not whatever the engine's default is.
     @Test func nofileDefaultsToFargates() async throws {

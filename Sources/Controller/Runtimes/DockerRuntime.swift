@@ -418,6 +418,36 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         }
     }
 
+    /// The task ids on fargate-local's containers in the engine (its `dev.fargate-local.task-id`
+    /// label), each with its containers' ids.
+    public func labelledContainers() async -> [String: [String]] {
+        let engine = self.engine
+        return (try? await Blocking.run { () -> [String: [String]] in
+            let filter = "{\"label\":[\"dev.fargate-local.task-id\"]}"
+            let list = try engine.request("GET", "/containers/json?all=1&filters=\(filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
+            guard case let .array(entries)? = try? JSONParser.parse(list.body) else { return [:] }
+            var byTask: [String: [String]] = [:]
+            for entry in entries {
+                guard let id = entry["Id"]?.stringValue, let task = entry["Labels"]?["dev.fargate-local.task-id"]?.stringValue else { continue }
+                byTask[task, default: []].append(id)
+            }
+            return byTask
+        }) ?? [:]
+    }
+
+    /// Removes what is left of a stopped task in the engine (its containers and scratch
+    /// volumes), as its clean-up would have: for when that clean-up could not run (the
+    /// engine was down as the task stopped). Returns how many containers went.
+    public func removeLeftovers(taskID: String, containers ids: [String]) async -> Int {
+        let engine = self.engine
+        return (try? await Blocking.run { () -> Int in
+            var removed = 0
+            for id in ids where (try? engine.request("DELETE", "/containers/\(id)?force=1&v=1"))?.status == 204 { removed += 1 }
+            for name in Self.listIDs(engine, "/volumes?", taskID: taskID, key: "Volumes") { _ = try? engine.request("DELETE", "/volumes/\(name)") }
+            return removed
+        }) ?? 0
+    }
+
     /// A container created; `cgroupRefusal` when the engine refused the task's cgroup as its
     /// parent and it was created without (each container then has the task's limits).
     struct Created: Sendable {
