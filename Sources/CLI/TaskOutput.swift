@@ -33,7 +33,7 @@ enum TaskOutput {
             rows.append([
                 String(t.taskID.prefix(12)),
                 String(t.taskDefinitionArn.split(separator: "/").last ?? ""),
-                t.lastStatus.rawValue,
+                t.lastStatus.rawValue + Self.healthNote(t),
                 "\(running)/\(t.containers.count)",
                 relative(t.createdAt, now: now),
                 t.attachments?.first?.detail("privateIPv4Address") ?? "",
@@ -45,6 +45,17 @@ enum TaskOutput {
             row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
                 .joined(separator: "   ").trimmingCharacters(in: .whitespaces)
         }.joined(separator: "\n")
+    }
+
+    /// ` (healthy)` / ` (unhealthy)` after a running task's status when its health checks say
+    /// so, as `docker ps` shows a container's; nothing when no health check has.
+    static func healthNote(_ t: ECSTask) -> String {
+        guard t.lastStatus == .running else { return "" }
+        switch t.healthStatus {
+        case .healthy?: return " (healthy)"
+        case .unhealthy?: return " (unhealthy)"
+        default: return ""
+        }
     }
 
     static func relative(_ date: Date?, now: Date) -> String {

@@ -414,6 +414,18 @@ struct RunCommandTests {
         #expect(stop.status == 0, "\(stop.stderr)")
         #expect(try await cli.run(["ps", "-q"]).stdout.isEmpty)
         #expect(try await cli.run(["ps", "-aq"]).stdout.split(separator: "\n").count == 2)
+        // A task whose health checks pass shows it, as `docker ps` does.
+        let healthy = cli.stateDirectory.appendingPathComponent("healthy.json")
+        try #"{"family": "healthy", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "web", "image": "x", "command": ["sleep", "30"], "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 5}}]}"#
+            .write(to: healthy, atomically: true, encoding: .utf8)
+        let healthyID = try await cli.run(["run", "--runtime", "process", healthy.path]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        var table = ""
+        for _ in 0..<100 where !table.contains("RUNNING (healthy)") {
+            try await Task.sleep(for: .milliseconds(100))
+            table = try await cli.run(["ps"]).stdout
+        }
+        #expect(table.split(separator: "\n").contains { $0.hasPrefix(String(healthyID.prefix(12))) && $0.contains("RUNNING (healthy)") }, "\(table)")
+        _ = try await cli.run(["stop", "--wait", "--time", "1", healthyID])
         let refused = try await cli.run(["ps", "-q", "--output", "json"])
         #expect(refused.status != 0 && refused.stderr.contains("-q prints task ids only"), "\(refused.stderr)")
     }
