@@ -22,7 +22,7 @@ public actor TaskSupervisor {
         case attached(TaskNetworkInterface)
         case imageDigest(String, String)
         /// The task's missing images were pulled (nil) or could not be (why).
-        case imagesReady(String?)
+        case imagesReady(ContainerStartError?)
     }
 
     private enum Phase { case starting, stopping }
@@ -156,7 +156,7 @@ public actor TaskSupervisor {
                 try await runtime.prepareImages(for: needed)
                 sink.yield(.imagesReady(nil))
             } catch {
-                sink.yield(.imagesReady(error.description))
+                sink.yield(.imagesReady(error))
             }
         }
     }
@@ -726,7 +726,10 @@ public actor TaskSupervisor {
             guard phase == .starting else { return }
             record.task.pullStoppedAt = Date()
             if let failure {
-                await failToStart(failure)
+                for (name, launch) in launches where failure.image != nil && launch.image == failure.image {
+                    await update(container: name) { $0.lastStatus = .stopped; $0.reason = failure.description }
+                }
+                await failToStart(failure.description)
                 return
             }
             for name in launches.keys { launches[name]?.imagePrepared = true }

@@ -139,6 +139,10 @@ struct ImagePullTests {
             #expect(started != nil && stopped != nil && started! <= stopped!, "\(described.stdout)")
             let containers = task?["containers"]?.arrayValue ?? []
             #expect(containers.count == 3 && containers.allSatisfy { $0["exitCode"] == nil }, "\(containers)")
+            // As on ECS, the container whose image could not be pulled carries the error as its reason.
+            let reasons = containers.map { ($0["name"]?.stringValue ?? "", $0["reason"]?.stringValue) }
+            #expect(reasons.first { $0.0 == "last" }?.1?.hasPrefix("CannotPullContainerError: pull image manifest has been retried 1 time(s): \(missing)") == true, "\(reasons)")
+            #expect(reasons.filter { $0.0 != "last" }.allSatisfy { $0.1 == nil }, "\(reasons)")
         }
     }
 }

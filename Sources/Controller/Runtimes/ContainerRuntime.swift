@@ -88,10 +88,14 @@ public struct ContainerStartError: Error, Sendable, CustomStringConvertible {
     /// ECS's prefix: `CannotStartContainerError`, `ResourceInitializationError`, `CannotPullContainerError`.
     public let kind: String
     public let detail: String
+    /// The image whose pull failed (CannotPullContainerError): the containers of that image
+    /// carry the error as their `reason`, as ECS reports a failed pull on the container too.
+    public let image: String?
 
-    public init(kind: String, detail: String) {
+    public init(kind: String, detail: String, image: String? = nil) {
         self.kind = kind
         self.detail = detail
+        self.image = image
     }
 
     public var description: String { "\(kind): \(detail)" }

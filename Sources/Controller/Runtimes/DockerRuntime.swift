@@ -378,9 +378,9 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                         }
                         return (i, nil)
                     } catch let e as ContainerStartError {
-                        return (i, e)
+                        return (i, ContainerStartError(kind: e.kind, detail: e.detail, image: entry.image))
                     } catch {
-                        return (i, ContainerStartError(kind: "CannotPullContainerError", detail: "\(entry.image): \(error)"))
+                        return (i, ContainerStartError(kind: "CannotPullContainerError", detail: "\(entry.image): \(error)", image: entry.image))
                     }
                 }
             }
