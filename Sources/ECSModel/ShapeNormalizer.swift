@@ -32,8 +32,14 @@ struct ShapeNormalizer {
                     continue
                 }
                 if case .null = fieldValue {} else { present.insert(key) }
+                let before = diagnostics.count
                 if let normalized = normalize(fieldValue, as: memberShape, at: fieldPath) {
                     out.append((key, normalized))
+                } else if required.contains(key) && !diagnostics[before...].contains(where: { $0.severity == .error }) {
+                    // A required field that normalising dropped (an empty string): not absent
+                    // but missing, so an error, in place of the warning that it was dropped.
+                    diagnostics.removeSubrange(before...)
+                    error(fieldPath, "is required; an empty value was given")
                 }
             }
             for name in required where !present.contains(name) {

@@ -91,7 +91,8 @@ public enum TaskDefinitionLoader {
             definition = try JSONDecoder().decode(TaskDefinition.self, from: Data(normalized.serialized().utf8))
         } catch {
             if structurallyValid {
-                diagnostics.append(Diagnostic(.error, "", "could not read the task definition: \(error)"))
+                // The shape check above should have caught it; still, say where, in words.
+                diagnostics.append(Self.diagnostic(for: error))
             }
             return LoadedTaskDefinition(definition: nil, document: normalized, diagnostics: diagnostics)
         }
@@ -100,6 +101,21 @@ public enum TaskDefinitionLoader {
             definition: diagnostics.errors.isEmpty ? definition : nil,
             document: normalized,
             diagnostics: diagnostics)
+    }
+
+    /// A decoding failure as a diagnostic at the field's JSON path.
+    public static func diagnostic(for error: any Error) -> Diagnostic {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.reduce(JSONPath()) { p, key in key.intValue.map { p.index($0) } ?? p.member(key.stringValue) }.description
+        }
+        switch error as? DecodingError {
+        case let .keyNotFound(key, context)?:
+            return Diagnostic(.error, path(context.codingPath + [key]), "is required")
+        case let .typeMismatch(_, context)?, let .valueNotFound(_, context)?, let .dataCorrupted(context)?:
+            return Diagnostic(.error, path(context.codingPath), "could not be read: \(context.debugDescription)")
+        default:
+            return Diagnostic(.error, "", "could not read the task definition: \(error)")
+        }
     }
 
     private static func placeholderWarnings(in value: JSONValue, at path: JSONPath) -> [Diagnostic] {

@@ -71,6 +71,36 @@ struct LoaderTests {
         #expect(paths.isSuperset(of: ["family", "networkMode", "cpu", "memory", "containerDefinitions[0].name", "containerDefinitions[0].image"]))
     }
 
+    /// An empty string is dropped as absent where a field may be absent; where the field is
+    /// required, it is an error that names the field, not a decoding failure.
+    @Test func anEmptyRequiredFieldIsAnErrorAtItsPath() {
+        let loaded = TaskDefinitionLoader.load(text: #"""
+            {"family": "f", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+             "containerDefinitions": [{"name": "c", "image": "i", "logConfiguration": {"logDriver": ""},
+                                       "dependsOn": [{"containerName": "d", "condition": ""}]},
+                                      {"name": "d", "image": "i", "essential": false}]}
+            """#)
+        #expect(!loaded.isValid)
+        let errors = loaded.diagnostics.errors.map { "\($0.path): \($0.message)" }
+        #expect(errors.sorted() == [
+            "containerDefinitions[0].dependsOn[0].condition: is required; an empty value was given",
+            "containerDefinitions[0].logConfiguration.logDriver: is required; an empty value was given",
+        ], "\(loaded.diagnostics)")
+        #expect(!loaded.diagnostics.contains { $0.path.hasSuffix("logDriver") && $0.severity == .warning }, "\(loaded.diagnostics)")
+    }
+
+    @Test func aDecodingFailureNamesItsPath() throws {
+        struct Inner: Decodable { let logDriver: String }
+        struct Outer: Decodable { let containerDefinitions: [[String: Inner]] }
+        do {
+            _ = try JSONDecoder().decode(Outer.self, from: Data(#"{"containerDefinitions": [{"logConfiguration": {}}]}"#.utf8))
+            Issue.record("decoded")
+        } catch {
+            let d = TaskDefinitionLoader.diagnostic(for: error)
+            #expect(d.severity == .error && d.path == "containerDefinitions[0].logConfiguration.logDriver" && d.message == "is required", "\(d)")
+        }
+    }
+
     @Test func topLevelMustBeAnObject() {
         let loaded = TaskDefinitionLoader.load(text: "[1]")
         #expect(!loaded.isValid)
