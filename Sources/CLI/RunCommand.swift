@@ -356,6 +356,7 @@ extension RunCommand {
         }
         if let startedBy { body.append(("startedBy", .string(startedBy))) }
         if let group { body.append(("group", .string(group))) }
+        body.append(("launchType", .string("FARGATE")))
         if enableExecuteCommand { body.append(("enableExecuteCommand", .bool(true))) }
         let result = try await client.ecs("RunTask", .object(body))
         guard case let .array(tasks)? = result["tasks"], let arn = tasks.first?["taskArn"]?.stringValue else {

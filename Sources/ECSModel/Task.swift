@@ -8,6 +8,9 @@ public struct ECSTask: Codable, Sendable, Equatable {
     public var lastStatus: TaskStatus
     public var desiredStatus: String
     public var launchType: String
+    /// RunTask's `capacityProviderStrategy`: the provider the task was placed with
+    /// (`FARGATE` or `FARGATE_SPOT`); absent for a task run with a launch type.
+    public var capacityProviderName: String?
     public var platformVersion: String?
     public var platformFamily: String?
     public var cpu: String?

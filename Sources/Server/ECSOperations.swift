@@ -196,8 +196,14 @@ struct ECSOperations: Sendable {
         let ref = try r.requiredString("taskDefinition")
         let count = try r.int("count") ?? 1
         guard (1...10).contains(count) else { throw APIError.invalidParameter("count must be between 1 and 10.") }
-        if let lt = try r.string("launchType"), !["FARGATE", "EC2", "EXTERNAL", "MANAGED_INSTANCES"].contains(lt) {
+        let launchType = try r.string("launchType")
+        if let lt = launchType, !["FARGATE", "EC2", "EXTERNAL", "MANAGED_INSTANCES"].contains(lt) {
             throw APIError.invalidParameter("launchType \(lt) is not valid.")
+        }
+        let providers = try CapacityProviderStrategy.assign(r.body["capacityProviderStrategy"], launchType: launchType, count: count)
+        if let lt = launchType, lt != "FARGATE" {
+            // Fargate is all there is here: a cluster without container instances, as ECS answers.
+            throw APIError.invalidParameter("No Container Instances were found in your cluster.")
         }
         let token = try r.string("clientToken")
         if let token {
@@ -242,15 +248,21 @@ struct ECSOperations: Sendable {
             throw APIError.invalidParameter("startedBy can be at most 128 characters.")
         }
         var records: [TaskRecord] = []
-        for _ in 0..<count {
+        for i in 0..<count {
             var record = try await controller.createTask(definition: registered.definition, overrides: overrides, options: options, cluster: cluster)
-            if !tags.isEmpty {
-                record = try await store.update(record.id) { $0.task.tags = tags }
+            if !tags.isEmpty || providers != nil {
+                record = try await store.update(record.id) {
+                    if !tags.isEmpty { $0.task.tags = tags }
+                    $0.task.capacityProviderName = providers?[i]
+                }
             }
             records.append(record)
         }
         if let token { try await store.saveClientToken(token, request: r.body.serialized(), taskIDs: records.map(\.id)) }
         for record in records {
+            if launchType == nil && providers == nil {
+                await host.note(record, "note: RunTask had neither launchType nor capacityProviderStrategy; ECS then uses the cluster's default capacity provider strategy, and without one the EC2 launch type (InvalidParameterException: No Container Instances were found in your cluster.); fargate-local ran it on Fargate")
+            }
             if missingNetworkConfiguration {
                 await host.note(record, "warning: RunTask had no networkConfiguration; ECS refuses an awsvpc task without one (InvalidParameterException: Network Configuration must be provided when networkMode 'awsvpc' is specified.)")
             }

@@ -72,9 +72,11 @@ struct APITests {
             // ECS needs a networkConfiguration for an awsvpc task: without one the task runs
             // here, and serve's log says ECS would have refused it; a malformed one is refused.
             #expect(log.contains("fargate-local: task \(id) (hello:1): warning: RunTask had no networkConfiguration; ECS refuses an awsvpc task without one"), "\(log)")
+            // Nor a launch type or capacity provider strategy: ECS would use EC2 in a cluster without a default strategy.
+            #expect(log.contains("fargate-local: task \(id) (hello:1): note: RunTask had neither launchType nor capacityProviderStrategy; ECS then uses the cluster's default capacity provider strategy, and without one the EC2 launch type"), "\(log)")
             let empty = try await aws(endpoint, ["ecs", "run-task", "--task-definition", "hello", "--network-configuration", "awsvpcConfiguration={subnets=[]}"])
             #expect(empty.status != 0 && empty.stderr.contains("InvalidParameterException") && empty.stderr.contains("subnets can not be empty."), "\(empty.stderr)")
-            let configured = try await aws(endpoint, ["ecs", "run-task", "--task-definition", "hello",
+            let configured = try await aws(endpoint, ["ecs", "run-task", "--task-definition", "hello", "--launch-type", "FARGATE",
                                                       "--network-configuration", "awsvpcConfiguration={subnets=[subnet-0123456789abcdef0],assignPublicIp=DISABLED}"])
             #expect(configured.status == 0, "\(configured.stderr)")
             let second = String((try JSONParser.parse(configured.stdout)["tasks"].flatMap { v -> String? in
@@ -83,7 +85,7 @@ struct APITests {
             } ?? "").split(separator: "/").last ?? "")
             _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", second])
             let later = (try? String(contentsOfFile: errorLog, encoding: .utf8)) ?? ""
-            #expect(!second.isEmpty && !later.contains("task \(second) (hello:1): warning: RunTask had no networkConfiguration"), "\(later)")
+            #expect(!second.isEmpty && !later.contains("task \(second) (hello:1): warning: RunTask had no networkConfiguration") && !later.contains("task \(second) (hello:1): note: RunTask had neither launchType"), "\(later)")
         }
     }
 

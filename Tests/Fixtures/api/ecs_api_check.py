@@ -93,6 +93,12 @@ code, msg = error_of(ecs.run_task, taskDefinition="api-check", count=11)
 check("count above 10 is InvalidParameterException", code == "InvalidParameterException", msg)
 code, msg = error_of(ecs.run_task, taskDefinition="api-check", overrides={"containerOverrides": [{"name": "ghost"}]})
 check("override of an unknown container is rejected", code == "InvalidParameterException" and "ghost" in msg, msg)
+code, msg = error_of(ecs.run_task, taskDefinition="api-check", launchType="EC2")
+check("EC2 finds no container instances, as in a cluster without any", code == "InvalidParameterException" and msg == "No Container Instances were found in your cluster.", msg)
+code, msg = error_of(ecs.run_task, taskDefinition="api-check", launchType="FARGATE", capacityProviderStrategy=[{"capacityProvider": "FARGATE"}])
+check("launch type and capacity provider strategy together are refused", code == "InvalidParameterException" and msg == "Specifying both a launch type and capacity provider strategy is not supported.", msg)
+code, msg = error_of(ecs.run_task, taskDefinition="api-check", capacityProviderStrategy=[{"capacityProvider": "my-asg-provider", "weight": 1}])
+check("a provider the cluster lacks is refused", code == "InvalidParameterException" and "not associated with the cluster" in msg, msg)
 run = ecs.run_task(cluster="ci", taskDefinition="api-check", count=2, startedBy="api-check", tags=[{"key": "run", "value": "1"}],
                    overrides={"containerOverrides": [{"name": "main", "environment": [{"name": "GREETING", "value": "override"}, {"name": "CODE", "value": "3"}]}]},
                    clientToken="token-1")
@@ -173,5 +179,16 @@ fl = logs.filter_log_events(logGroupName="/ecs/api-check", filterPattern="second
 check("filter-log-events", len(fl["events"]) == 2 and all(e["message"] == "second line" for e in fl["events"]))
 code, _ = error_of(logs.get_log_events, logGroupName="/nope", logStreamName="x")
 check("missing stream is ResourceNotFoundException", code == "ResourceNotFoundException")
+
+# Capacity providers (after the log checks: these tasks write to the same log group)
+ecs.create_cluster(clusterName="spot")
+spot = ecs.run_task(cluster="spot", taskDefinition="api-check", count=5,
+                    capacityProviderStrategy=[{"capacityProvider": "FARGATE", "base": 1, "weight": 1}, {"capacityProvider": "FARGATE_SPOT", "weight": 3}])["tasks"]
+check("capacity providers: base first, then by weight (FARGATE 1 + 1 of 4, FARGATE_SPOT 3 of 4)",
+      [t.get("capacityProviderName") for t in spot] == ["FARGATE", "FARGATE", "FARGATE_SPOT", "FARGATE_SPOT", "FARGATE_SPOT"] and all(t["launchType"] == "FARGATE" for t in spot),
+      [t.get("capacityProviderName") for t in spot])
+ecs.get_waiter("tasks_stopped").wait(cluster="spot", tasks=[t["taskArn"] for t in spot], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+spot_described = ecs.describe_tasks(cluster="spot", tasks=[spot[4]["taskArn"]])["tasks"][0]
+check("capacityProviderName is kept", spot_described.get("capacityProviderName") == "FARGATE_SPOT", spot_described)
 
 print("OK %d checks" % checks)
