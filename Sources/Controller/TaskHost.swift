@@ -70,9 +70,9 @@ public actor TaskHost {
             let log = eventLog?(record)
             let supervisor = controller.supervisor(for: record, runtime: adopter, console: log)
             let sinks = await supervisor.outputSinks()
-            var since: [String: Int64] = [:]
+            var since: [String: LogResumePoint] = [:]
             for (name, stream) in record.logStreams {
-                if let last = controller.logs.events(of: stream).last?.timestamp { since[name] = last }
+                if let point = LogResumePoint(lines: controller.logs.events(of: stream)) { since[name] = point }
             }
             if let adopted = await adopter.adopt(taskID: record.id, since: since, output: { name in sinks[name] ?? DiscardingSink() }) {
                 supervisors[record.id] = supervisor

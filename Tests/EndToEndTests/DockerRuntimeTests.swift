@@ -548,6 +548,11 @@ struct DockerReadoptionTests {
         #expect(messages.last == "got SIGTERM")
         #expect(ticks.count > 10)
         #expect(ticks == Array(1...(ticks.last ?? 0)), "ticks have gaps or duplicates across the restart: \(ticks)")
+        // Each line has the time the engine read it, also those written while no controller ran
+        // (not the time the new controller caught up with them): the ticks stay 0.2 s apart.
+        let times = list.compactMap { e -> Int64? in e["message"]?.stringValue?.hasPrefix("tick ") == true ? e["timestamp"]?.doubleValue.map { Int64($0) } : nil }
+        let gaps = zip(times, times.dropFirst()).map { $1 - $0 }
+        #expect(times.count == ticks.count && gaps.allSatisfy { $0 >= 50 }, "ticks stamped together (caught up, not as written): \(gaps)")
         let left = try await Command.run("docker", ["ps", "-aq", "--filter", "label=dev.fargate-local.task-id=\(id)"])
         #expect(left.stdout.isEmpty)
     }

@@ -101,6 +101,27 @@ public struct ContainerStartError: Error, Sendable, CustomStringConvertible {
     public var description: String { "\(kind): \(detail)" }
 }
 
+/// Where a container's stored log stream ends: the time of its last line and how many of
+/// its lines carry that same millisecond. A re-adopted container's output is read again
+/// from that millisecond on, and the lines of it already stored are skipped: none lost,
+/// none twice.
+public struct LogResumePoint: Sendable, Equatable {
+    public var milliseconds: Int64
+    public var linesAtThatMillisecond: Int
+
+    public init(milliseconds: Int64, linesAtThatMillisecond: Int) {
+        self.milliseconds = milliseconds
+        self.linesAtThatMillisecond = linesAtThatMillisecond
+    }
+
+    /// The resume point of a stream's lines (oldest first); nil when it has none.
+    public init?(lines: [LogEvent]) {
+        guard let last = lines.last?.timestamp else { return nil }
+        milliseconds = last
+        linesAtThatMillisecond = lines.reversed().prefix { $0.timestamp == last }.count
+    }
+}
+
 /// Output of a container: a batch of complete lines from one of its pipes.
 public struct OutputBatch: Sendable {
     public enum Source: String, Sendable { case stdout, stderr }
@@ -134,8 +155,9 @@ public protocol ContainerRuntime: Sendable {
     /// The task's network interface once `container` (its first) runs: the address its
     /// containers have, as ECS gives it in the task's ENI attachment. Nil when unknown.
     func networkInterface(of container: any RunningContainer) async -> TaskNetworkInterface?
-    /// Finds a task's containers again after a controller restart.
-    func adopt(taskID: String, since: [String: Int64], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]?
+    /// Finds a task's containers again after a controller restart; each container's output
+    /// goes on from where its stored stream ends (`since`, by container name).
+    func adopt(taskID: String, since: [String: LogResumePoint], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]?
     /// Makes every launch's image ready before any container starts, as the ECS agent pulls
     /// a task's images while it is PENDING: a missing image fails the task before anything
     /// ran. The process runtime has nothing to pull.
@@ -192,7 +214,7 @@ extension ContainerRuntime {
     /// Finds a task's containers again after a controller restart, by container name;
     /// nil when this runtime cannot (process containers die with their pipes).
     /// `since` (ms since the epoch) is the newest log line already captured per container.
-    public func adopt(taskID: String, since: [String: Int64], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]? { nil }
+    public func adopt(taskID: String, since: [String: LogResumePoint], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]? { nil }
 }
 
 /// A started container. Valid until `exit()` returns.

@@ -173,11 +173,12 @@ struct DockerEngine: Sendable {
     /// `sinceMilliseconds`: only lines logged after that time (for a re-adopted container).
     /// `raw`: the container has a terminal (`Tty`), so its output is one unframed stream (stdout).
     /// `follow`: false reads what the container has logged so far and returns.
-    func followLogs(_ id: String, sinceMilliseconds: Int64? = nil, raw: Bool = false, follow: Bool = true,
+    func followLogs(_ id: String, sinceMilliseconds: Int64? = nil, raw: Bool = false, follow: Bool = true, timestamps: Bool = false,
                     onFrame: @escaping (OutputBatch.Source, UnsafeRawBufferPointer) -> Void) throws(HTTPError) {
         var demuxer = LogDemuxer(onFrame: onFrame)
-        let since = sinceMilliseconds.map { String(format: "&since=%.3f", Double($0 + 1) / 1000) } ?? ""
-        _ = try transport.send(method: "GET", target: "/\(apiVersion)/containers/\(id)/logs?follow=\(follow ? 1 : 0)&stdout=1&stderr=1\(since)",
+        // Inclusive: the engine gives every message not before `since`.
+        let since = sinceMilliseconds.map { String(format: "&since=%.3f", Double($0) / 1000) } ?? ""
+        _ = try transport.send(method: "GET", target: "/\(apiVersion)/containers/\(id)/logs?follow=\(follow ? 1 : 0)&stdout=1&stderr=1\(timestamps ? "&timestamps=1" : "")\(since)",
                                timeoutSeconds: 0, stallTimeoutSeconds: nil) { chunk in
             if raw { onFrame(.stdout, chunk) } else { demuxer.feed(chunk) }
             return true
@@ -202,10 +203,12 @@ struct DockerEngine: Sendable {
     }
 }
 
-/// Splits Docker's multiplexed stream: frames of [stream, 0, 0, 0, size (big-endian u32)] + payload.
+/// Splits Docker's multiplexed stream: frames of [stream, 0, 0, 0, size (big-endian u32)] +
+/// payload. Each frame is given whole (one log message: with `timestamps=1`, its time first).
 struct LogDemuxer {
     let onFrame: (OutputBatch.Source, UnsafeRawBufferPointer) -> Void
     private var header: [UInt8] = []
+    private var payload: [UInt8] = []
     private var remaining = 0
     private var source = OutputBatch.Source.stdout
 
@@ -225,8 +228,17 @@ struct LogDemuxer {
                 continue
             }
             let n = min(remaining, data.count - i)
-            onFrame(source, UnsafeRawBufferPointer(rebasing: data[i..<i + n]))
             remaining -= n
+            if remaining == 0 && payload.isEmpty {
+                // The whole frame is in this chunk: given in place.
+                onFrame(source, UnsafeRawBufferPointer(rebasing: data[i..<i + n]))
+            } else {
+                payload.append(contentsOf: UnsafeRawBufferPointer(rebasing: data[i..<i + n]))
+                if remaining == 0 {
+                    payload.withUnsafeBytes { onFrame(source, $0) }
+                    payload.removeAll(keepingCapacity: true)
+                }
+            }
             i += n
         }
     }

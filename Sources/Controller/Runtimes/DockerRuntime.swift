@@ -235,7 +235,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         guard let old = container as? DockerContainer else { return try await start(launch, output: output) }
         let engine = self.engine
         let id = old.id
-        let since = Int64(Date().timeIntervalSince1970 * 1000) - 1
+        let since = LogResumePoint(milliseconds: Int64(Date().timeIntervalSince1970 * 1000), linesAtThatMillisecond: 0)
         let health = Self.healthCheck(of: launch) == nil ? nil : healthEvents
         do {
             try await Blocking.run {
@@ -250,7 +250,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName): Docker engine error: \(error)")
         }
         let restarted = DockerContainer(engine: engine, id: id, health: health, tty: launch.definition?.pseudoTerminal == true)
-        await restarted.begin(output: output, sinceMilliseconds: since)
+        await restarted.begin(output: output, resumeAt: since)
         return restarted
     }
 
@@ -266,7 +266,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         }
     }
 
-    public func adopt(taskID: String, since: [String: Int64], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]? {
+    public func adopt(taskID: String, since: [String: LogResumePoint], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]? {
         let engine = self.engine
         guard let listed = try? await Blocking.run({ () -> [JSONValue] in
             let filter = "{\"label\":[\"dev.fargate-local.task-id=\(taskID)\"]}"
@@ -297,7 +297,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                 case "unhealthy": healthEvents.deliver(.unhealthy, to: id)
                 default: break
                 }
-                await container.begin(output: output(name), sinceMilliseconds: since[name])
+                await container.begin(output: output(name), resumeAt: since[name])
                 adopted[name] = .running(container)
             } else if let exit = try? await Blocking.run({ () -> ContainerExit in
                 let inspect = try engine.request("GET", "/containers/\(id)/json")
@@ -778,17 +778,20 @@ actor DockerContainer: RunningContainer {
 
     nonisolated var runtimeID: String { String(id.prefix(12)) }
 
-    func begin(output: any ContainerOutputSink, sinceMilliseconds: Int64? = nil) {
+    /// Follows the container's output into `output`, from `resumeAt` on when given (a
+    /// re-adopted or restarted container): each line with the time the engine read it.
+    func begin(output: any ContainerOutputSink, resumeAt: LogResumePoint? = nil) {
         let (batches, continuation) = AsyncStream.makeStream(of: OutputBatch.self)
         let engine = self.engine
         let id = self.id
         let tty = self.tty
+        // A terminal's output carries no times: the lines of the resume millisecond already
+        // stored cannot be told apart, so it goes on after that millisecond.
+        let since = resumeAt.map { tty && $0.linesAtThatMillisecond > 0 ? $0.milliseconds + 1 : $0.milliseconds }
         Thread {
-            var assemblers: [OutputBatch.Source: LineAssembler] = [.stdout: LineAssembler(), .stderr: LineAssembler()]
-            func emit(_ source: OutputBatch.Source, _ lines: [String]) {
-                guard !lines.isEmpty else { return }
-                let lines = tty ? lines.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 } : lines
-                continuation.yield(OutputBatch(source: source, timestamps: Array(repeating: LineSplitter.now(), count: lines.count), lines: lines))
+            var reader = DockerLogLines(tty: tty, resumeAt: tty ? nil : resumeAt)
+            func consume(_ source: OutputBatch.Source, _ frame: UnsafeRawBufferPointer) {
+                for batch in reader.consume(source, frame) { continuation.yield(batch) }
             }
             // A request that fails before any output arrived is made again (a busy engine can
             // refuse a connection): the container's logs are kept until it is removed, which
@@ -796,9 +799,9 @@ actor DockerContainer: RunningContainer {
             var received = false
             for attempt in 0..<3 {
                 do {
-                    try engine.followLogs(id, sinceMilliseconds: sinceMilliseconds, raw: tty) { source, bytes in
+                    try engine.followLogs(id, sinceMilliseconds: since, raw: tty, timestamps: !tty) { source, bytes in
                         received = true
-                        emit(source, assemblers[source, default: LineAssembler()].append(bytes))
+                        consume(source, bytes)
                     }
                     break
                 } catch {
@@ -811,16 +814,14 @@ actor DockerContainer: RunningContainer {
             // loaded test runs a quick container's only line went missing from the follow
             // (the cause is not pinned down; the engine keeps the logs until removal).
             if !received {
-                try? engine.followLogs(id, sinceMilliseconds: sinceMilliseconds, raw: tty, follow: false) { source, bytes in
+                try? engine.followLogs(id, sinceMilliseconds: since, raw: tty, follow: false, timestamps: !tty) { source, bytes in
                     received = true
-                    emit(source, assemblers[source, default: LineAssembler()].append(bytes))
+                    consume(source, bytes)
                 }
                 if received { LatencyTrace.mark("docker: log lines found after the follow ended (\(id.prefix(12)))") }
             }
             LatencyTrace.mark("docker: log stream ended (\(id.prefix(12)), \(received ? "with" : "without") output)")
-            for source in [OutputBatch.Source.stdout, .stderr] {
-                if let last = assemblers[source]?.finish() { emit(source, [last]) }
-            }
+            for batch in reader.finish() { continuation.yield(batch) }
             continuation.finish()
         }.start()
         Task {

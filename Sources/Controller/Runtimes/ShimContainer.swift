@@ -251,7 +251,7 @@ public struct ShimCommandLine: Sendable {
 extension ProcessRuntime {
     /// Finds a task's shim-run containers again: still running (same pid and start time),
     /// or exited with the code their shim recorded.
-    public func adopt(taskID: String, since: [String: Int64], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]? {
+    public func adopt(taskID: String, since: [String: LogResumePoint], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]? {
         guard shim != nil, let state = stateDirectory else { return nil }
         let root = state.appendingPathComponent("tasks/\(taskID)/run").path
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else { return [:] }
