@@ -23,11 +23,13 @@ enum InProcessAPI {
     }
 
     /// For the Docker runtime: a second listener on the Docker bridge's gateway, where each
-    /// task's 169.254.170.2:80 is routed (containers cannot reach the host's 127.0.0.1).
+    /// task's 169.254.170.2:80 is routed (containers cannot reach the host's 127.0.0.1). It
+    /// serves what the ECS agent serves there (metadata, credentials, the agent's endpoints),
+    /// not the ECS and Logs APIs: every container on the bridge can reach it.
     @discardableResult
     static func attachAgentListener(server: ControllerServer, runtime: any ContainerRuntime) async -> ControllerServer.Running? {
         guard let docker = runtime as? DockerRuntime else { return nil }
-        guard let gateway = await docker.bridgeGateway(), let listener = try? await server.start(address: gateway, port: 0) else {
+        guard let gateway = await docker.bridgeGateway(), let listener = try? await server.start(address: gateway, port: 0, surface: .taskEndpoints) else {
             docker.agentEndpointUnavailable()
             return nil
         }

@@ -22,8 +22,19 @@ public struct ControllerServer: Sendable {
 
     static let maxBody = 16 << 20
 
-    /// The router with every route.
-    public func buildRouter() -> Router<BasicRequestContext> {
+    /// What a listener serves.
+    public enum Surface: Sendable {
+        /// Everything: the ECS and CloudWatch Logs APIs too (on 127.0.0.1, for the host).
+        case full
+        /// What a task reaches at 169.254.170.2, as the ECS agent serves it there: task
+        /// metadata, container credentials and the agent's endpoints; never the APIs, which
+        /// would let any container on the Docker bridge read other tasks' overrides or run
+        /// tasks that mount the host.
+        case taskEndpoints
+    }
+
+    /// The router with every route of `surface`.
+    public func buildRouter(surface: Surface = .full) -> Router<BasicRequestContext> {
         let router = Router()
         let ecs = ECSOperations(host: host, controller: controller)
         let logs = LogsOperations(logs: controller.logs, arns: controller.arns)
@@ -32,6 +43,9 @@ public struct ControllerServer: Sendable {
         let store = controller.store
 
         router.post("/") { request, _ -> Response in
+            guard case .full = surface else {
+                return Self.error(APIError("AccessDeniedException", "This is the listener for containers' 169.254.170.2 (task metadata, credentials, the agent's endpoints); fargate-local's ECS and CloudWatch Logs APIs are served on 127.0.0.1 only.", status: 403))
+            }
             let target = request.headers[HTTPField.Name("X-Amz-Target")!] ?? ""
             let body: ByteBuffer
             do { body = try await request.body.collect(upTo: Self.maxBody) } catch {
@@ -173,12 +187,13 @@ public struct ControllerServer: Sendable {
         }
     }
 
-    /// Starts listening on `address:port` (port 0 picks a free port) and returns once bound.
-    public func start(address: String, port: Int) async throws -> Running {
+    /// Starts listening on `address:port` (port 0 picks a free port) and returns once bound;
+    /// it serves `surface`.
+    public func start(address: String, port: Int, surface: Surface = .full) async throws -> Running {
         var logger = Logger(label: "fargate-local")
         logger.logLevel = .critical
         LatencyTrace.mark("api: starting")
-        let router = buildRouter()
+        let router = buildRouter(surface: surface)
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: router,
