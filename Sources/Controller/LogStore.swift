@@ -25,7 +25,9 @@ public struct LogStore: Sendable {
 
     public init(root: URL) throws {
         self.root = root
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        // Containers' output is for the state directory's owner only.
+        try PrivateFiles.makeDirectory(root)
+        PrivateFiles.restrict(root.path, to: 0o700)
     }
 
     /// The file that holds a stream.

@@ -15,10 +15,10 @@ public final class StateStore: Sendable {
     public init(directory: URL) throws {
         self.directory = directory
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try PrivateFiles.makeDirectory(directory)
             // Creating and migrating the database is serialised across processes (two `run`s on a
             // fresh state directory would otherwise both find it empty and both create tables).
-            let lock = Glibc.open(directory.appendingPathComponent("state.lock").path, O_RDWR | O_CREAT, 0o644)
+            let lock = Glibc.open(directory.appendingPathComponent("state.lock").path, O_RDWR | O_CREAT, 0o600)
             if lock >= 0 { flock(lock, LOCK_EX) }
             defer {
                 if lock >= 0 {
@@ -33,7 +33,12 @@ public final class StateStore: Sendable {
             // Every process that opens the database first replays the WAL's frames: checkpoint
             // every 128 pages (not SQLite's 1000) so that replay stays well under a millisecond.
             config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 128") }
-            pool = try Self.open(directory.appendingPathComponent("state.sqlite").path, config)
+            // The database is 0600 (SQLite gives its -wal and -shm files the same mode).
+            let database = directory.appendingPathComponent("state.sqlite").path
+            for path in [database, database + "-wal", database + "-shm"] {
+                if path == database { PrivateFiles.makeFile(path) } else { PrivateFiles.restrict(path, to: 0o600) }
+            }
+            pool = try Self.open(database, config)
             var migrator = DatabaseMigrator()
             migrator.registerMigration("v1") { db in
                 try db.execute(sql: """

@@ -7,6 +7,26 @@ import Testing
 struct StateStoreTests {
     static let text = #"{"family": "svc", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "c", "image": "i"}]}"#
 
+    /// Overrides and credentials tokens are in the database, containers' output in the logs:
+    /// only the state directory's owner may read them, also where an older version left
+    /// them readable.
+    @Test func theStateIsPrivateToItsOwner() throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("fl-private-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let directory = parent.appendingPathComponent("state")
+        func mode(_ path: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int) ?? -1 }
+        var store: StateStore? = try StateStore(directory: directory)  // open: its -wal exists
+        _ = try LogStore(root: directory.appendingPathComponent("logs"))
+        #expect(mode(parent.path) == 0o700 && mode(directory.path) == 0o700 && mode(directory.appendingPathComponent("logs").path) == 0o700)
+        let database = directory.appendingPathComponent("state.sqlite").path
+        #expect(mode(database) == 0o600 && mode(database + "-wal") == 0o600, "\(String(mode(database), radix: 8))")
+        // As an older version left them: readable by all. Opening makes them private.
+        for path in [database, database + "-wal", directory.appendingPathComponent("logs").path] { chmod(path, 0o755) }
+        store = try StateStore(directory: directory)
+        _ = try LogStore(root: directory.appendingPathComponent("logs"))
+        #expect(store != nil && mode(database) == 0o600 && mode(database + "-wal") == 0o600 && mode(directory.appendingPathComponent("logs").path) == 0o700)
+    }
+
     @Test func revisionsAndLookups() async throws {
         let f = try ControllerFixture()
         defer { f.cleanup() }
