@@ -57,6 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             Console.out("fargate-local: serving ECS, CloudWatch Logs, task metadata and credentials on http://\(host):\(running.port) (runtime: \(runtimeImpl.name)\((runtimeImpl as? DockerRuntime)?.engineNote.map { " on \($0)" } ?? ""), state: \(global.resolvedStateDirectory.path))")
             if let warning = (runtimeImpl as? DockerRuntime)?.taskLimitsWarning { Console.error("fargate-local: warning: \(warning)") }
+            if let warning = Self.exposureWarning(host: host) { Console.error("fargate-local: warning: \(warning)") }
             let stop = ShutdownSignal()
             let pruning = Task {
                 while !Task.isCancelled {
@@ -98,5 +99,14 @@ final class ShutdownSignal {
         var iterator = stream.makeAsyncIterator()
         _ = await iterator.next()
         for s in sources { s.cancel() }
+    }
+}
+
+extension ServeCommand {
+    /// Said when `serve` listens beyond this machine: the API has no authentication.
+    static func exposureWarning(host: String) -> String? {
+        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        guard !loopback else { return nil }
+        return "listening on \(host), not a loopback address: whoever reaches it can run tasks (which may mount this machine's folders) and read tasks' overrides and logs; fargate-local's API has no authentication"
     }
 }

@@ -89,6 +89,28 @@ struct APITests {
         }
     }
 
+    /// `serve` says so when it listens beyond this machine (its API has no authentication),
+    /// and not on a loopback address.
+    @Test func serveWarnsWhenItListensBeyondThisMachine() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        for (host, warned) in [("0.0.0.0", true), ("127.0.0.1", false)] {
+            let errorLog = cli.stateDirectory.appendingPathComponent("serve-\(host).err").path
+            let log = try await withServe(cli, ["--host", host], errorLog: errorLog) { _ -> String in
+                // Said at start, after the server answers: wait for it (or, on loopback, a while).
+                var log = ""
+                for _ in 0..<25 {
+                    log = (try? String(contentsOfFile: errorLog, encoding: .utf8)) ?? ""
+                    if log.contains("warning: listening on") { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                return log
+            }
+            #expect(log.contains("warning: listening on \(host), not a loopback address: whoever reaches it can run tasks") == warned, "\(host): \(log)")
+        }
+    }
+
     /// RunTask's enableExecuteCommand: the task says so, each container carries an
     /// ExecuteCommandAgent that follows it (PENDING, RUNNING, STOPPED), and `exec` runs
     /// without the warning it gives for a task ECS would refuse ExecuteCommand on.
