@@ -16,10 +16,21 @@ struct StopCommand: AsyncParsableCommand {
     @Flag(help: "Wait until the tasks are STOPPED.") var wait = false
     @Option(help: ArgumentHelp("Seconds to wait before SIGKILL, instead of each container's stopTimeout (like docker stop -t).", valueName: "SECONDS"))
     var time: Int?
+    @Flag(name: .customLong("spot-interruption"), help: "Stop as Fargate Spot reclaims a task: stopCode TerminationNotice, then SpotInterruption once STOPPED, stoppedReason \"Your Spot Task was interrupted.\" (SIGTERM, then SIGKILL after each container's stopTimeout, at most 120 s: Spot's two-minute warning).")
+    var spotInterruption = false
+
+    /// The stoppedReason Fargate gives a task it reclaims from Spot capacity.
+    static let spotInterruptionReason = "Your Spot Task was interrupted."
 
     func run() async throws {
         try await reportingErrors {
             if let time, !(0...3600).contains(time) { throw CLIError("--time must be between 0 and 3600 seconds") }
+            if spotInterruption && reason != "Task stopped by user" {
+                throw CLIError("--spot-interruption gives Fargate's own stoppedReason (\"\(Self.spotInterruptionReason)\"); it cannot be used with --reason")
+            }
+            if spotInterruption && global.endpointClient != nil {
+                throw CLIError("--spot-interruption cannot be used with --endpoint: ECS's API has no way to ask for it (AWS reclaims Spot capacity itself); run it without --endpoint, on the controller's --state-dir")
+            }
             if let client = global.endpointClient {
                 if time != nil { throw CLIError("--time cannot be used with --endpoint: ECS's StopTask has no such parameter; the containers' stopTimeout applies") }
                 var arns: [String] = []
@@ -42,16 +53,24 @@ struct StopCommand: AsyncParsableCommand {
                     Console.error("fargate-local: task \(record.id) is already STOPPED")
                     continue
                 }
-                let text = String(reason.prefix(255))
-                let seconds = time
+                let text = spotInterruption ? Self.spotInterruptionReason : String(reason.prefix(255))
+                let (seconds, code) = (time, spotInterruption ? StopCode.terminationNotice : nil)
+                if spotInterruption, record.task.capacityProviderName != "FARGATE_SPOT" {
+                    Console.error("fargate-local: note: task \(record.id) was not placed on FARGATE_SPOT; on ECS only FARGATE_SPOT tasks are interrupted")
+                }
                 let updated = try await controller.store.update(record.id) {
                     $0.requestedStopReason = text
                     $0.requestedStopTimeout = seconds
+                    $0.requestedStopCode = code
                 }
-                guard let pid = updated.supervisorPID, kill(pid, 0) == 0 else {
+                switch await SupervisorContact.announceStop(updated) {
+                case .told:
+                    break
+                case let .unreachable(why):
+                    throw CLIError("task \(record.id) is supervised by a fargate-local process whose API does not answer (\(why)); it was not stopped")
+                case .gone:
                     throw CLIError("task \(record.id) has no running supervisor (it was started by a process that is gone); its state cannot be changed from here")
                 }
-                kill(pid, SIGTERM)
                 stopping.append(record.id)
                 Console.out(record.id)
             }

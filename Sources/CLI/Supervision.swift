@@ -20,7 +20,7 @@ enum Supervision {
                 let stored = try? await store.task(id: id)
                 let reason = stored?.requestedStopReason ?? StopSignals.reason(for: sig)
                 if count == 1 {
-                    supervisor.requestStop(reason: reason, timeout: stored?.requestedStopTimeout)
+                    supervisor.requestStop(reason: reason, code: stored?.requestedStopCode ?? .userInitiated, timeout: stored?.requestedStopTimeout)
                     if sig == SIGINT { await console?.event("interrupted: stopping the task (SIGTERM, then SIGKILL after each container's stopTimeout); Ctrl-C again to kill its containers now") }
                 } else {
                     supervisor.requestImmediateStop(reason: reason)

@@ -6,8 +6,8 @@ import Glibc
 #endif
 
 /// Runs tasks in this process (for `serve` and RunTask) and stops tasks wherever
-/// they are supervised: here, or by another fargate-local process (which gets
-/// SIGTERM after the reason is recorded).
+/// they are supervised: here, or by another fargate-local process, told once the request
+/// is recorded (`SupervisorContact`).
 public actor TaskHost {
     public let controller: TaskController
     private let runtime: any ContainerRuntime
@@ -30,7 +30,7 @@ public actor TaskHost {
     /// Starts supervising a created task; returns at once.
     public func start(_ record: TaskRecord, console: (any TaskConsole)? = nil) {
         let log = console == nil ? eventLog?(record) : nil
-        let supervisor = controller.supervisor(for: record, runtime: runtime, console: console ?? log)
+        let supervisor = controller.supervisor(for: hosted(record), runtime: runtime, console: console ?? log)
         supervisors[record.id] = supervisor
         let id = record.id
         runs[id] = Task {
@@ -39,6 +39,26 @@ public actor TaskHost {
             self.finished(id)
             return final
         }
+    }
+
+    /// The record as this process supervises it: a stop asked for elsewhere is announced to
+    /// its API (a SIGTERM would shut down every task it runs).
+    private func hosted(_ record: TaskRecord) -> TaskRecord {
+        var r = record
+        r.supervisorAPI = SupervisorContact.apiAddress(ofBaseURL: controller.endpointBaseURL)
+        return r
+    }
+
+    /// Applies the stops asked for from other processes (`fargate-local stop` on this
+    /// state, StopTask on another controller) to the tasks supervised here; returns their ids.
+    public func applyRequestedStops() async -> [String] {
+        var stopping: [String] = []
+        for (id, supervisor) in supervisors {
+            guard let record = try? await controller.store.task(id: id), let reason = record.requestedStopReason else { continue }
+            supervisor.requestStop(reason: reason, code: record.requestedStopCode ?? .userInitiated, timeout: record.requestedStopTimeout)
+            stopping.append(id)
+        }
+        return stopping.sorted()
     }
 
     /// Says something about a task in the event log (before it starts), if there is one.
@@ -68,7 +88,7 @@ public actor TaskHost {
         }
         if let adopter {
             let log = eventLog?(record)
-            let supervisor = controller.supervisor(for: record, runtime: adopter, console: log)
+            let supervisor = controller.supervisor(for: hosted(record), runtime: adopter, console: log)
             let sinks = await supervisor.outputSinks()
             var since: [String: LogResumePoint] = [:]
             for (name, stream) in record.logStreams {
@@ -110,14 +130,18 @@ public actor TaskHost {
         let record = try await controller.store.update(id) {
             $0.requestedStopReason = text
             $0.requestedStopTimeout = timeout
+            $0.requestedStopCode = nil
         }
         guard record.task.lastStatus != .stopped else { return record }
-        if let pid = record.supervisorPID, pid != getpid(), kill(pid, 0) == 0 {
-            kill(pid, SIGTERM)
+        switch await SupervisorContact.announceStop(record) {
+        case .told:
             return record
+        case let .unreachable(why):
+            throw ControllerError(.io, "task \(id) is supervised by another fargate-local process whose API does not answer (\(why)); it was not stopped")
+        case .gone:
+            // Nobody supervises it any more: its containers are killed and it is recorded as lost.
+            return try await controller.markLost(record, reason: text)
         }
-        // Nobody supervises it any more: its containers are killed and it is recorded as lost.
-        return try await controller.markLost(record, reason: text)
     }
 }
 

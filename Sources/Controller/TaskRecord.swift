@@ -45,6 +45,15 @@ public struct TaskRecord: Codable, Sendable, Equatable {
     public var requestedStopReason: String?
     /// Seconds to wait before SIGKILL for that stop (`stop --time`), instead of each container's stopTimeout.
     public var requestedStopTimeout: Int?
+    /// The stop code of that stop: UserInitiated unless said (`stop --spot-interruption`:
+    /// TerminationNotice).
+    public var requestedStopCode: StopCode?
+    /// `host:port` of the API of the process supervising the task when that process
+    /// supervises several (`serve`, or RunTask against a `run`'s API): a stop asked for
+    /// elsewhere is announced there (`POST /fargate-local/requested-stops`), since a SIGTERM
+    /// would shut that whole process down. Nil for a process that supervises this task
+    /// alone (`run --wait`, `supervise`), which SIGTERM stops as StopTask does.
+    public var supervisorAPI: String?
     /// The secret a task presents to the credentials endpoint. Never logged or shown.
     public var credentialsToken: String?
     /// The runtime that ran the task (`process`, `docker`).

@@ -826,6 +826,8 @@ public actor TaskSupervisor {
         LatencyTrace.mark("task \(record.id.prefix(8)): cleaned up")
         await transition(to: .stopped) {
             $0.task.stoppedAt = Date()
+            // A Spot interruption is announced as TerminationNotice and ends as SpotInterruption.
+            if $0.task.stopCode == .terminationNotice { $0.task.stopCode = .spotInterruption }
             $0.supervisorPID = nil
             if var attachment = $0.task.attachments?.first {
                 attachment.status = "DELETED"

@@ -106,6 +106,14 @@ public struct ControllerServer: Sendable {
             await Self.agentTaskProtection(store, request, endpointID: context.parameters.get("container") ?? "", updating: true)
         }
         router.get("/health") { _, _ -> Response in Self.json(.object([("status", .string("ok"))])) }
+        // fargate-local's own: another process recorded stop requests for tasks supervised here.
+        if case .full = surface {
+            let host = self.host
+            router.post(RouterPath(SupervisorContact.requestedStopsPath)) { _, _ -> Response in
+                let stopping = await host.applyRequestedStops()
+                return Self.json(.object([("stopping", .array(stopping.map { .string($0) }))]), contentType: "application/json")
+            }
+        }
         return router
     }
 

@@ -456,6 +456,50 @@ struct APITests {
         }
     }
 
+    /// `stop` on serve's state directory (no --endpoint) stops that task, not serve: the
+    /// request is announced to serve's API; and `--spot-interruption` stops a task as Fargate
+    /// Spot reclaims it. Before, `stop` sent serve a SIGTERM, which shut down every task.
+    @Test func stoppingOneOfServesTasksLeavesServeAndItsOtherTasksRunning() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try await withServe(cli) { endpoint in
+            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/long-running.json"])
+            // Takes a second to stop: its state can be seen while it stops.
+            let slow = cli.stateDirectory.appendingPathComponent("slow-stop.json")
+            try #"{"family": "slow-stop", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "w", "image": "x", "command": ["sh", "-c", "trap 'sleep 1; exit 143' TERM; while true; do sleep 0.1; done"]}]}"#
+                .write(to: slow, atomically: true, encoding: .utf8)
+            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://\(slow.path)"])
+            var arns: [String] = []
+            for args in [["long-running", "--launch-type", "FARGATE"], ["long-running", "--launch-type", "FARGATE"], ["slow-stop", "--capacity-provider-strategy", "capacityProvider=FARGATE_SPOT,weight=1"]] {
+                arns.append(try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition"] + args)))
+            }
+            _ = try await aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks"] + arns)
+            let ids = arns.map { String($0.split(separator: "/").last ?? "") }
+            let stop = try await cli.run(["stop", ids[0], "--reason", "just this one", "--wait"])
+            #expect(stop.status == 0, "\(stop.stderr)")
+            let spot = try await cli.run(["stop", ids[2], "--spot-interruption"])
+            #expect(spot.status == 0 && !spot.stderr.contains("note:"), "\(spot.stderr)")
+            func describe(_ arns: [String]) async throws -> [JSONValue] {
+                try JSONParser.parse(try await aws(endpoint, ["ecs", "describe-tasks", "--tasks"] + arns).stdout)["tasks"]?.arrayValue ?? []
+            }
+            // The notice first, as Fargate Spot gives it while the containers have their SIGTERM.
+            let notice = try await describe([arns[2]]).first
+            #expect(notice?["desiredStatus"] == .string("STOPPED") && notice?["lastStatus"] != .string("STOPPED")
+                    && notice?["stopCode"] == .string("TerminationNotice") && notice?["stoppedReason"] == .string("Your Spot Task was interrupted."), "\(notice?.serialized() ?? "")")
+            _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arns[2]])
+            let tasks = try await describe(arns)
+            func task(_ arn: String) -> JSONValue? { tasks.first { $0["taskArn"]?.stringValue == arn } }
+            #expect(task(arns[0])?["lastStatus"] == .string("STOPPED") && task(arns[0])?["stopCode"] == .string("UserInitiated")
+                    && task(arns[0])?["stoppedReason"] == .string("just this one"), "\(task(arns[0])?.serialized() ?? "")")
+            #expect(task(arns[1])?["lastStatus"] == .string("RUNNING"), "serve or its other task was stopped: \(task(arns[1])?.serialized() ?? "")")
+            #expect(task(arns[2])?["stopCode"] == .string("SpotInterruption") && task(arns[2])?["stoppedReason"] == .string("Your Spot Task was interrupted.")
+                    && task(arns[2])?["containers"]?.arrayValue?.first?["exitCode"] == .number("143"), "\(task(arns[2])?.serialized() ?? "")")
+            let onDemand = try await cli.run(["stop", ids[1], "--spot-interruption"])
+            #expect(onDemand.stderr.contains("was not placed on FARGATE_SPOT; on ECS only FARGATE_SPOT tasks are interrupted"), "\(onDemand.stderr)")
+            _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arns[1]])
+        }
+    }
+
     @Test func cliCommandsWorkThroughTheEndpoint() async throws {
         let server = CLIHarness()
         let client = CLIHarness()  // a different, empty state directory: only the API can answer

@@ -1,0 +1,49 @@
+import Foundation
+import ShimCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Tells the process supervising a task that a stop was asked for (the request already
+/// saved in its record: `requestedStopReason`, `requestedStopTimeout`, `requestedStopCode`).
+public enum SupervisorContact {
+    public enum Outcome: Sendable, Equatable {
+        /// The supervisor was told; it stops the task.
+        case told
+        /// The supervisor supervises several tasks and its API did not answer (`why`).
+        case unreachable(String)
+        /// No process supervises the task any more.
+        case gone
+    }
+
+    /// The route of a supervising process's API that applies saved stop requests.
+    public static let requestedStopsPath = "/fargate-local/requested-stops"
+
+    public static func announceStop(_ record: TaskRecord) async -> Outcome {
+        guard let pid = record.supervisorPID, pid != getpid(), kill(pid, 0) == 0, !ProcStat.hasExited(pid) else { return .gone }
+        guard let api = record.supervisorAPI else {
+            // It supervises this task alone: SIGTERM is StopTask to it.
+            kill(pid, SIGTERM)
+            return .told
+        }
+        guard let colon = api.lastIndex(of: ":"), let port = Int(api[api.index(after: colon)...]) else {
+            return .unreachable("the supervisor's API address \(api) is not HOST:PORT")
+        }
+        var host = String(api[..<colon])
+        if host == "0.0.0.0" || host.isEmpty { host = "127.0.0.1" }
+        let http = EngineHTTP(address: .tcp(host: host, port: port))
+        do {
+            let r = try await Blocking.run { try http.send(method: "POST", target: requestedStopsPath, timeoutSeconds: 10, stallTimeoutSeconds: 10) }
+            guard r.status == 200 else { return .unreachable("\(api) answered HTTP \(r.status)") }
+            return .told
+        } catch {
+            return .unreachable("\(api): \(error)")
+        }
+    }
+
+    /// `host:port` of an API's base URL (`http://127.0.0.1:8790`).
+    public static func apiAddress(ofBaseURL url: String) -> String? {
+        guard let parsed = URLComponents(string: url), let host = parsed.host, let port = parsed.port else { return nil }
+        return "\(host):\(port)"
+    }
+}
