@@ -69,6 +69,10 @@ struct StopCommand: AsyncParsableCommand {
                 case let .unreachable(why):
                     throw CLIError("task \(record.id) is supervised by a fargate-local process whose API does not answer (\(why)); it was not stopped")
                 case .gone:
+                    if try await controller.store.task(id: record.id)?.task.lastStatus == .stopped {
+                        Console.error("fargate-local: task \(record.id) is already STOPPED")
+                        continue
+                    }
                     throw CLIError("task \(record.id) has no running supervisor (it was started by a process that is gone); its state cannot be changed from here")
                 }
                 stopping.append(record.id)

@@ -1,11 +1,15 @@
+import ECSModel
 import Foundation
 import ShimCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Tells the process supervising a task that a stop was asked for (the request already
-/// saved in its record: `requestedStopReason`, `requestedStopTimeout`, `requestedStopCode`).
+/// Tells the process supervising a task that a stop was asked for. The request is saved in
+/// the task's record first (`requestedStopReason`, `requestedStopTimeout`,
+/// `requestedStopCode`), where a process that supervises the task alone reads it on its
+/// SIGTERM; a process supervising several gets it in the request to its API, as the
+/// record it saves may overwrite what was saved.
 public enum SupervisorContact {
     public enum Outcome: Sendable, Equatable {
         /// The supervisor was told; it stops the task.
@@ -33,7 +37,15 @@ public enum SupervisorContact {
         if host == "0.0.0.0" || host.isEmpty { host = "127.0.0.1" }
         let http = EngineHTTP(address: .tcp(host: host, port: port))
         do {
-            let r = try await Blocking.run { try http.send(method: "POST", target: requestedStopsPath, timeoutSeconds: 10, stallTimeoutSeconds: 10) }
+            var request: [(key: String, value: JSONValue)] = [("task", .string(record.id)), ("reason", .string(record.requestedStopReason ?? "Task stopped by user"))]
+            if let timeout = record.requestedStopTimeout { request.append(("timeoutSeconds", .number(String(timeout)))) }
+            if let code = record.requestedStopCode { request.append(("stopCode", .string(code.rawValue))) }
+            let body = Array(JSONValue.object(request).serialized().utf8)
+            let r = try await Blocking.run {
+                try http.send(method: "POST", target: requestedStopsPath, headers: [("Content-Type", "application/json")], body: body, timeoutSeconds: 10, stallTimeoutSeconds: 10)
+            }
+            // 404: not supervised there (any more): it has just stopped.
+            if r.status == 404 { return .gone }
             guard r.status == 200 else { return .unreachable("\(api) answered HTTP \(r.status)") }
             return .told
         } catch {

@@ -49,16 +49,12 @@ public actor TaskHost {
         return r
     }
 
-    /// Applies the stops asked for from other processes (`fargate-local stop` on this
-    /// state, StopTask on another controller) to the tasks supervised here; returns their ids.
-    public func applyRequestedStops() async -> [String] {
-        var stopping: [String] = []
-        for (id, supervisor) in supervisors {
-            guard let record = try? await controller.store.task(id: id), let reason = record.requestedStopReason else { continue }
-            supervisor.requestStop(reason: reason, code: record.requestedStopCode ?? .userInitiated, timeout: record.requestedStopTimeout)
-            stopping.append(id)
-        }
-        return stopping.sorted()
+    /// Applies a stop asked for from another process (`fargate-local stop` on this state,
+    /// StopTask on another controller) to a task supervised here; false when it is not.
+    public func applyStop(_ id: String, reason: String, code: StopCode, timeout: Int?) -> Bool {
+        guard let supervisor = supervisors[id] else { return false }
+        supervisor.requestStop(reason: String(reason.prefix(255)), code: code, timeout: timeout)
+        return true
     }
 
     /// Says something about a task in the event log (before it starts), if there is one.

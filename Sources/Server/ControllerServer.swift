@@ -109,9 +109,16 @@ public struct ControllerServer: Sendable {
         // fargate-local's own: another process recorded stop requests for tasks supervised here.
         if case .full = surface {
             let host = self.host
-            router.post(RouterPath(SupervisorContact.requestedStopsPath)) { _, _ -> Response in
-                let stopping = await host.applyRequestedStops()
-                return Self.json(.object([("stopping", .array(stopping.map { .string($0) }))]), contentType: "application/json")
+            router.post(RouterPath(SupervisorContact.requestedStopsPath)) { request, _ -> Response in
+                let body = try? await request.body.collect(upTo: 1 << 16)
+                guard let fields = body.flatMap({ try? JSONParser.parse(Array(buffer: $0)) }), let id = fields["task"]?.stringValue else {
+                    return Self.error(APIError.invalidParameter("a stop request needs the task's id in \"task\""))
+                }
+                let code = fields["stopCode"]?.stringValue.flatMap(StopCode.init(rawValue:)) ?? .userInitiated
+                guard await host.applyStop(id, reason: fields["reason"]?.stringValue ?? "Task stopped by user", code: code, timeout: fields["timeoutSeconds"]?.intValue) else {
+                    return Self.error(APIError("ResourceNotFoundException", "task \(id) is not supervised here", status: 404))
+                }
+                return Self.json(.object([("stopping", .string(id))]), contentType: "application/json")
             }
         }
         return router
