@@ -500,6 +500,29 @@ struct APITests {
         }
     }
 
+    /// Two controllers on one state directory: StopTask at one for a task the other runs is
+    /// passed to the other, which stops that task and goes on serving.
+    @Test func stopTaskAtOneControllerForAnothersTask() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try await withServe(cli) { first in
+            try await withServe(cli) { second in
+                _ = try await aws(second, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/long-running.json"])
+                let arns = [try taskArn(try await aws(second, ["ecs", "run-task", "--task-definition", "long-running", "--launch-type", "FARGATE"])),
+                            try taskArn(try await aws(second, ["ecs", "run-task", "--task-definition", "long-running", "--launch-type", "FARGATE"]))]
+                _ = try await aws(second, ["ecs", "wait", "tasks-running", "--tasks"] + arns)
+                let stop = try await aws(first, ["ecs", "stop-task", "--task", arns[0], "--reason", "from the other controller"])
+                #expect(stop.status == 0, "\(stop.stderr)")
+                _ = try await aws(first, ["ecs", "wait", "tasks-stopped", "--tasks", arns[0]])
+                let tasks = try JSONParser.parse(try await aws(second, ["ecs", "describe-tasks", "--tasks"] + arns).stdout)["tasks"]?.arrayValue ?? []
+                #expect(tasks.first { $0["taskArn"]?.stringValue == arns[0] }?["stoppedReason"] == .string("from the other controller"), "\(tasks)")
+                #expect(tasks.first { $0["taskArn"]?.stringValue == arns[1] }?["lastStatus"] == .string("RUNNING"), "the second controller stopped: \(tasks)")
+                _ = try await aws(second, ["ecs", "stop-task", "--task", arns[1]])
+                _ = try await aws(second, ["ecs", "wait", "tasks-stopped", "--tasks", arns[1]])
+            }
+        }
+    }
+
     @Test func cliCommandsWorkThroughTheEndpoint() async throws {
         let server = CLIHarness()
         let client = CLIHarness()  // a different, empty state directory: only the API can answer
