@@ -58,6 +58,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("launch-type"), help: "FARGATE or EC2 validation rules.")
     var launchType: String = "FARGATE"
 
+    @Option(name: .customLong("capacity-provider"), help: ArgumentHelp("Place the task as RunTask's capacityProviderStrategy does: FARGATE or FARGATE_SPOT (its capacityProviderName; `stop --spot-interruption` then reclaims it as Spot does).", valueName: "NAME"))
+    var capacityProvider: String?
+
     @Flag(name: .customLong("keep-containers"), help: "Docker runtime: keep the task's containers after it stops, for debugging.")
     var keepContainers = false
 
@@ -106,9 +109,12 @@ struct RunCommand: AsyncParsableCommand {
             LatencyTrace.mark("run: definition loaded")
             let definition = try await source.register(controller)
             LatencyTrace.mark("run: definition registered")
+            let provider = try capacityProviderOption()
             func createTask() async throws -> TaskRecord {
                 do {
-                    return try await controller.createTask(definition: definition, overrides: overrides, options: options)
+                    let record = try await controller.createTask(definition: definition, overrides: overrides, options: options)
+                    guard let provider else { return record }
+                    return try await controller.store.update(record.id) { $0.task.capacityProviderName = provider }
                 } catch {
                     throw CLIError("\(error)", exitCode: 125)
                 }
@@ -217,6 +223,15 @@ struct RunCommand: AsyncParsableCommand {
         options.publish = publish
         if enableExecuteCommand { options.enableExecuteCommand = true }
         return (source, overrides, options)
+    }
+
+    /// `--capacity-provider`, checked: Fargate's two providers are the ones a cluster has here.
+    func capacityProviderOption() throws -> String? {
+        guard let capacityProvider else { return nil }
+        guard ["FARGATE", "FARGATE_SPOT"].contains(capacityProvider) else {
+            throw CLIError("--capacity-provider must be FARGATE or FARGATE_SPOT, not \"\(capacityProvider)\"", exitCode: 125)
+        }
+        return capacityProvider
     }
 
     /// The bundled images' executables, with `--image-map` entries over them.
@@ -356,7 +371,11 @@ extension RunCommand {
         }
         if let startedBy { body.append(("startedBy", .string(startedBy))) }
         if let group { body.append(("group", .string(group))) }
-        body.append(("launchType", .string("FARGATE")))
+        if let provider = try capacityProviderOption() {
+            body.append(("capacityProviderStrategy", .array([.object([("capacityProvider", .string(provider)), ("weight", .number("1"))])])))
+        } else {
+            body.append(("launchType", .string("FARGATE")))
+        }
         if enableExecuteCommand { body.append(("enableExecuteCommand", .bool(true))) }
         let result = try await client.ecs("RunTask", .object(body))
         guard case let .array(tasks)? = result["tasks"], let arn = tasks.first?["taskArn"]?.stringValue else {

@@ -302,6 +302,29 @@ struct RunCommandTests {
         #expect(refused.status == 1 && refused.stderr.contains("--time cannot be used with --endpoint"))
     }
 
+    /// A task placed on FARGATE_SPOT (`run --capacity-provider`) and reclaimed with
+    /// `stop --spot-interruption`, through its own supervisor (`run` without --wait).
+    @Test func aSpotTaskIsReclaimedAsFargateSpotDoes() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let refused = try await cli.run(["run", "--capacity-provider", "SPOT", "Tests/Fixtures/run/long-running.json"])
+        #expect(refused.status == 125 && refused.stderr.contains("--capacity-provider must be FARGATE or FARGATE_SPOT"), "\(refused.stderr)")
+        let started = try await cli.run(["run", "--capacity-provider", "FARGATE_SPOT", "Tests/Fixtures/run/long-running.json"])
+        let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        for _ in 0..<100 where !(try await cli.run(["logs", id])).stdout.contains("worker: started") {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let withReason = try await cli.run(["stop", id, "--spot-interruption", "--reason", "mine"])
+        #expect(withReason.status == 1 && withReason.stderr.contains("cannot be used with --reason"), "\(withReason.stderr)")
+        let stop = try await cli.run(["stop", id, "--spot-interruption", "--wait"])
+        #expect(stop.status == 0 && !stop.stderr.contains("note:"), "\(stop.stderr)")
+        let task = try JSONParser.parse(try await cli.run(["describe", id]).stdout)["tasks"]?.arrayValue?.first
+        #expect(task?["capacityProviderName"] == .string("FARGATE_SPOT") && task?["launchType"] == .string("FARGATE"), "\(task?.serialized() ?? "")")
+        #expect(task?["stopCode"] == .string("SpotInterruption") && task?["stoppedReason"] == .string("Your Spot Task was interrupted."), "\(task?.serialized() ?? "")")
+        let logs = try await cli.run(["logs", id])
+        #expect(logs.stdout.contains("worker: got SIGTERM"), "\(logs.stdout)")
+    }
+
     /// Ctrl-C stops a `run --wait` task gracefully (SIGTERM, then SIGKILL after stopTimeout:
     /// here 120 s, and the container ignores SIGTERM); Ctrl-C again kills it now. In both
     /// runtimes (Docker: a real engine, which must answer).
