@@ -125,6 +125,8 @@ struct RunCommand: AsyncParsableCommand {
                 Console.out(record.id)
                 return
             }
+            // Caught before the task names this process its supervisor (see StopSignalRouter).
+            let signals = StopSignalRouter()
             let record = try await createTask()
             LatencyTrace.mark("run: task created")
             guard let started else { return }
@@ -151,7 +153,7 @@ struct RunCommand: AsyncParsableCommand {
                 }
             }
             let final = try await Supervision.run(record: record, controller: controller, runtime: runtimeImpl,
-                                                  console: ConsolePrinter(showEvents: !quiet))
+                                                  console: ConsolePrinter(showEvents: !quiet), signals: signals)
             // A limit the engine refused only shows when the first container is created.
             if !quiet, !printedLimitsWarning, let warning = docker?.taskLimitsWarning {
                 Console.error("fargate-local: warning: \(warning)")

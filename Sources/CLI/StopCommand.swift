@@ -80,7 +80,19 @@ struct StopCommand: AsyncParsableCommand {
             }
             guard wait else { return }
             for id in stopping {
+                var unsupervisedSince: ContinuousClock.Instant?
                 while let r = try await controller.store.task(id: id), r.task.lastStatus != .stopped {
+                    // A supervisor that exits before the task has stopped leaves it as it is:
+                    // said, rather than waited for forever.
+                    if let pid = r.supervisorPID, kill(pid, 0) == 0 {
+                        unsupervisedSince = nil
+                    } else if let since = unsupervisedSince {
+                        if ContinuousClock.now - since > .seconds(2) {
+                            throw CLIError("task \(id) is \(r.task.lastStatus.rawValue) and the process that supervised it has exited; `fargate-local serve` on this state directory takes such tasks over")
+                        }
+                    } else {
+                        unsupervisedSince = ContinuousClock.now
+                    }
                     try await Task.sleep(for: .milliseconds(200))
                 }
             }

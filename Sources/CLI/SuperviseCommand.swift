@@ -22,12 +22,15 @@ struct SuperviseCommand: AsyncParsableCommand {
             guard record.task.lastStatus == .provisioning else {
                 throw CLIError("task \(taskID) is already \(record.task.lastStatus.rawValue)")
             }
+            // Caught before this process is named the task's supervisor: a stop asked for from
+            // then on waits for the supervisor instead of ending this process.
+            let signals = StopSignalRouter()
             let pid = getpid()
             record = try await controller.store.update(taskID) { $0.supervisorPID = pid }
             let runtime = try TaskController.runtime(named: record.options.runtime, keepContainers: record.options.keepContainers ?? false, shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
             let api = try await InProcessAPI.start(controller: controller, runtime: runtime, imageMap: record.options.imageMap, region: global.resolvedRegion)
             defer { Task { await api.stop() } }
-            let final = try await Supervision.run(record: record, controller: controller, runtime: runtime, console: nil)
+            let final = try await Supervision.run(record: record, controller: controller, runtime: runtime, console: nil, signals: signals)
             Console.error("task \(final.id) stopped: \(final.task.stoppedReason ?? "")")
         }
     }

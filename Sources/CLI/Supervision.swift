@@ -8,14 +8,15 @@ import Glibc
 /// Supervises a task in this process until it stops. SIGINT and SIGTERM stop the
 /// task the way StopTask does (SIGTERM to containers, then SIGKILL after stopTimeout).
 enum Supervision {
+    /// `signals`: caught since before the task named this process its supervisor.
     static func run(record: TaskRecord, controller: TaskController, runtime: any ContainerRuntime,
-                    console: (any TaskConsole)?) async throws -> TaskRecord {
+                    console: (any TaskConsole)?, signals: StopSignalRouter) async throws -> TaskRecord {
         let supervisor = controller.supervisor(for: record, runtime: runtime, console: console)
         let store = controller.store
         let id = record.id
         // The first SIGINT or SIGTERM stops the task gracefully; a second kills its
         // containers at once (as a second Ctrl-C does in docker compose).
-        let sources = StopSignals.watch { sig, count in
+        signals.attach { sig, count in
             Task {
                 let stored = try? await store.task(id: id)
                 let reason = stored?.requestedStopReason ?? StopSignals.reason(for: sig)
@@ -28,7 +29,7 @@ enum Supervision {
             }
         }
         let final = await supervisor.run()
-        for source in sources { source.cancel() }
+        signals.cancel()
         return final
     }
 }
