@@ -28,6 +28,11 @@ enum Supervision {
                 }
             }
         }
+        // A stop asked for before this process was the task's supervisor (its signal went to
+        // the process that was: `run`, which had handed the task over and exited).
+        if let reason = record.requestedStopReason {
+            supervisor.requestStop(reason: reason, code: record.requestedStopCode ?? .userInitiated, timeout: record.requestedStopTimeout)
+        }
         let final = await supervisor.run()
         signals.cancel()
         return final
