@@ -121,7 +121,9 @@ struct RunCommand: AsyncParsableCommand {
             }
             if !wait {
                 let record = try await createTask()
-                try SupervisorLauncher.spawnDetached(taskID: record.id, global: global)
+                let supervisor = try SupervisorLauncher.spawnDetached(taskID: record.id, global: global)
+                // The supervisor from now on, before it says so itself: `stop` finds it, not this exiting process.
+                _ = try? await controller.store.update(record.id) { $0.supervisorPID = supervisor }
                 Console.out(record.id)
                 return
             }

@@ -58,12 +58,9 @@ struct StopCommand: AsyncParsableCommand {
                 if spotInterruption, record.task.capacityProviderName != "FARGATE_SPOT" {
                     Console.error("fargate-local: note: task \(record.id) was not placed on FARGATE_SPOT; on ECS only FARGATE_SPOT tasks are interrupted")
                 }
-                let updated = try await controller.store.update(record.id) {
-                    $0.requestedStopReason = text
-                    $0.requestedStopTimeout = seconds
-                    $0.requestedStopCode = code
-                }
-                switch await SupervisorContact.announceStop(updated) {
+                let request = StopRequest(reason: text, timeoutSeconds: seconds, code: code ?? .userInitiated)
+                let updated = try await controller.store.requestStop(record.id, request)
+                switch await SupervisorContact.announceStop(updated, request) {
                 case .told:
                     break
                 case let .unreachable(why):

@@ -18,10 +18,10 @@ enum Supervision {
         // containers at once (as a second Ctrl-C does in docker compose).
         signals.attach { sig, count in
             Task {
-                let stored = try? await store.task(id: id)
-                let reason = stored?.requestedStopReason ?? StopSignals.reason(for: sig)
+                let asked = try? await store.stopRequest(for: id)
+                let reason = asked?.reason ?? StopSignals.reason(for: sig)
                 if count == 1 {
-                    supervisor.requestStop(reason: reason, code: stored?.requestedStopCode ?? .userInitiated, timeout: stored?.requestedStopTimeout)
+                    supervisor.requestStop(reason: reason, code: asked?.code ?? .userInitiated, timeout: asked?.timeoutSeconds)
                     if sig == SIGINT { await console?.event("interrupted: stopping the task (SIGTERM, then SIGKILL after each container's stopTimeout); Ctrl-C again to kill its containers now") }
                 } else {
                     supervisor.requestImmediateStop(reason: reason)
@@ -30,8 +30,8 @@ enum Supervision {
         }
         // A stop asked for before this process was the task's supervisor (its signal went to
         // the process that was: `run`, which had handed the task over and exited).
-        if let reason = record.requestedStopReason {
-            supervisor.requestStop(reason: reason, code: record.requestedStopCode ?? .userInitiated, timeout: record.requestedStopTimeout)
+        if let asked = try? await store.stopRequest(for: id) {
+            supervisor.requestStop(reason: asked.reason, code: asked.code, timeout: asked.timeoutSeconds)
         }
         let final = await supervisor.run()
         signals.cancel()
@@ -52,16 +52,22 @@ enum SupervisorLauncher {
         return FileManager.default.isExecutableFile(atPath: zipTask) ? ["fargate-local/zip-task": zipTask] : [:]
     }
 
-    static func spawnDetached(taskID: String, global: GlobalOptions) throws {
+    /// Returns its pid. It starts with SIGINT and SIGTERM ignored (this process's, set here
+    /// as it is about to exit): a stop asked for before it catches them is not lost but read
+    /// from the task's record once it does (`Supervision.run`), and does not end it.
+    @discardableResult
+    static func spawnDetached(taskID: String, global: GlobalOptions) throws -> pid_t {
         let logDir = global.resolvedStateDirectory.appendingPathComponent("supervisors", isDirectory: true)
         try? FileManager.default.createDirectory(at: logDir, withIntermediateDirectories: true)
         let logPath = logDir.appendingPathComponent("\(taskID).log").path
         let args = [executablePath(), "supervise", taskID,
                     "--state-dir", global.resolvedStateDirectory.path,
                     "--region", global.resolvedRegion, "--cluster", global.cluster] + (global.resolvedAWSEndpoint.map { ["--aws-endpoint", $0] } ?? [])
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
         do {
-            _ = try DetachedProcess.spawn(args[0], Array(args.dropFirst()),
-                                          environment: ProcessInfo.processInfo.environment.map { ($0.key, $0.value) }, log: logPath)
+            return try DetachedProcess.spawn(args[0], Array(args.dropFirst()),
+                                             environment: ProcessInfo.processInfo.environment.map { ($0.key, $0.value) }, log: logPath)
         } catch {
             throw CLIError("cannot start the background supervisor: \(error)", exitCode: 125)
         }

@@ -138,6 +138,7 @@ extension StateStore {
         let cutoff = Date().timeIntervalSince1970 - retention
         return try await writeDB { db in
             try db.execute(sql: "DELETE FROM tasks WHERE last_status = 'STOPPED' AND created_at < ?", arguments: [cutoff])
+            try db.execute(sql: "DELETE FROM stop_requests WHERE task_id NOT IN (SELECT id FROM tasks)")
             return db.changesCount
         }
     }

@@ -61,6 +61,14 @@ public final class StateStore: Sendable {
                     CREATE TABLE client_tokens (token TEXT PRIMARY KEY, request TEXT NOT NULL, task_ids TEXT NOT NULL, created_at REAL NOT NULL);
                     """)
             }
+            // Stops asked for from outside the supervising process, apart from the task's
+            // record, which that process saves whole and would overwrite.
+            migrator.registerMigration("v3") { db in
+                try db.execute(sql: """
+                    CREATE TABLE stop_requests (task_id TEXT PRIMARY KEY, reason TEXT NOT NULL, timeout_seconds INTEGER,
+                      stop_code TEXT NOT NULL, requested_at REAL NOT NULL);
+                    """)
+            }
             try migrator.migrate(pool)
         } catch {
             throw ControllerError(.io, "cannot open the state database in \(directory.path): \(error)")
@@ -164,6 +172,29 @@ public final class StateStore: Sendable {
                 record.task.lastStatus.rawValue, record.task.desiredStatus, try Self.encode(record), id,
             ])
             return record
+        }
+    }
+
+    /// Records a stop asked for from outside the process supervising task `id` (the
+    /// latest wins) and returns the task's record.
+    public func requestStop(_ id: String, _ request: StopRequest) async throws -> TaskRecord {
+        try await write { db in
+            guard let text = try String.fetchOne(db, sql: "SELECT record FROM tasks WHERE id = ?", arguments: [id]) else {
+                throw ControllerError(.notFound, "task \(id) not found")
+            }
+            try db.execute(sql: "INSERT OR REPLACE INTO stop_requests VALUES (?, ?, ?, ?, ?)", arguments: [
+                id, request.reason, request.timeoutSeconds, request.code.rawValue, Date().timeIntervalSince1970,
+            ])
+            return try Self.decode(TaskRecord.self, text)
+        }
+    }
+
+    /// The stop last asked for from outside the process supervising task `id`, if any.
+    public func stopRequest(for id: String) async throws -> StopRequest? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT reason, timeout_seconds, stop_code FROM stop_requests WHERE task_id = ?", arguments: [id]).map { row in
+                StopRequest(reason: row["reason"], timeoutSeconds: row["timeout_seconds"], code: StopCode(rawValue: row["stop_code"]) ?? .userInitiated)
+            }
         }
     }
 

@@ -5,11 +5,10 @@ import ShimCore
 import Glibc
 #endif
 
-/// Tells the process supervising a task that a stop was asked for. The request is saved in
-/// the task's record first (`requestedStopReason`, `requestedStopTimeout`,
-/// `requestedStopCode`), where a process that supervises the task alone reads it on its
-/// SIGTERM; a process supervising several gets it in the request to its API, as the
-/// record it saves may overwrite what was saved.
+/// Tells the process supervising a task that a stop was asked for. The request is saved
+/// first (`StateStore.requestStop`), where a process that supervises the task alone reads it
+/// on its SIGTERM (or as it starts); a process supervising several gets it in the request
+/// to its API.
 public enum SupervisorContact {
     public enum Outcome: Sendable, Equatable {
         /// The supervisor was told; it stops the task.
@@ -23,7 +22,7 @@ public enum SupervisorContact {
     /// The route of a supervising process's API that applies saved stop requests.
     public static let requestedStopsPath = "/fargate-local/requested-stops"
 
-    public static func announceStop(_ record: TaskRecord) async -> Outcome {
+    public static func announceStop(_ record: TaskRecord, _ stop: StopRequest) async -> Outcome {
         guard let pid = record.supervisorPID, pid != getpid(), kill(pid, 0) == 0, !ProcStat.hasExited(pid) else { return .gone }
         guard let api = record.supervisorAPI else {
             // It supervises this task alone: SIGTERM is StopTask to it.
@@ -37,9 +36,8 @@ public enum SupervisorContact {
         if host == "0.0.0.0" || host.isEmpty { host = "127.0.0.1" }
         let http = EngineHTTP(address: .tcp(host: host, port: port))
         do {
-            var request: [(key: String, value: JSONValue)] = [("task", .string(record.id)), ("reason", .string(record.requestedStopReason ?? "Task stopped by user"))]
-            if let timeout = record.requestedStopTimeout { request.append(("timeoutSeconds", .number(String(timeout)))) }
-            if let code = record.requestedStopCode { request.append(("stopCode", .string(code.rawValue))) }
+            var request: [(key: String, value: JSONValue)] = [("task", .string(record.id)), ("reason", .string(stop.reason)), ("stopCode", .string(stop.code.rawValue))]
+            if let timeout = stop.timeoutSeconds { request.append(("timeoutSeconds", .number(String(timeout)))) }
             let body = Array(JSONValue.object(request).serialized().utf8)
             let r = try await Blocking.run {
                 try http.send(method: "POST", target: requestedStopsPath, headers: [("Content-Type", "application/json")], body: body, timeoutSeconds: 10, stallTimeoutSeconds: 10)
@@ -57,5 +55,22 @@ public enum SupervisorContact {
     public static func apiAddress(ofBaseURL url: String) -> String? {
         guard let parsed = URLComponents(string: url), let host = parsed.host, let port = parsed.port else { return nil }
         return "\(host):\(port)"
+    }
+}
+
+/// A stop asked for from outside the process supervising a task: `fargate-local stop`,
+/// StopTask at another controller.
+public struct StopRequest: Sendable, Equatable {
+    /// The stoppedReason to record (at most 255 characters).
+    public var reason: String
+    /// Seconds before SIGKILL (`stop --time`), instead of each container's stopTimeout.
+    public var timeoutSeconds: Int?
+    /// UserInitiated, or TerminationNotice for `stop --spot-interruption`.
+    public var code: StopCode
+
+    public init(reason: String, timeoutSeconds: Int? = nil, code: StopCode = .userInitiated) {
+        self.reason = String(reason.prefix(255))
+        self.timeoutSeconds = timeoutSeconds
+        self.code = code
     }
 }

@@ -107,7 +107,7 @@ public final class TaskController: Sendable {
         // credentials endpoint (and this token for it); without one, they get none.
         let hasTaskRole = !(overrides.taskRoleArn ?? definition.taskRoleArn ?? "").isEmpty
         let record = TaskRecord(task: task, definition: definition, options: options, logStreams: [:], runtimeIDs: [:],
-                                stoppingContainer: nil, supervisorPID: getpid(), requestedStopReason: nil,
+                                stoppingContainer: nil, supervisorPID: getpid(),
                                 credentialsToken: hasTaskRole ? ARNFactory.newTaskID() + ARNFactory.newTaskID() : nil, processStartTimes: [:])
         try await store.save(record)
         return record

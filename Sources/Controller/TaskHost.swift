@@ -123,13 +123,10 @@ public actor TaskHost {
             if let record = try await controller.store.task(id: id) { return record }
             return try await controller.store.resolveTask(id)
         }
-        let record = try await controller.store.update(id) {
-            $0.requestedStopReason = text
-            $0.requestedStopTimeout = timeout
-            $0.requestedStopCode = nil
-        }
+        let request = StopRequest(reason: text, timeoutSeconds: timeout)
+        let record = try await controller.store.requestStop(id, request)
         guard record.task.lastStatus != .stopped else { return record }
-        switch await SupervisorContact.announceStop(record) {
+        switch await SupervisorContact.announceStop(record, request) {
         case .told:
             return record
         case let .unreachable(why):

@@ -41,13 +41,6 @@ public struct TaskRecord: Codable, Sendable, Equatable {
     public var stoppingContainer: String?
     /// The pid of the process supervising the task, while it runs.
     public var supervisorPID: Int32?
-    /// A stop asked for from outside the supervising process: the reason to record.
-    public var requestedStopReason: String?
-    /// Seconds to wait before SIGKILL for that stop (`stop --time`), instead of each container's stopTimeout.
-    public var requestedStopTimeout: Int?
-    /// The stop code of that stop: UserInitiated unless said (`stop --spot-interruption`:
-    /// TerminationNotice).
-    public var requestedStopCode: StopCode?
     /// `host:port` of the API of the process supervising the task when that process
     /// supervises several (`serve`, or RunTask against a `run`'s API): a stop asked for
     /// elsewhere is announced there (`POST /fargate-local/requested-stops`), since a SIGTERM

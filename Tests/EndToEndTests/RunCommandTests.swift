@@ -302,6 +302,23 @@ struct RunCommandTests {
         #expect(refused.status == 1 && refused.stderr.contains("--time cannot be used with --endpoint"))
     }
 
+    /// A stop asked for at once after `run` returns, while its background supervisor is
+    /// still starting and saving the task's first transitions: the task stops, with the
+    /// reason asked for. (Once, in CI, such a stop killed the supervisor as it started and
+    /// `stop --wait` waited forever; a reason saved in the task's record could be
+    /// overwritten by the supervisor saving it.)
+    @Test func aTaskStoppedAsSoonAsItIsRunStopsWithItsReason() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        for round in 0..<4 {
+            let id = try await cli.run(["run", "--runtime", "process", "Tests/Fixtures/run/long-running.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let stop = try await cli.run(["stop", id, "--reason", "at once \(round)", "--wait"])
+            #expect(stop.status == 0, "round \(round): \(stop.stderr)")
+            let task = try JSONParser.parse(try await cli.run(["describe", id]).stdout)["tasks"]?.arrayValue?.first
+            #expect(task?["lastStatus"] == .string("STOPPED") && task?["stoppedReason"] == .string("at once \(round)"), "round \(round): \(task?.serialized() ?? "")")
+        }
+    }
+
     /// A task placed on FARGATE_SPOT (`run --capacity-provider`) and reclaimed with
     /// `stop --spot-interruption`, through its own supervisor (`run` without --wait).
     @Test func aSpotTaskIsReclaimedAsFargateSpotDoes() async throws {
