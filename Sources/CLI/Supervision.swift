@@ -9,8 +9,10 @@ import Glibc
 /// task the way StopTask does (SIGTERM to containers, then SIGKILL after stopTimeout).
 enum Supervision {
     /// `signals`: caught since before the task named this process its supervisor.
+    /// `takingOver`: the task was created by another process (`run`, for `supervise`), to
+    /// which a stop may have been asked for before this one caught its signals.
     static func run(record: TaskRecord, controller: TaskController, runtime: any ContainerRuntime,
-                    console: (any TaskConsole)?, signals: StopSignalRouter) async throws -> TaskRecord {
+                    console: (any TaskConsole)?, signals: StopSignalRouter, takingOver: Bool = false) async throws -> TaskRecord {
         let supervisor = controller.supervisor(for: record, runtime: runtime, console: console)
         let store = controller.store
         let id = record.id
@@ -30,7 +32,7 @@ enum Supervision {
         }
         // A stop asked for before this process was the task's supervisor (its signal went to
         // the process that was: `run`, which had handed the task over and exited).
-        if let asked = try? await store.stopRequest(for: id) {
+        if takingOver, let asked = try? await store.stopRequest(for: id) {
             supervisor.requestStop(reason: asked.reason, code: asked.code, timeout: asked.timeoutSeconds)
         }
         let final = await supervisor.run()

@@ -23,7 +23,34 @@ struct CLIHarness {
         stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("fl-e2e-\(UUID().uuidString)", isDirectory: true)
     }
 
-    func cleanup() { try? FileManager.default.removeItem(at: stateDirectory) }
+    /// Removes the state directory, after stopping (SIGKILL at once) the tasks still running
+    /// in it: a test that failed half-way leaves no background supervisor or container
+    /// behind to hold ports (8790) and CPU for the tests after it.
+    func cleanup() {
+        if FileManager.default.fileExists(atPath: stateDirectory.appendingPathComponent("state.sqlite").path) {
+            let running = Self.runSynchronously(["ps", "-q", "--state-dir", stateDirectory.path])
+            let ids = running.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+            if !ids.isEmpty { _ = Self.runSynchronously(["stop", "--time", "0", "--wait", "--state-dir", stateDirectory.path] + ids) }
+        }
+        try? FileManager.default.removeItem(at: stateDirectory)
+    }
+
+    /// Runs the binary to its end (at most 20 s) and returns its standard output.
+    private static func runSynchronously(_ arguments: [String]) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return "" }
+        let deadline = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 20, execute: deadline)
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        deadline.cancel()
+        return String(decoding: data, as: UTF8.self)
+    }
 
     /// The binary under test: $FARGATE_LOCAL_BIN, else the one built beside the test bundle.
     static var binary: String {
