@@ -123,7 +123,7 @@ struct RunCommand: AsyncParsableCommand {
                 let record = try await createTask()
                 let supervisor = try SupervisorLauncher.spawnDetached(taskID: record.id, global: global)
                 // The supervisor from now on, before it says so itself: `stop` finds it, not this exiting process.
-                _ = try? await controller.store.update(record.id) { $0.supervisorPID = supervisor }
+                _ = try? await controller.store.update(record.id) { $0.setSupervisor(supervisor) }
                 Console.out(record.id)
                 return
             }

@@ -81,7 +81,7 @@ struct StopCommand: AsyncParsableCommand {
                 while let r = try await controller.store.task(id: id), r.task.lastStatus != .stopped {
                     // A supervisor that exits before the task has stopped leaves it as it is:
                     // said, rather than waited for forever.
-                    if let pid = r.supervisorPID, kill(pid, 0) == 0 {
+                    if r.runningSupervisorPID != nil {
                         unsupervisedSince = nil
                     } else if let since = unsupervisedSince {
                         if ContinuousClock.now - since > .seconds(2) {

@@ -26,7 +26,7 @@ struct SuperviseCommand: AsyncParsableCommand {
             // then on waits for the supervisor instead of ending this process.
             let signals = StopSignalRouter()
             let pid = getpid()
-            record = try await controller.store.update(taskID) { $0.supervisorPID = pid }
+            record = try await controller.store.update(taskID) { $0.setSupervisor(pid) }
             let runtime = try TaskController.runtime(named: record.options.runtime, keepContainers: record.options.keepContainers ?? false, shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
             let api = try await InProcessAPI.start(controller: controller, runtime: runtime, imageMap: record.options.imageMap, region: global.resolvedRegion)
             defer { Task { await api.stop() } }

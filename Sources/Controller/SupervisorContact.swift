@@ -23,7 +23,7 @@ public enum SupervisorContact {
     public static let requestedStopsPath = "/fargate-local/requested-stops"
 
     public static func announceStop(_ record: TaskRecord, _ stop: StopRequest) async -> Outcome {
-        guard let pid = record.supervisorPID, pid != getpid(), kill(pid, 0) == 0, !ProcStat.hasExited(pid) else { return .gone }
+        guard let pid = record.runningSupervisorPID, pid != getpid() else { return .gone }
         guard let api = record.supervisorAPI else {
             // It supervises this task alone: SIGTERM is StopTask to it.
             kill(pid, SIGTERM)

@@ -106,9 +106,10 @@ public final class TaskController: Sendable {
         // As on ECS, only a task with a task role has credentials: its containers get the
         // credentials endpoint (and this token for it); without one, they get none.
         let hasTaskRole = !(overrides.taskRoleArn ?? definition.taskRoleArn ?? "").isEmpty
-        let record = TaskRecord(task: task, definition: definition, options: options, logStreams: [:], runtimeIDs: [:],
-                                stoppingContainer: nil, supervisorPID: getpid(),
+        var record = TaskRecord(task: task, definition: definition, options: options, logStreams: [:], runtimeIDs: [:],
+                                stoppingContainer: nil,
                                 credentialsToken: hasTaskRole ? ARNFactory.newTaskID() + ARNFactory.newTaskID() : nil, processStartTimes: [:])
+        record.setSupervisor(getpid())
         try await store.save(record)
         return record
     }
@@ -131,7 +132,7 @@ public final class TaskController: Sendable {
     public func orphanedTasks() async throws -> [TaskRecord] {
         try await store.tasks(desiredStatus: nil).filter { record in
             guard record.task.lastStatus != .stopped else { return false }
-            if let pid = record.supervisorPID, pid != getpid(), kill(pid, 0) == 0, !ProcStat.hasExited(pid) { return false }
+            if let pid = record.runningSupervisorPID, pid != getpid() { return false }
             return true
         }
     }

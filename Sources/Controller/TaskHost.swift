@@ -168,7 +168,7 @@ extension TaskController {
                 r.task.containers[i].lastStatus = .stopped
                 r.task.containers[i].reason = "fargate-local lost track of this container (its supervisor exited); it was killed"
             }
-            r.supervisorPID = nil
+            r.clearSupervisor()
         }
     }
 }

@@ -1,5 +1,9 @@
 import ECSModel
 import Foundation
+import ShimCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// How a task is run; chosen by `fargate-local run` and kept with the task.
 public struct RunOptions: Codable, Sendable, Equatable {
@@ -41,6 +45,9 @@ public struct TaskRecord: Codable, Sendable, Equatable {
     public var stoppingContainer: String?
     /// The pid of the process supervising the task, while it runs.
     public var supervisorPID: Int32?
+    /// That process's start time (clock ticks since boot), so that a recycled pid (after
+    /// the supervisor died, or a reboot) is never taken for it, nor signalled.
+    public var supervisorStartTime: UInt64?
     /// `host:port` of the API of the process supervising the task when that process
     /// supervises several (`serve`, or RunTask against a `run`'s API): a stop asked for
     /// elsewhere is announced there (`POST /fargate-local/requested-stops`), since a SIGTERM
@@ -60,6 +67,26 @@ public struct TaskRecord: Codable, Sendable, Equatable {
     public var containerStartTimes: [String: Double]?
 
     public var id: String { task.taskID }
+
+    /// Names `pid` the task's supervisor, with its start time.
+    public mutating func setSupervisor(_ pid: Int32) {
+        supervisorPID = pid
+        supervisorStartTime = ProcStat.startTime(pid)
+    }
+
+    /// No process supervises the task (it stopped, or its supervisor was lost).
+    public mutating func clearSupervisor() {
+        supervisorPID = nil
+        supervisorStartTime = nil
+    }
+
+    /// The supervising process's pid while that process runs: alive, and started when it
+    /// was recorded (a recycled pid is not it). Nil otherwise.
+    public var runningSupervisorPID: Int32? {
+        guard let pid = supervisorPID, kill(pid, 0) == 0, !ProcStat.hasExited(pid) else { return nil }
+        if let started = supervisorStartTime, ProcStat.startTime(pid) != started { return nil }
+        return pid
+    }
 
     /// The exit code `run --wait` returns: the stopping essential container's code,
     /// 124 after `--timeout`, 125 when the task failed to start.

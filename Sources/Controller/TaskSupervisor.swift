@@ -351,7 +351,7 @@ public actor TaskSupervisor {
     /// Continues supervising a task whose controller died, with its containers found again
     /// by the runtime; runs it to STOPPED like `run()`.
     public func resume(adopting adopted: [String: AdoptedContainer]) async -> TaskRecord {
-        record.supervisorPID = getpid()
+        record.setSupervisor(getpid())
         phase = record.task.desiredStatus == "STOPPED" || record.task.lastStatus >= .deactivating ? .stopping : .starting
         await console?.event("re-adopted task \(record.id) after a controller restart")
         if let folders = try? volumes.prepare(record.definition.volumes ?? []), phase == .starting,
@@ -828,7 +828,7 @@ public actor TaskSupervisor {
             $0.task.stoppedAt = Date()
             // A Spot interruption is announced as TerminationNotice and ends as SpotInterruption.
             if $0.task.stopCode == .terminationNotice { $0.task.stopCode = .spotInterruption }
-            $0.supervisorPID = nil
+            $0.clearSupervisor()
             if var attachment = $0.task.attachments?.first {
                 attachment.status = "DELETED"
                 $0.task.attachments = [attachment]

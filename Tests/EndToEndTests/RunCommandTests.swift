@@ -319,6 +319,53 @@ struct RunCommandTests {
         }
     }
 
+    /// A task's supervisor is known by its pid *and* start time: once that process is gone,
+    /// its pid in another process's hands (recycled, or after a reboot) is not signalled by
+    /// `stop`, and the task is not taken for supervised.
+    @Test func aRecycledSupervisorPidIsNeverSignalled() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let id = try await cli.run(["run", "--runtime", "process", "Tests/Fixtures/run/long-running.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        for _ in 0..<100 where !(try await cli.run(["logs", id])).stdout.contains("worker: started") {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        // An unrelated process, given the supervisor's pid in the task's record; it notes a
+        // SIGTERM (whatever disposition and mask it inherited for it).
+        let signalled = cli.stateDirectory.appendingPathComponent("bystander-signalled").path
+        let bystander = Process()
+        bystander.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        bystander.arguments = ["-c", "import signal, sys, time\ndef note(*_):\n    open('\(signalled)', 'w').write('TERM')\n    sys.exit(0)\nsignal.signal(signal.SIGTERM, note)\nsignal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])\ntime.sleep(60)"]
+        try bystander.run()
+        // The supervisor has saved the task RUNNING (it saves its record whole on each
+        // transition), and the bystander's handler is in place.
+        for _ in 0..<100 where !(try await cli.run(["describe", id])).stdout.contains("\"lastStatus\" : \"RUNNING\"") {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        defer { if bystander.isRunning { bystander.terminate() } }
+        func setSupervisorPID(_ pid: String) async throws -> String {
+            try await Command.python("""
+                import json, sqlite3
+                db = sqlite3.connect("\(cli.stateDirectory.path)/state.sqlite")
+                record = json.loads(db.execute("SELECT record FROM tasks WHERE id = ?", ("\(id)",)).fetchone()[0])
+                old = record["supervisorPID"]
+                if "\(pid)": record["supervisorPID"] = int("\(pid)")
+                db.execute("UPDATE tasks SET record = ? WHERE id = ?", (json.dumps(record), "\(id)"))
+                db.commit()
+                print(old)
+                """).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let supervisor = try await setSupervisorPID(String(bystander.processIdentifier))
+        let refused = try await cli.run(["stop", id])
+        #expect(refused.status != 0 && refused.stderr.contains("has no running supervisor"), "\(refused.stderr)")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!FileManager.default.fileExists(atPath: signalled), "stop signalled the process that now has the supervisor's pid")
+        // The real supervisor back: the task stops as asked.
+        _ = try await setSupervisorPID(supervisor)
+        let stop = try await cli.run(["stop", id, "--wait"])
+        #expect(stop.status == 0, "\(stop.stderr)")
+    }
+
     /// A task placed on FARGATE_SPOT (`run --capacity-provider`) and reclaimed with
     /// `stop --spot-interruption`, through its own supervisor (`run` without --wait).
     @Test func aSpotTaskIsReclaimedAsFargateSpotDoes() async throws {
