@@ -236,7 +236,8 @@ extension LogStore {
         public var bytes: Int64
     }
 
-    /// Every group, by name.
+    /// Every group, by name. A group's creation time is its oldest stream's first event
+    /// (fargate-local makes a group when it first writes to it), else its folder's time.
     public func groups() -> [GroupInfo] {
         let fm = FileManager.default
         guard let names = try? fm.contentsOfDirectory(atPath: root.path) else { return [] }
@@ -244,9 +245,10 @@ extension LogStore {
             let path = root.appendingPathComponent(dir).path
             let attrs = try? fm.attributesOfItem(atPath: path)
             guard attrs?[.type] as? FileAttributeType == .typeDirectory else { return nil }
-            let files = (try? fm.contentsOfDirectory(atPath: path)) ?? []
-            let bytes = files.reduce(Int64(0)) { $0 + (((try? fm.attributesOfItem(atPath: path + "/" + $1))?[.size] as? Int64) ?? 0) }
-            return GroupInfo(name: Self.decode(dir), created: attrs?[.creationDate] as? Date ?? attrs?[.modificationDate] as? Date ?? Date(), bytes: bytes)
+            let streams = self.streams(in: Self.decode(dir))
+            let folderTime = attrs?[.modificationDate] as? Date ?? Date()
+            let created = streams.map(\.created).min().map { min($0, folderTime) } ?? folderTime
+            return GroupInfo(name: Self.decode(dir), created: created, bytes: streams.reduce(0) { $0 + $1.bytes })
         }.sorted { $0.name < $1.name }
     }
 
@@ -271,21 +273,62 @@ extension LogStore {
         return true
     }
 
-    /// Every stream of a group, by name.
+    /// Every stream of a group, by name. Reads only each stream's first and last lines.
     public func streams(in group: String) -> [StreamInfo] {
-        let fm = FileManager.default
         let dir = root.appendingPathComponent(Self.encode(group), isDirectory: true)
-        guard let files = try? fm.contentsOfDirectory(atPath: dir.path) else { return [] }
-        return files.filter { $0.hasSuffix(".log") }.map { file -> StreamInfo in
-            let name = Self.decode(String(file.dropLast(4)))
-            let attrs = try? fm.attributesOfItem(atPath: dir.appendingPathComponent(file).path)
-            let events = self.events(of: LogStreamName(group: group, stream: name))
-            let created = attrs?[.modificationDate] as? Date ?? Date()
-            return StreamInfo(name: name, created: created,
-                              firstEvent: events.first?.timestamp ?? Int64(created.timeIntervalSince1970 * 1000),
-                              lastEvent: events.last?.timestamp ?? Int64(created.timeIntervalSince1970 * 1000),
-                              bytes: attrs?[.size] as? Int64 ?? 0)
-        }.sorted { $0.name < $1.name }
+        guard let files = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return [] }
+        return files.filter { $0.hasSuffix(".log") }
+            .compactMap { streamInfo(LogStreamName(group: group, stream: Self.decode(String($0.dropLast(4))))) }
+            .sorted { $0.name < $1.name }
+    }
+
+    /// Whether a stream exists.
+    public func streamExists(_ name: LogStreamName) -> Bool {
+        FileManager.default.fileExists(atPath: fileURL(for: name).path)
+    }
+
+    /// One stream's times and size, or nil when it does not exist. Its creation time is its
+    /// first event's (a stream is made as its container starts writing), else the file's.
+    /// Only the stream's first and last lines are read, so a large stream costs no more.
+    public func streamInfo(_ name: LogStreamName) -> StreamInfo? {
+        let path = fileURL(for: name).path
+        guard let attrs = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
+        let fileTime = Int64(((attrs[.modificationDate] as? Date) ?? Date()).timeIntervalSince1970 * 1000)
+        let (first, last) = Self.firstAndLastTimestamps(path: path)
+        let created = first ?? fileTime
+        return StreamInfo(name: name.stream, created: Date(timeIntervalSince1970: Double(created) / 1000),
+                          firstEvent: first ?? fileTime, lastEvent: last ?? fileTime,
+                          bytes: attrs[.size] as? Int64 ?? 0)
+    }
+
+    /// The timestamps of a stream file's first and last lines (`<ms>\t<message>`), read from
+    /// its head and its tail only.
+    static func firstAndLastTimestamps(path: String) -> (first: Int64?, last: Int64?) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return (nil, nil) }
+        defer { try? handle.close() }
+        func timestamp(_ line: Data.SubSequence) -> Int64? {
+            guard let tab = line.firstIndex(of: 0x09) else { return nil }
+            return Int64(String(decoding: line[line.startIndex..<tab], as: UTF8.self))
+        }
+        // A timestamp is at most 20 digits: the head's first 32 bytes hold the first one.
+        let head = (try? handle.read(upToCount: 32)) ?? Data()
+        guard let first = timestamp(head[...]) else { return (nil, nil) }
+        // The last line starts after the last newline but the final one: read back from the
+        // end in growing chunks until that newline is in view (a line can be 256 KiB).
+        guard let size = try? handle.seekToEnd(), size > 0 else { return (first, nil) }
+        var chunk: UInt64 = 4096
+        while true {
+            let start = size > chunk ? size - chunk : 0
+            try? handle.seek(toOffset: start)
+            guard let tail = try? handle.readToEnd(), !tail.isEmpty else { return (first, first) }
+            var body = tail[...]
+            if body.last == 0x0A { body = body.dropLast() }
+            if let newline = body.lastIndex(of: 0x0A) {
+                return (first, timestamp(body[(newline + 1)...]) ?? first)
+            }
+            if start == 0 { return (first, timestamp(body) ?? first) }
+            chunk *= 4
+        }
     }
 
     static func decode(_ s: String) -> String {

@@ -61,7 +61,7 @@ struct LogsOperations: Sendable {
         let groups = logs.groups().filter { $0.name.hasPrefix(prefix) }
         let (page, next) = try Paging.page(groups, r, maxLimit: 50)
         var out: [(key: String, value: JSONValue)] = [("logGroups", .array(page.map { g in
-            .object([("logGroupName", .string(g.name)), ("creationTime", WireJSON.number(g.created)),
+            .object([("logGroupName", .string(g.name)), ("creationTime", WireJSON.milliseconds(g.created)),
                      ("metricFilterCount", .number("0")), ("arn", .string(groupARN(g.name))), ("storedBytes", WireJSON.number(g.bytes))])
         }))]
         if let next { out.append(("nextToken", .string(next))) }
@@ -84,7 +84,7 @@ struct LogsOperations: Sendable {
         let (page, next) = try Paging.page(streams, r, maxLimit: 50)
         var out: [(key: String, value: JSONValue)] = [("logStreams", .array(page.map { s in
             .object([
-                ("logStreamName", .string(s.name)), ("creationTime", WireJSON.number(s.created)),
+                ("logStreamName", .string(s.name)), ("creationTime", WireJSON.milliseconds(s.created)),
                 ("firstEventTimestamp", WireJSON.number(s.firstEvent)), ("lastEventTimestamp", WireJSON.number(s.lastEvent)),
                 ("lastIngestionTime", WireJSON.number(s.lastEvent)), ("uploadSequenceToken", .string("1")),
                 ("arn", .string("arn:aws:logs:\(arns.region):\(arns.account):log-group:\(group):log-stream:\(s.name)")),
@@ -99,14 +99,25 @@ struct LogsOperations: Sendable {
         var fields: [(key: String, value: JSONValue)] = []
         if let stream { fields.append(("logStreamName", .string(stream))) }
         fields += [("timestamp", WireJSON.number(e.timestamp)), ("message", .string(e.message)), ("ingestionTime", WireJSON.number(e.timestamp))]
-        if let stream, let index { fields.append(("eventId", .string("\(stream.hashValue & 0xFFFF_FFFF)-\(index)"))) }
+        if let stream, let index { fields.append(("eventId", .string("\(Self.stableHash(stream))-\(index)"))) }
         return .object(fields)
+    }
+
+    /// A stream name's FNV-1a hash (32 bits): the same in every process, so that an event's
+    /// id stays the same across controllers (clients such as `aws logs tail` use it to
+    /// recognise an event they have already shown).
+    static func stableHash(_ s: String) -> UInt32 {
+        var hash: UInt32 = 2_166_136_261
+        for byte in s.utf8 {
+            hash = (hash ^ UInt32(byte)) &* 16_777_619
+        }
+        return hash
     }
 
     func getLogEvents(_ r: APIRequest) throws(APIError) -> JSONValue {
         let group = try r.requiredString("logGroupName")
         let streamName = try r.requiredString("logStreamName")
-        guard logs.streams(in: group).contains(where: { $0.name == streamName }) else {
+        guard logs.streamExists(LogStreamName(group: group, stream: streamName)) else {
             throw APIError.resourceNotFound("The specified log stream does not exist.")
         }
         let all = logs.cloudWatchEvents(of: LogStreamName(group: group, stream: streamName))

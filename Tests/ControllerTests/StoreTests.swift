@@ -142,4 +142,36 @@ struct LogStoreTests {
         #expect(store.fileURL(for: LogStreamName(group: "..", stream: "../../x")).path.hasPrefix(dir.path))
         #expect(store.events(of: LogStreamName(group: "none", stream: "none")).isEmpty)
     }
+
+    @Test func streamInfoReadsTheFirstAndLastEventsOfAnyLength() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fl-logs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try LogStore(root: dir)
+        let name = LogStreamName(group: "/ecs/app", stream: "p/c/1")
+        #expect(store.streamInfo(name) == nil)
+        #expect(!store.streamExists(name))
+        let writer = try store.openWriter(for: name)
+        // An empty stream: its times are the file's.
+        let empty = try #require(store.streamInfo(name))
+        #expect(empty.firstEvent == empty.lastEvent)
+        #expect(abs(empty.firstEvent - Int64(Date().timeIntervalSince1970 * 1000)) < 60_000)
+        // The last line is longer than every chunk the tail is first read in, and one line
+        // before it is a single byte: each must be found whole.
+        await writer.append(timestamps: [1_700_000_000_001, 1_700_000_000_002], messages: ["x", String(repeating: "y", count: 70_000)])
+        await writer.close()
+        let info = try #require(store.streamInfo(name))
+        #expect(info.firstEvent == 1_700_000_000_001)
+        #expect(info.lastEvent == 1_700_000_000_002)
+        #expect(info.created == Date(timeIntervalSince1970: 1_700_000_000.001))
+        #expect(store.streamExists(name))
+        #expect(store.streams(in: "/ecs/app").map(\.name) == ["p/c/1"])
+        let group = try #require(store.groups().first)
+        #expect(group.created == info.created)
+        #expect(group.bytes == info.bytes)
+        // One line, no final newline.
+        let single = LogStreamName(group: "/ecs/app", stream: "p/c/2")
+        try Data("1700000000123\tonly".utf8).write(to: store.fileURL(for: single))
+        let one = try #require(store.streamInfo(single))
+        #expect(one.firstEvent == 1_700_000_000_123 && one.lastEvent == 1_700_000_000_123)
+    }
 }

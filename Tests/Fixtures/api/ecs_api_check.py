@@ -177,6 +177,24 @@ one = logs.get_log_events(logGroupName="/ecs/api-check", logStreamName="app/main
 check("limit", len(one["events"]) == 1)
 fl = logs.filter_log_events(logGroupName="/ecs/api-check", filterPattern="second")
 check("filter-log-events", len(fl["events"]) == 2 and all(e["message"] == "second line" for e in fl["events"]))
+# Times in CloudWatch Logs are whole milliseconds (ECS's are seconds).
+stream = next(s for s in streams if s["logStreamName"] == "app/main/%s" % task_id)
+now_ms = int(time.time() * 1000)
+check("stream times are integer milliseconds: creation at the first event, last event the last line's",
+      all(isinstance(stream[k], int) for k in ("creationTime", "firstEventTimestamp", "lastEventTimestamp"))
+      and stream["creationTime"] == stream["firstEventTimestamp"] == ev["events"][0]["timestamp"]
+      and stream["lastEventTimestamp"] == ev["events"][-1]["timestamp"]
+      and 0 <= now_ms - stream["creationTime"] < 3_600_000, stream)
+group = next(g for g in logs.describe_log_groups(logGroupNamePrefix="/ecs/api-check")["logGroups"] if g["logGroupName"] == "/ecs/api-check")
+check("group creationTime is integer milliseconds, at or before its streams'",
+      isinstance(group["creationTime"], int) and group["creationTime"] <= stream["creationTime"] and 0 <= now_ms - group["creationTime"] < 3_600_000, group)
+def fnv1a32(text):
+    h = 2166136261
+    for b in text.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h
+check("event ids are the same in every controller process (FNV-1a of the stream, then the index)",
+      all(e["eventId"].split("-")[0] == str(fnv1a32(e["logStreamName"])) for e in fl["events"]), [e["eventId"] for e in fl["events"]])
 code, _ = error_of(logs.get_log_events, logGroupName="/nope", logStreamName="x")
 check("missing stream is ResourceNotFoundException", code == "ResourceNotFoundException")
 
