@@ -71,9 +71,12 @@ let package = Package(
         // Start-up is paid by every CLI call and every `run`: no exported dynamic symbols (the
         // static Swift runtime's default exports ~28,000, which dladdr() then scans) and no PIE
         // (~112,000 relative relocations at each start). 9.4 ms -> 3.5 ms with libcurl dlopen()ed.
+        // Release only, which is built with --static-swift-stdlib: against the shared Swift
+        // runtime of a debug build, a non-PIE executable makes the dynamic loader warn on
+        // stderr ("direct reference to protected function") as each runtime function binds.
         .executableTarget(
             name: "fargate-local", dependencies: ["CLI"],
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic", "-Xlinker", "-no-pie"])]
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic", "-Xlinker", "-no-pie"], .when(configuration: .release))]
         ),
         .testTarget(name: "ECSModelTests", dependencies: ["ECSModel"]),
         .testTarget(name: "ControllerTests", dependencies: ["Controller", "ShimCore", "TestSupport"]),

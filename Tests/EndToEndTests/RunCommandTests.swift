@@ -116,6 +116,17 @@ struct RunCommandTests {
         #expect(noCommand.stderr.contains("CannotStartContainerError: container app has no command to run"))
     }
 
+    /// `-q` leaves stderr to the task's own errors: nothing of fargate-local's, nor the
+    /// dynamic loader's (a non-PIE debug build made it warn as runtime functions bound).
+    @Test func quietRunLeavesStderrEmpty() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let r = try await cli.run(["run", "--wait", "-q", "--runtime", "process", "taskdefs/hello.json", "--env", "GREETING=quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "hello | hello from AWS_ECS_FARGATE in us-east-1\nhello | GREETING=quiet\n", "\(r.stdout)")
+        #expect(r.stderr == "", "\(r.stderr)")
+    }
+
     @Test func badInputChangesNothing() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
