@@ -38,13 +38,16 @@ struct ServeCommand: AsyncParsableCommand {
             let running = try await server.start(address: host, port: port)
             controller.setEndpointBaseURL("http://\(host):\(running.port)")
             let agentListener = await InProcessAPI.attachAgentListener(server: server, runtime: runtimeImpl)
+            var adopted: [TaskRecord] = []
             for orphan in try await controller.orphanedTasks() {
                 if try await taskHost.adoptOrMarkLost(orphan) {
                     Console.error("fargate-local: re-adopted task \(orphan.id) (its \(orphan.runtimeName ?? "") containers were still there)")
+                    adopted.append(orphan)
                 } else {
                     Console.error("fargate-local: task \(orphan.id) was lost when the previous controller exited; recorded as STOPPED")
                 }
             }
+            let endpointListeners = await InProcessAPI.keepContainerEndpoints(of: adopted, server: server, serving: "http://\(host):\(running.port)")
             if let docker = runtimeImpl as? DockerRuntime {
                 // Containers of tasks that stopped while the engine could not remove them
                 // (it was down): removed now, unless the task was run with --keep-containers.
@@ -73,6 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
                 _ = await taskHost.wait(id)
             }
             await agentListener?.stop()
+            for listener in endpointListeners { await listener.stop() }
             await running.stop()
         }
     }

@@ -123,6 +123,11 @@ public final class TaskController: Sendable {
         var environment = ContainerEnvironment(region: configuration.region, endpointBaseURL: endpointBaseURL,
                                                hostVariables: runtime.name == "process" ? host : [])
         environment.linkLocalEndpoint = runtime.name == "docker"
+        var record = record
+        if runtime.name == "process", record.containerEndpoint == nil {
+            // What the containers are told now; a re-adopted task keeps what they were told.
+            record.containerEndpoint = endpointBaseURL
+        }
         return TaskSupervisor(record: record, store: store, logs: logs, runtime: runtime, console: console,
                               environment: environment, stateDirectory: configuration.stateDirectory,
                               secretResolver: SecretResolver(endpoint: configuration.awsEndpoint, region: configuration.region))

@@ -54,6 +54,11 @@ public struct TaskRecord: Codable, Sendable, Equatable {
     /// would shut that whole process down. Nil for a process that supervises this task
     /// alone (`run --wait`, `supervise`), which SIGTERM stops as StopTask does.
     public var supervisorAPI: String?
+    /// The metadata and credentials base URL (`http://127.0.0.1:PORT`) given to the task's
+    /// process containers when they started: their environment cannot change, so a
+    /// controller that re-adopts the task on another port also listens there for them.
+    /// Nil for Docker tasks (they reach 169.254.170.2, re-routed to whoever adopts them).
+    public var containerEndpoint: String?
     /// The secret a task presents to the credentials endpoint. Never logged or shown.
     public var credentialsToken: String?
     /// The runtime that ran the task (`process`, `docker`).

@@ -346,6 +346,44 @@ struct APITests {
         try await cli.killBackgroundServe()
     }
 
+    /// A process task's containers keep the metadata and credentials address they were
+    /// started with: a controller that re-adopts the task on another port listens there too,
+    /// with only what a task reaches (the ECS API is refused there).
+    @Test func readoptingOnAnotherPortKeepsProcessContainersEndpoints() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let first = LocalServers.freePort()
+        try await cli.startBackgroundServe(port: first, runtime: "process")
+        let firstEndpoint = "http://127.0.0.1:\(first)"
+        _ = try await aws(firstEndpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/ticker.json"])
+        let arn = try taskArn(try await aws(firstEndpoint, ["ecs", "run-task", "--task-definition", "ticker"]))
+        _ = try await aws(firstEndpoint, ["ecs", "wait", "tasks-running", "--tasks", arn])
+        try await cli.killBackgroundServe()
+
+        let second = LocalServers.freePort()
+        try await cli.startBackgroundServe(port: second, runtime: "process")
+        let id = String(arn.split(separator: "/").last ?? "")
+        do {
+            // What the container was told, read from its own environment.
+            let pid = try #require(try JSONParser.parse(try await cli.run(["describe", id]).stdout)["tasks"]?.arrayValue?.first?["containers"]?.arrayValue?.first?["runtimeId"]?.stringValue)
+            let environ = try await Command.run("/bin/sh", ["-c", "tr '\\0' '\\n' < /proc/$0/environ | grep ^ECS_CONTAINER_METADATA_URI_V4=", pid])
+            #expect(environ.stdout == "ECS_CONTAINER_METADATA_URI_V4=\(firstEndpoint)/v4/\(id)-ticker\n", "\(environ.stdout) \(environ.stderr)")
+            let metadata = try await Command.run("curl", ["-s", "--max-time", "5", "\(firstEndpoint)/v4/\(id)-ticker/task"])
+            #expect(metadata.stdout.contains("\"TaskARN\":\"\(arn)\""), "\(metadata.stdout)")
+            let api = try await Command.run("curl", ["-s", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "X-Amz-Target: AmazonEC2ContainerServiceV20141113.ListTasks",
+                                                     "-H", "Content-Type: application/x-amz-json-1.1", "-d", "{}", firstEndpoint + "/"])
+            #expect(api.stdout == "403", "the ECS API is not served on a task's address: \(api.stdout)")
+            let out = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.out"), encoding: .utf8)) ?? ""
+            #expect(out.contains("serving task metadata and credentials on \(firstEndpoint) too, for the containers of re-adopted task \(id)"), "\(out)")
+            try await Task.sleep(for: .milliseconds(1500))  // the ticks checkReadopted counts
+            try await checkReadopted(cli, endpoint: "http://127.0.0.1:\(second)", arn: arn)
+        } catch {
+            try? await cli.killBackgroundServe()
+            throw error
+        }
+        try await cli.killBackgroundServe()
+    }
+
     func checkReadopted(_ cli: CLIHarness, endpoint: String, arn: String) async throws {
         let described = try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", arn])
         #expect(described.stdout.contains("\"lastStatus\": \"RUNNING\""), "\(described.stdout)")
