@@ -18,11 +18,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How long stopped tasks stay listable (at least 1h).", valueName: "DURATION")) var retention: String = "1h"
     @Option(name: .customLong("image-map"), help: ArgumentHelp("In process mode, run this host executable as IMAGE's entrypoint. Repeatable.", valueName: "IMAGE=EXECUTABLE"))
     var imageMap: [String] = []
+    @Option(name: .customLong("allow-user"), help: ArgumentHelp("Also answer this user's API requests (a name or uid; the user running serve and root always are). Repeatable.", valueName: "USER"))
+    var allowUsers: [String] = []
 
     func run() async throws {
         try await reportingErrors {
             guard let keep = DurationParser.seconds(retention), keep >= 3600 else {
                 throw CLIError("--retention \"\(retention)\": expected a duration of at least 1h (ECS keeps stopped tasks for an hour)")
+            }
+            var allowed: Set<UInt32> = []
+            for user in allowUsers {
+                guard let uid = PeerUser.resolve(user) else { throw CLIError("--allow-user \"\(user)\": no such user on this machine") }
+                allowed.insert(uid)
             }
             let controller = try global.makeController()
             let runtimeImpl = try TaskController.runtime(named: runtime, shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
@@ -34,7 +41,8 @@ struct ServeCommand: AsyncParsableCommand {
             let taskHost = TaskHost(controller: controller, runtime: runtimeImpl, imageMap: map, eventLog: { TaskEventLog($0) })
             let server = ControllerServer(host: taskHost, controller: controller,
                                           credentials: CredentialsProvider(environment: ProcessInfo.processInfo.environment,
-                                                                           awsEndpoint: global.resolvedAWSEndpoint, region: global.resolvedRegion))
+                                                                           awsEndpoint: global.resolvedAWSEndpoint, region: global.resolvedRegion),
+                                          allowedUsers: allowed)
             let running = try await server.start(address: host, port: port)
             controller.setEndpointBaseURL("http://\(host):\(running.port)")
             let agentListener = await InProcessAPI.attachAgentListener(server: server, runtime: runtimeImpl)
@@ -107,10 +115,10 @@ final class ShutdownSignal {
 }
 
 extension ServeCommand {
-    /// Said when `serve` listens beyond this machine: the API has no authentication.
+    /// Said when `serve` listens beyond this machine, whose clients it cannot tell apart.
     static func exposureWarning(host: String) -> String? {
         let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
         guard !loopback else { return nil }
-        return "listening on \(host), not a loopback address: whoever reaches it can run tasks (which may mount this machine's folders) and read tasks' overrides and logs; fargate-local's API has no authentication"
+        return "listening on \(host), not a loopback address: whoever reaches it from another machine can run tasks (which may mount this machine's folders) and read tasks' overrides and logs; fargate-local's API tells apart only the users of this machine"
     }
 }

@@ -14,10 +14,26 @@ public struct ControllerServer: Sendable {
     public let controller: TaskController
     public let credentials: CredentialsProvider
 
-    public init(host: TaskHost, controller: TaskController, credentials: CredentialsProvider) {
+    /// The users whose requests the ECS and Logs APIs answer (uids): by default the user
+    /// running fargate-local, and root. Connections from elsewhere than this machine (only
+    /// possible with `serve --host` on a non-loopback address) are not checked.
+    public let allowedUsers: Set<UInt32>
+
+    public init(host: TaskHost, controller: TaskController, credentials: CredentialsProvider, allowedUsers: Set<UInt32> = []) {
         self.host = host
         self.controller = controller
         self.credentials = credentials
+        self.allowedUsers = allowedUsers.union([geteuid(), 0])
+    }
+
+    /// The refusal for a request to the APIs from a user of this machine who is not allowed;
+    /// nil when the request may go on.
+    func refusal(_ context: ConnectionRequestContext) -> Response? {
+        guard let client = context.remoteAddress, let server = context.localAddress,
+              let uid = PeerUser.uid(client: client, server: server), !allowedUsers.contains(uid) else { return nil }
+        let others = allowedUsers.subtracting([geteuid(), 0]).sorted().map(String.init)
+        let given = others.isEmpty ? "" : ", and uid\(others.count == 1 ? "" : "s") \(others.joined(separator: ", ")) (serve --allow-user)"
+        return Self.error(APIError("AccessDeniedException", "fargate-local's API answers only the user running it (uid \(geteuid())), root\(given); this request came from uid \(uid). Whoever may run tasks here may mount this machine's folders into them: serve --allow-user USER lets another user in.", status: 403))
     }
 
     static let maxBody = 16 << 20
@@ -34,18 +50,19 @@ public struct ControllerServer: Sendable {
     }
 
     /// The router with every route of `surface`.
-    public func buildRouter(surface: Surface = .full) -> Router<BasicRequestContext> {
-        let router = Router()
+    public func buildRouter(surface: Surface = .full) -> Router<ConnectionRequestContext> {
+        let router = Router(context: ConnectionRequestContext.self)
         let ecs = ECSOperations(host: host, controller: controller)
         let logs = LogsOperations(logs: controller.logs, arns: controller.arns)
         let metadata = TaskMetadata(controller: controller)
         let credentials = self.credentials
         let store = controller.store
 
-        router.post("/") { request, _ -> Response in
+        router.post("/") { request, context -> Response in
             guard case .full = surface else {
                 return Self.error(APIError("AccessDeniedException", "This is the listener for containers' 169.254.170.2 (task metadata, credentials, the agent's endpoints); fargate-local's ECS and CloudWatch Logs APIs are served on 127.0.0.1 only.", status: 403))
             }
+            if let refusal = self.refusal(context) { return refusal }
             let target = request.headers[HTTPField.Name("X-Amz-Target")!] ?? ""
             let body: ByteBuffer
             do { body = try await request.body.collect(upTo: Self.maxBody) } catch {
@@ -109,7 +126,8 @@ public struct ControllerServer: Sendable {
         // fargate-local's own: another process recorded stop requests for tasks supervised here.
         if case .full = surface {
             let host = self.host
-            router.post(RouterPath(SupervisorContact.requestedStopsPath)) { request, _ -> Response in
+            router.post(RouterPath(SupervisorContact.requestedStopsPath)) { request, context -> Response in
+                if let refusal = self.refusal(context) { return refusal }
                 let body = try? await request.body.collect(upTo: 1 << 16)
                 guard let fields = body.flatMap({ try? JSONParser.parse(Array(buffer: $0)) }), let id = fields["task"]?.stringValue else {
                     return Self.error(APIError.invalidParameter("a stop request needs the task's id in \"task\""))
@@ -160,7 +178,7 @@ public struct ControllerServer: Sendable {
         return answer(200, [("failure", .object([("Arn", .string(arn)), ("Detail", .null), ("Reason", .string("TASK_NOT_VALID"))]))])
     }
 
-    static func metadata(_ m: TaskMetadata, _ version: Int, _ context: BasicRequestContext, _ rest: String) async throws -> Response {
+    static func metadata(_ m: TaskMetadata, _ version: Int, _ context: ConnectionRequestContext, _ rest: String) async throws -> Response {
         do {
             return json(try await m.handle(version: version, containerID: context.parameters.get("container") ?? "", rest: rest), contentType: "application/json")
         } catch {

@@ -33,6 +33,40 @@ struct APITests {
         }
     }
 
+    /// Whoever may RunTask may mount this machine's folders into a task: the APIs answer only
+    /// the user running fargate-local, root, and `--allow-user`s; other local users get
+    /// AccessDeniedException (the client's socket owner, from /proc/net/tcp). Needs root,
+    /// as CI runs, to act as another user (setpriv).
+    @Test func apiAnswersOnlyItsOwnUserRootAndAllowedUsers() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        #expect(getuid() == 0, "this test acts as the user nobody through setpriv, which needs root (CI runs as root)")
+        let listTasks = { (endpoint: String, user: String?) async throws -> Command.Output in
+            let curl = ["curl", "-s", "--max-time", "5", "-w", "\n%{http_code}", "-X", "POST", "-H", "X-Amz-Target: AmazonEC2ContainerServiceV20141113.ListTasks",
+                        "-H", "Content-Type: application/x-amz-json-1.1", "-d", "{}", endpoint + "/"]
+            guard let user else { return try await Command.run(curl[0], Array(curl.dropFirst())) }
+            return try await Command.run("setpriv", ["--reuid=\(user)", "--regid=\(user)", "--clear-groups"] + curl)
+        }
+        try await withServe(cli) { endpoint in
+            let own = try await listTasks(endpoint, nil)
+            #expect(own.stdout == "{\"taskArns\":[]}\n200", "\(own.stdout)")
+            let other = try await listTasks(endpoint, "65534")
+            #expect(other.stdout.hasSuffix("\n403"), "\(other.stdout)")
+            #expect(other.stdout.contains("\"__type\":\"AccessDeniedException\""), "\(other.stdout)")
+            #expect(other.stdout.contains("this request came from uid 65534"), "\(other.stdout)")
+            // Not the APIs: what a task's processes reach stays open to every user (a process
+            // container may run as its definition's user).
+            let health = try await Command.run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "curl", "-s", "--max-time", "5", endpoint + "/health"])
+            #expect(health.stdout == "{\"status\":\"ok\"}", "\(health.stdout)")
+        }
+        let allowing = CLIHarness()
+        defer { allowing.cleanup() }
+        try await withServe(allowing, ["--allow-user", "nobody"]) { endpoint in
+            let allowed = try await listTasks(endpoint, "65534")
+            #expect(allowed.stdout == "{\"taskArns\":[]}\n200", "\(allowed.stdout)")
+        }
+    }
+
     @Test func awsCliRegisterRunWaitAndReadLogs() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
@@ -89,7 +123,7 @@ struct APITests {
         }
     }
 
-    /// `serve` says so when it listens beyond this machine (its API has no authentication),
+    /// `serve` says so when it listens beyond this machine (clients there cannot be told apart),
     /// and not on a loopback address.
     @Test func serveWarnsWhenItListensBeyondThisMachine() async throws {
         let cli = CLIHarness()
@@ -107,7 +141,7 @@ struct APITests {
                 }
                 return log
             }
-            #expect(log.contains("warning: listening on \(host), not a loopback address: whoever reaches it can run tasks") == warned, "\(host): \(log)")
+            #expect(log.contains("warning: listening on \(host), not a loopback address: whoever reaches it from another machine can run tasks") == warned, "\(host): \(log)")
         }
     }
 
