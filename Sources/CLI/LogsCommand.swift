@@ -30,18 +30,16 @@ struct LogsCommand: AsyncParsableCommand {
                 guard let s = DurationParser.seconds(since) else { throw CLIError("--since \"\(since)\": expected a duration such as 10m") }
                 minTimestamp = Int64((Date().timeIntervalSince1970 - s) * 1000)
             }
-            var printed: [String: Int] = [:]
+            var read: [String: LogStore.ReadPosition] = [:]
             while true {
                 let names = container.map { [$0] } ?? record.task.containers.map(\.name)
                 var batch: [(Int64, Int, String, String)] = []
                 for (order, name) in names.enumerated() {
                     guard let stream = record.logStreams[name] else { continue }
-                    let events = controller.logs.cloudWatchEvents(of: stream)
-                    let start = printed[name] ?? 0
-                    if events.count > start {
-                        for e in events[start...] where e.timestamp >= minTimestamp { batch.append((e.timestamp, order, name, e.message)) }
-                        printed[name] = events.count
-                    }
+                    // Only what the stream gained since the last round is read.
+                    let (events, position) = controller.logs.events(of: stream, after: read[name] ?? LogStore.ReadPosition())
+                    read[name] = position
+                    for e in events where e.timestamp >= minTimestamp { batch.append((e.timestamp, order, name, e.message)) }
                 }
                 print(batch, prefixed: container == nil && names.count > 1)
                 if !follow || record.task.lastStatus == .stopped { break }

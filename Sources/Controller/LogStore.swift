@@ -77,6 +77,11 @@ public struct LogStore: Sendable {
     /// Every event of a stream, oldest first; empty when the stream does not exist.
     public func events(of name: LogStreamName) -> [LogEvent] {
         guard let data = FileManager.default.contents(atPath: fileURL(for: name).path) else { return [] }
+        return Self.parseLines(data[...])
+    }
+
+    /// The events of stream lines (`<ms>\t<message>`, one a line).
+    static func parseLines(_ data: Data.SubSequence) -> [LogEvent] {
         var events: [LogEvent] = []
         for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
             guard let tab = line.firstIndex(of: 0x09),
@@ -84,6 +89,41 @@ public struct LogStore: Sendable {
             events.append(LogEvent(timestamp: ts, message: String(decoding: line[(tab + 1)...], as: UTF8.self)))
         }
         return events
+    }
+
+    /// How far a reader following a stream has read it.
+    public struct ReadPosition: Sendable, Equatable {
+        /// Bytes of the stream's file read (whole lines).
+        public var byteOffset: UInt64 = 0
+        /// Events given so far (for streams whose lines are grouped into multi-line events).
+        public var eventCount = 0
+
+        public init() {}
+    }
+
+    /// The stream's CloudWatch events after `position` (as `cloudWatchEvents` gives them),
+    /// and the position after them. Only what was appended since is read, so following a
+    /// large stream costs what it grows by; a stream grouped into multi-line events is
+    /// re-grouped whole, since a new line may belong to its last event.
+    public func events(of name: LogStreamName, after position: ReadPosition,
+                       now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> (events: [LogEvent], position: ReadPosition) {
+        var next = position
+        if LogEventGrouping.read(from: Self.groupingURL(of: fileURL(for: name))) != nil {
+            let all = cloudWatchEvents(of: name, now: now)
+            guard all.count > position.eventCount else { return ([], position) }
+            next.eventCount = all.count
+            return (Array(all[position.eventCount...]), next)
+        }
+        guard let handle = FileHandle(forReadingAtPath: fileURL(for: name).path) else { return ([], position) }
+        defer { try? handle.close() }
+        guard (try? handle.seek(toOffset: position.byteOffset)) != nil, let data = try? handle.readToEnd(),
+              let lastNewline = data.lastIndex(of: 0x0A) else { return ([], position) }
+        // A line still being written (no newline yet) is left for the next read.
+        let whole = data[data.startIndex...lastNewline]
+        next.byteOffset += UInt64(whole.count)
+        let events = Self.parseLines(whole.dropLast()).flatMap(LogEventGrouping.splitToEventSize)
+        next.eventCount += events.count
+        return (events, next)
     }
 
     /// File names may not contain "/": percent-encode it (and "%" itself).

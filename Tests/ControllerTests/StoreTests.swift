@@ -174,4 +174,47 @@ struct LogStoreTests {
         let one = try #require(store.streamInfo(single))
         #expect(one.firstEvent == 1_700_000_000_123 && one.lastEvent == 1_700_000_000_123)
     }
+
+    @Test func followingReadsOnlyWhatTheStreamGained() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fl-logs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try LogStore(root: dir)
+        let name = LogStreamName(group: "/ecs/app", stream: "p/c/1")
+        var position = LogStore.ReadPosition()
+        #expect(store.events(of: name, after: position).events.isEmpty)
+        let writer = try store.openWriter(for: name)
+        await writer.append(timestamps: [1, 2], messages: ["one", "twö"])
+        var read = store.events(of: name, after: position)
+        #expect(read.events == [LogEvent(timestamp: 1, message: "one"), LogEvent(timestamp: 2, message: "twö")])
+        position = read.position
+        #expect(store.events(of: name, after: position).events.isEmpty)
+        await writer.close()
+        // A line still being written is not given until its newline comes.
+        let file = try FileHandle(forWritingTo: store.fileURL(for: name))
+        try file.seekToEnd()
+        try file.write(contentsOf: Data("3\tthr".utf8))
+        read = store.events(of: name, after: position)
+        #expect(read.events.isEmpty && read.position == position)
+        try file.write(contentsOf: Data("ee\n".utf8))
+        try file.close()
+        read = store.events(of: name, after: position)
+        #expect(read.events == [LogEvent(timestamp: 3, message: "three")])
+        position = read.position
+        // A line longer than one CloudWatch event is split as cloudWatchEvents splits it.
+        let reopened = try store.openWriter(for: name)
+        await reopened.append(timestamps: [4], messages: [String(repeating: "z", count: LogEventGrouping.maximumEventBytes + 10)])
+        await reopened.close()
+        read = store.events(of: name, after: position)
+        #expect(read.events.map(\.message.utf8.count) == [LogEventGrouping.maximumEventBytes, 10])
+        #expect(read.position.eventCount == store.cloudWatchEvents(of: name).count)
+        // A multi-line stream is given event by event, its open last event once complete.
+        let grouped = LogStreamName(group: "/ecs/app", stream: "p/c/2")
+        let groupedWriter = try store.openWriter(for: grouped, startPattern: "^START")
+        await groupedWriter.append(timestamps: [10, 11, 12], messages: ["START a", "  more", "START b"])
+        let first = store.events(of: grouped, after: LogStore.ReadPosition(), now: 13)
+        #expect(first.events == [LogEvent(timestamp: 10, message: "START a\n  more\n")])
+        await groupedWriter.close()
+        let rest = store.events(of: grouped, after: first.position, now: 13)
+        #expect(rest.events == [LogEvent(timestamp: 12, message: "START b\n")])
+    }
 }

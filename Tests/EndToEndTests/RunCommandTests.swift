@@ -289,6 +289,20 @@ struct RunCommandTests {
         #expect(missing.stdout.contains("\"reason\" : \"MISSING\""))
     }
 
+    /// `logs -f` from a task's start prints every line once, in order, however the lines come
+    /// (bursts of 1,000, pauses between): it reads what the stream gained each round.
+    @Test func logsFollowPrintsEveryLineOnceWhileTheTaskWrites() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let started = try await cli.run(["run", "--runtime", "process", "Tests/Fixtures/run/bursts.json"])
+        let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(started.status == 0 && id.count == 32, "\(started.stdout) \(started.stderr)")
+        let follow = try await cli.run(["logs", "-f", id])
+        let expected = (1...3000).map { "line \($0) of a burst that logs -f must print once\n" }.joined()
+        #expect(follow.status == 0)
+        #expect(follow.stdout == expected, "\(follow.stdout.split(separator: "\n").count) lines: \(follow.stdout.suffix(300))")
+    }
+
     /// `stop --time` replaces stopTimeout: a worker that needs 2 s to shut down exits 0 under its
     /// own stopTimeout (30 s) but is killed (137) with `--time 1`.
     @Test func stopTimeReplacesTheStopTimeout() async throws {
