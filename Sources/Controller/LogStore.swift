@@ -98,7 +98,10 @@ public struct LogStore: Sendable {
         /// Events given so far (for streams whose lines are grouped into multi-line events).
         public var eventCount = 0
 
-        public init() {}
+        public init(byteOffset: UInt64 = 0, eventCount: Int = 0) {
+            self.byteOffset = byteOffset
+            self.eventCount = eventCount
+        }
     }
 
     /// The stream's CloudWatch events after `position` (as `cloudWatchEvents` gives them),

@@ -114,44 +114,66 @@ struct LogsOperations: Sendable {
         return hash
     }
 
+    /// GetLogEvents. Tokens: `b/N` reads backward before event N; `f/N` forward from event
+    /// N; `f/N/B` forward from event N, which starts at byte B of the stream's file, so that a
+    /// client following the stream (`logs -f --endpoint`, `run --wait --endpoint`, SDK
+    /// pollers) costs what the stream gained, not its whole length, each call. `f/N/B` is
+    /// given when a forward read reaches the end of the stream.
     func getLogEvents(_ r: APIRequest) throws(APIError) -> JSONValue {
         let group = try r.requiredString("logGroupName")
         let streamName = try r.requiredString("logStreamName")
-        guard logs.streamExists(LogStreamName(group: group, stream: streamName)) else {
+        let name = LogStreamName(group: group, stream: streamName)
+        guard logs.streamExists(name) else {
             throw APIError.resourceNotFound("The specified log stream does not exist.")
         }
-        let all = logs.cloudWatchEvents(of: LogStreamName(group: group, stream: streamName))
         let start = try r.int("startTime").map(Int64.init)
         let end = try r.int("endTime").map(Int64.init)
-        let inRange = all.indices.filter { i in
-            (start.map { all[i].timestamp >= $0 } ?? true) && (end.map { all[i].timestamp < $0 } ?? true)
-        }
         let limit = min(try r.int("limit") ?? 10000, 10000)
         guard limit >= 1 else { throw APIError.invalidParameter("limit must be at least 1.") }
-        // Tokens: "f/N" reads forward from index N, "b/N" backward before index N.
         var forward = try r.bool("startFromHead") ?? false
         var position: Int? = nil
+        var byteOffset: UInt64? = nil
         if let token = try r.string("nextToken") {
-            guard token.count > 2, let n = Int(token.dropFirst(2)), token.hasPrefix("f/") || token.hasPrefix("b/") else {
+            let parts = token.split(separator: "/", omittingEmptySubsequences: false)
+            guard (2...3).contains(parts.count), parts[0] == "f" || parts[0] == "b", let n = Int(parts[1]), n >= 0,
+                  parts.count == 2 || parts[0] == "f", parts.count == 2 || UInt64(parts[2]) != nil else {
                 throw APIError.invalidParameter("The specified nextToken is invalid.")
             }
-            forward = token.hasPrefix("f/")
+            forward = parts[0] == "f"
             position = n
+            byteOffset = parts.count == 3 ? UInt64(parts[2]) : nil
         }
-        let selected: [Int]
-        if forward {
-            let from = position ?? 0
-            selected = Array(inRange.filter { $0 >= from }.prefix(limit))
+        let page: (events: [LogEvent], next: String, first: Int)
+        if forward, let from = position, let byteOffset, start == nil, end == nil {
+            // Following: only what the stream gained since the token's byte.
+            let (gained, after) = logs.events(of: name, after: LogStore.ReadPosition(byteOffset: byteOffset, eventCount: from))
+            if gained.count <= limit {
+                page = (gained, "f/\(after.eventCount)/\(after.byteOffset)", from)
+            } else {
+                page = (Array(gained.prefix(limit)), "f/\(from + limit)", from)
+            }
         } else {
-            let before = position ?? Int.max
-            selected = Array(inRange.filter { $0 < before }.suffix(limit))
+            let (all, endOfStream) = logs.events(of: name, after: LogStore.ReadPosition())
+            let inRange = all.indices.filter { i in
+                (start.map { all[i].timestamp >= $0 } ?? true) && (end.map { all[i].timestamp < $0 } ?? true)
+            }
+            let selected: [Int]
+            if forward {
+                let from = position ?? 0
+                selected = Array(inRange.filter { $0 >= from }.prefix(limit))
+            } else {
+                let before = position ?? Int.max
+                selected = Array(inRange.filter { $0 < before }.suffix(limit))
+            }
+            let nextForward = (selected.last.map { $0 + 1 }) ?? (position ?? inRange.last.map { $0 + 1 } ?? 0)
+            let atEnd = forward && start == nil && end == nil && nextForward == all.count
+            page = (selected.map { all[$0] }, atEnd ? "f/\(nextForward)/\(endOfStream.byteOffset)" : "f/\(nextForward)",
+                    selected.first ?? (position ?? 0))
         }
-        let nextForward = (selected.last.map { $0 + 1 }) ?? (position ?? inRange.last.map { $0 + 1 } ?? 0)
-        let nextBackward = selected.first ?? (position ?? 0)
         return .object([
-            ("events", .array(selected.map { eventJSON(all[$0]) })),
-            ("nextForwardToken", .string("f/\(nextForward)")),
-            ("nextBackwardToken", .string("b/\(nextBackward)")),
+            ("events", .array(page.events.map { eventJSON($0) })),
+            ("nextForwardToken", .string(page.next)),
+            ("nextBackwardToken", .string("b/\(page.first)")),
         ])
     }
 

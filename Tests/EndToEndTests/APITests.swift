@@ -636,6 +636,38 @@ struct APITests {
         }
     }
 
+    /// Following through the API (GetLogEvents' forward tokens, which carry where the stream's
+    /// file was read up to) prints every line once, in order, while the task writes in bursts;
+    /// at the end, the token given back is the one passed in, as CloudWatch Logs does.
+    @Test func logsFollowThroughTheAPIPrintsEveryLineOnce() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let client = CLIHarness()
+        defer { client.cleanup() }
+        try await withServe(cli) { endpoint in
+            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/bursts.json"])
+            let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "bursts"]))
+            let id = String(arn.split(separator: "/").last ?? "")
+            let follow = try await client.run(["logs", "-f", id, "--endpoint", endpoint])
+            let expected = (1...3000).map { "line \($0) of a burst that logs -f must print once\n" }.joined()
+            #expect(follow.status == 0, "\(follow.stderr)")
+            #expect(follow.stdout == expected, "\(follow.stdout.split(separator: "\n").count) lines: \(follow.stdout.suffix(300))")
+            let stream = ["--log-group-name", "/fargate-local/bursts", "--log-stream-name", "bursts/\(id)"]
+            let head = try JSONParser.parse(try await aws(endpoint, ["logs", "get-log-events", "--start-from-head", "--limit", "2500"] + stream).stdout)
+            #expect(head["events"]?.arrayValue?.count == 2500)
+            let middle = try #require(head["nextForwardToken"]?.stringValue)
+            #expect(middle == "f/2500", "a page that ends before the stream does: \(middle)")
+            let tail = try JSONParser.parse(try await aws(endpoint, ["logs", "get-log-events", "--start-from-head", "--next-token", middle] + stream).stdout)
+            #expect(tail["events"]?.arrayValue?.first?["message"]?.stringValue == "line 2501 of a burst that logs -f must print once")
+            #expect(tail["events"]?.arrayValue?.count == 500)
+            let end = try #require(tail["nextForwardToken"]?.stringValue)
+            #expect(end.hasPrefix("f/3000/"), "\(end)")
+            let again = try JSONParser.parse(try await aws(endpoint, ["logs", "get-log-events", "--start-from-head", "--next-token", end] + stream).stdout)
+            #expect(again["events"]?.arrayValue?.isEmpty == true)
+            #expect(again["nextForwardToken"]?.stringValue == end)
+        }
+    }
+
     @Test func runSubmitsToAReachableController() async throws {
         let server = CLIHarness()
         let client = CLIHarness()
