@@ -37,9 +37,9 @@ struct LogsCommand: AsyncParsableCommand {
                 for (order, name) in names.enumerated() {
                     guard let stream = record.logStreams[name] else { continue }
                     // Only what the stream gained since the last round is read.
-                    let (events, position) = controller.logs.events(of: stream, after: read[name] ?? LogStore.ReadPosition())
-                    read[name] = position
-                    for e in events where e.timestamp >= minTimestamp { batch.append((e.timestamp, order, name, e.message)) }
+                    let gained = controller.logs.events(of: stream, after: read[name] ?? LogStore.ReadPosition())
+                    read[name] = gained.position
+                    for e in gained.events where e.timestamp >= minTimestamp { batch.append((e.timestamp, order, name, e.message)) }
                 }
                 print(batch, prefixed: container == nil && names.count > 1)
                 if !follow || record.task.lastStatus == .stopped { break }

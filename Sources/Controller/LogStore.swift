@@ -104,29 +104,56 @@ public struct LogStore: Sendable {
         }
     }
 
+    /// What a read of a stream after a `ReadPosition` gave.
+    public struct StreamRead: Sendable {
+        /// The events, as `cloudWatchEvents` gives them.
+        public var events: [LogEvent]
+        /// For each event, the byte of the stream's file its line starts at, when the event
+        /// is a whole line or a line's first part (nil for a line's later parts, and in
+        /// streams grouped into multi-line events): where a reader can resume before it.
+        public var lineStarts: [UInt64?]
+        /// The position after the events.
+        public var position: ReadPosition
+    }
+
     /// The stream's CloudWatch events after `position` (as `cloudWatchEvents` gives them),
     /// and the position after them. Only what was appended since is read, so following a
     /// large stream costs what it grows by; a stream grouped into multi-line events is
     /// re-grouped whole, since a new line may belong to its last event.
     public func events(of name: LogStreamName, after position: ReadPosition,
-                       now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> (events: [LogEvent], position: ReadPosition) {
+                       now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> StreamRead {
         var next = position
+        let nothing = StreamRead(events: [], lineStarts: [], position: position)
         if LogEventGrouping.read(from: Self.groupingURL(of: fileURL(for: name))) != nil {
             let all = cloudWatchEvents(of: name, now: now)
-            guard all.count > position.eventCount else { return ([], position) }
+            guard all.count > position.eventCount else { return nothing }
             next.eventCount = all.count
-            return (Array(all[position.eventCount...]), next)
+            let events = Array(all[position.eventCount...])
+            return StreamRead(events: events, lineStarts: Array(repeating: nil, count: events.count), position: next)
         }
-        guard let handle = FileHandle(forReadingAtPath: fileURL(for: name).path) else { return ([], position) }
+        guard let handle = FileHandle(forReadingAtPath: fileURL(for: name).path) else { return nothing }
         defer { try? handle.close() }
         guard (try? handle.seek(toOffset: position.byteOffset)) != nil, let data = try? handle.readToEnd(),
-              let lastNewline = data.lastIndex(of: 0x0A) else { return ([], position) }
+              let lastNewline = data.lastIndex(of: 0x0A) else { return nothing }
         // A line still being written (no newline yet) is left for the next read.
         let whole = data[data.startIndex...lastNewline]
+        var events: [LogEvent] = []
+        var starts: [UInt64?] = []
+        var lineStart = whole.startIndex
+        while lineStart < whole.endIndex {
+            let newline = whole[lineStart...].firstIndex(of: 0x0A) ?? whole.endIndex
+            let line = whole[lineStart..<newline]
+            if let tab = line.firstIndex(of: 0x09), let ts = Int64(String(decoding: line[line.startIndex..<tab], as: UTF8.self)) {
+                let pieces = LogEventGrouping.splitToEventSize(LogEvent(timestamp: ts, message: String(decoding: line[(tab + 1)...], as: UTF8.self)))
+                events += pieces
+                starts.append(position.byteOffset + UInt64(lineStart - whole.startIndex))
+                starts += Array(repeating: nil, count: pieces.count - 1)
+            }
+            lineStart = newline + 1
+        }
         next.byteOffset += UInt64(whole.count)
-        let events = Self.parseLines(whole.dropLast()).flatMap(LogEventGrouping.splitToEventSize)
         next.eventCount += events.count
-        return (events, next)
+        return StreamRead(events: events, lineStarts: starts, position: next)
     }
 
     /// File names may not contain "/": percent-encode it (and "%" itself).

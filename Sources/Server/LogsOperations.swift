@@ -118,7 +118,7 @@ struct LogsOperations: Sendable {
     /// N; `f/N/B` forward from event N, which starts at byte B of the stream's file, so that a
     /// client following the stream (`logs -f --endpoint`, `run --wait --endpoint`, SDK
     /// pollers) costs what the stream gained, not its whole length, each call. `f/N/B` is
-    /// given when a forward read reaches the end of the stream.
+    /// given by every forward read without a time range whose next event starts a line.
     func getLogEvents(_ r: APIRequest) throws(APIError) -> JSONValue {
         let group = try r.requiredString("logGroupName")
         let streamName = try r.requiredString("logStreamName")
@@ -144,16 +144,22 @@ struct LogsOperations: Sendable {
             byteOffset = parts.count == 3 ? UInt64(parts[2]) : nil
         }
         let page: (events: [LogEvent], next: String, first: Int)
-        if forward, let from = position, let byteOffset, start == nil, end == nil {
-            // Following: only what the stream gained since the token's byte.
-            let (gained, after) = logs.events(of: name, after: LogStore.ReadPosition(byteOffset: byteOffset, eventCount: from))
-            if gained.count <= limit {
-                page = (gained, "f/\(after.eventCount)/\(after.byteOffset)", from)
+        if forward, start == nil, end == nil {
+            // Forward with no time range: read from the token's byte when it has one (a
+            // follower pays for what the stream gained), and give the next page's byte.
+            let from = position ?? 0
+            let read = logs.events(of: name, after: LogStore.ReadPosition(byteOffset: byteOffset ?? 0, eventCount: byteOffset == nil ? 0 : from))
+            let skip = byteOffset == nil ? min(from, read.events.count) : 0
+            let available = read.events.count - skip
+            if available <= limit {
+                page = (Array(read.events[skip...]), "f/\(read.position.eventCount)/\(read.position.byteOffset)", from)
             } else {
-                page = (Array(gained.prefix(limit)), "f/\(from + limit)", from)
+                let nextIndex = skip + limit
+                let nextByte = read.lineStarts[nextIndex].map { "/\($0)" } ?? ""
+                page = (Array(read.events[skip..<nextIndex]), "f/\(from + limit)\(nextByte)", from)
             }
         } else {
-            let (all, endOfStream) = logs.events(of: name, after: LogStore.ReadPosition())
+            let all = logs.events(of: name, after: LogStore.ReadPosition()).events
             let inRange = all.indices.filter { i in
                 (start.map { all[i].timestamp >= $0 } ?? true) && (end.map { all[i].timestamp < $0 } ?? true)
             }
@@ -166,9 +172,7 @@ struct LogsOperations: Sendable {
                 selected = Array(inRange.filter { $0 < before }.suffix(limit))
             }
             let nextForward = (selected.last.map { $0 + 1 }) ?? (position ?? inRange.last.map { $0 + 1 } ?? 0)
-            let atEnd = forward && start == nil && end == nil && nextForward == all.count
-            page = (selected.map { all[$0] }, atEnd ? "f/\(nextForward)/\(endOfStream.byteOffset)" : "f/\(nextForward)",
-                    selected.first ?? (position ?? 0))
+            page = (selected.map { all[$0] }, "f/\(nextForward)", selected.first ?? (position ?? 0))
         }
         return .object([
             ("events", .array(page.events.map { eventJSON($0) })),

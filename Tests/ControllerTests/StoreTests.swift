@@ -186,6 +186,7 @@ struct LogStoreTests {
         await writer.append(timestamps: [1, 2], messages: ["one", "twö"])
         var read = store.events(of: name, after: position)
         #expect(read.events == [LogEvent(timestamp: 1, message: "one"), LogEvent(timestamp: 2, message: "twö")])
+        #expect(read.lineStarts == [0, 6])  // "1\tone\n" is 6 bytes
         position = read.position
         #expect(store.events(of: name, after: position).events.isEmpty)
         await writer.close()
@@ -206,6 +207,7 @@ struct LogStoreTests {
         await reopened.close()
         read = store.events(of: name, after: position)
         #expect(read.events.map(\.message.utf8.count) == [LogEventGrouping.maximumEventBytes, 10])
+        #expect(read.lineStarts == [position.byteOffset, nil], "a line's second part cannot be resumed before")
         #expect(read.position.eventCount == store.cloudWatchEvents(of: name).count)
         // A multi-line stream is given event by event, its open last event once complete.
         let grouped = LogStreamName(group: "/ecs/app", stream: "p/c/2")

@@ -656,7 +656,7 @@ struct APITests {
             let head = try JSONParser.parse(try await aws(endpoint, ["logs", "get-log-events", "--start-from-head", "--limit", "2500"] + stream).stdout)
             #expect(head["events"]?.arrayValue?.count == 2500)
             let middle = try #require(head["nextForwardToken"]?.stringValue)
-            #expect(middle == "f/2500", "a page that ends before the stream does: \(middle)")
+            #expect(middle.hasPrefix("f/2500/"), "a page that ends before the stream does, where line 2501 starts: \(middle)")
             let tail = try JSONParser.parse(try await aws(endpoint, ["logs", "get-log-events", "--start-from-head", "--next-token", middle] + stream).stdout)
             #expect(tail["events"]?.arrayValue?.first?["message"]?.stringValue == "line 2501 of a burst that logs -f must print once")
             #expect(tail["events"]?.arrayValue?.count == 500)
