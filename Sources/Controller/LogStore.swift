@@ -119,41 +119,46 @@ public struct LogStore: Sendable {
     /// The stream's CloudWatch events after `position` (as `cloudWatchEvents` gives them),
     /// and the position after them. Only what was appended since is read, so following a
     /// large stream costs what it grows by; a stream grouped into multi-line events is
-    /// re-grouped whole, since a new line may belong to its last event.
-    public func events(of name: LogStreamName, after position: ReadPosition,
+    /// re-grouped whole, since a new line may belong to its last event. With `atLeast`, the
+    /// read stops once it has more than that many events (a page and the start of the next).
+    public func events(of name: LogStreamName, after position: ReadPosition, atLeast: Int? = nil,
                        now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> StreamRead {
-        var next = position
-        let nothing = StreamRead(events: [], lineStarts: [], position: position)
+        var read = StreamRead(events: [], lineStarts: [], position: position)
         if LogEventGrouping.read(from: Self.groupingURL(of: fileURL(for: name))) != nil {
             let all = cloudWatchEvents(of: name, now: now)
-            guard all.count > position.eventCount else { return nothing }
-            next.eventCount = all.count
-            let events = Array(all[position.eventCount...])
-            return StreamRead(events: events, lineStarts: Array(repeating: nil, count: events.count), position: next)
+            guard all.count > position.eventCount else { return read }
+            read.events = Array(all[position.eventCount...])
+            read.lineStarts = Array(repeating: nil, count: read.events.count)
+            read.position.eventCount = all.count
+            return read
         }
-        guard let handle = FileHandle(forReadingAtPath: fileURL(for: name).path) else { return nothing }
+        guard let handle = FileHandle(forReadingAtPath: fileURL(for: name).path) else { return read }
         defer { try? handle.close() }
-        guard (try? handle.seek(toOffset: position.byteOffset)) != nil, let data = try? handle.readToEnd(),
-              let lastNewline = data.lastIndex(of: 0x0A) else { return nothing }
-        // A line still being written (no newline yet) is left for the next read.
-        let whole = data[data.startIndex...lastNewline]
-        var events: [LogEvent] = []
-        var starts: [UInt64?] = []
-        var lineStart = whole.startIndex
-        while lineStart < whole.endIndex {
-            let newline = whole[lineStart...].firstIndex(of: 0x0A) ?? whole.endIndex
-            let line = whole[lineStart..<newline]
-            if let tab = line.firstIndex(of: 0x09), let ts = Int64(String(decoding: line[line.startIndex..<tab], as: UTF8.self)) {
-                let pieces = LogEventGrouping.splitToEventSize(LogEvent(timestamp: ts, message: String(decoding: line[(tab + 1)...], as: UTF8.self)))
-                events += pieces
-                starts.append(position.byteOffset + UInt64(lineStart - whole.startIndex))
-                starts += Array(repeating: nil, count: pieces.count - 1)
+        guard (try? handle.seek(toOffset: position.byteOffset)) != nil else { return read }
+        var pending = Data()  // the start of a line whose newline is in a later chunk
+        while atLeast.map({ read.events.count <= $0 }) ?? true {
+            guard let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty else { break }
+            pending.append(chunk)
+            // A line still being written (no newline yet) is left for the next read.
+            guard let lastNewline = pending.lastIndex(of: 0x0A) else { continue }
+            let whole = pending[pending.startIndex...lastNewline]
+            var lineStart = whole.startIndex
+            while lineStart < whole.endIndex {
+                let newline = whole[lineStart...].firstIndex(of: 0x0A)!
+                let line = whole[lineStart..<newline]
+                if let tab = line.firstIndex(of: 0x09), let ts = Int64(String(decoding: line[line.startIndex..<tab], as: UTF8.self)) {
+                    let pieces = LogEventGrouping.splitToEventSize(LogEvent(timestamp: ts, message: String(decoding: line[(tab + 1)...], as: UTF8.self)))
+                    read.events += pieces
+                    read.lineStarts.append(read.position.byteOffset + UInt64(lineStart - whole.startIndex))
+                    read.lineStarts += Array(repeating: nil, count: pieces.count - 1)
+                    read.position.eventCount += pieces.count
+                }
+                lineStart = newline + 1
             }
-            lineStart = newline + 1
+            read.position.byteOffset += UInt64(whole.count)
+            pending = Data(pending[(lastNewline + 1)...])
         }
-        next.byteOffset += UInt64(whole.count)
-        next.eventCount += events.count
-        return StreamRead(events: events, lineStarts: starts, position: next)
+        return read
     }
 
     /// File names may not contain "/": percent-encode it (and "%" itself).

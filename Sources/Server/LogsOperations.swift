@@ -148,7 +148,9 @@ struct LogsOperations: Sendable {
             // Forward with no time range: read from the token's byte when it has one (a
             // follower pays for what the stream gained), and give the next page's byte.
             let from = position ?? 0
-            let read = logs.events(of: name, after: LogStore.ReadPosition(byteOffset: byteOffset ?? 0, eventCount: byteOffset == nil ? 0 : from))
+            let wanted = (byteOffset == nil ? from : 0) + limit
+            let read = logs.events(of: name, after: LogStore.ReadPosition(byteOffset: byteOffset ?? 0, eventCount: byteOffset == nil ? 0 : from),
+                                   atLeast: wanted)
             let skip = byteOffset == nil ? min(from, read.events.count) : 0
             let available = read.events.count - skip
             if available <= limit {

@@ -219,4 +219,26 @@ struct LogStoreTests {
         let rest = store.events(of: grouped, after: first.position, now: 13)
         #expect(rest.events == [LogEvent(timestamp: 12, message: "START b\n")])
     }
+
+    @Test func readsCrossChunkBoundariesAndStopOnceAPageIsRead() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fl-logs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try LogStore(root: dir)
+        let name = LogStreamName(group: "/ecs/app", stream: "p/c/1")
+        let writer = try store.openWriter(for: name)
+        // 1,100 lines of ~1 KB: the 1 MiB read chunks end inside a line.
+        let messages = (1...1100).map { String(format: "%04d", $0) + String(repeating: "x", count: 1000) }
+        await writer.append(timestamps: (1...1100).map(Int64.init), messages: messages)
+        await writer.close()
+        let whole = store.events(of: name, after: LogStore.ReadPosition())
+        #expect(whole.events.map(\.message) == messages)
+        #expect(whole.lineStarts.compactMap { $0 }.count == 1100)
+        #expect(zip(whole.lineStarts.dropFirst(), whole.lineStarts).allSatisfy { next, previous in next! > previous! })
+        // A page's read stops after the chunk that gives it; the rest follows from there.
+        let page = store.events(of: name, after: LogStore.ReadPosition(), atLeast: 10)
+        #expect(page.events.count > 10 && page.events.count < 1100, "\(page.events.count)")
+        let rest = store.events(of: name, after: page.position)
+        #expect((page.events + rest.events).map(\.message) == messages)
+        #expect(rest.position == whole.position)
+    }
 }
