@@ -66,22 +66,29 @@ struct LogsCommand: AsyncParsableCommand {
                 if streams.isEmpty && stopped { throw CLIError("task \(id) has no log stream for container \"\(container)\"") }
             }
             var batch: [(Int64, Int, String, String)] = []
+            var behind = false
             for (order, s) in streams.enumerated() {
                 var body: [(key: String, value: JSONValue)] = [("logGroupName", .string(s.group)), ("logStreamName", .string(s.stream)), ("startFromHead", .bool(true))]
                 if let token = tokens[s.stream] { body.append(("nextToken", .string(token))) }
                 let page = try await client.logs("GetLogEvents", .object(body))
                 tokens[s.stream] = page["nextForwardToken"]?.stringValue
                 guard case let .array(events)? = page["events"] else { continue }
+                // A full page: the stream has more already, so the next round comes at once.
+                if events.count >= Self.eventsPerPage { behind = true }
                 for e in events {
                     guard let message = e["message"]?.stringValue, case let .number(n)? = e["timestamp"], let ts = Int64(n) ?? Double(n).map({ Int64($0) }) else { continue }
                     if ts >= minTimestamp { batch.append((ts, order, s.container, message)) }
                 }
             }
             print(batch, prefixed: container == nil && streams.count > 1)
+            if behind { continue }
             if !follow || stopped { break }
             try await Task.sleep(for: .milliseconds(250))
         }
     }
+
+    /// GetLogEvents' largest page (10,000 events), which it gives when no limit is asked.
+    static let eventsPerPage = 10_000
 
     /// Prints events (timestamp, stream order, container, message) merged by time.
     private func print(_ events: [(Int64, Int, String, String)], prefixed: Bool) {

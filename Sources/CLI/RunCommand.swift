@@ -400,6 +400,7 @@ extension RunCommand {
         var poll = 10
         while true {
             let task = try await client.tasks([arn]).first
+            var behind = false
             for s in try await client.logStreams(taskID: id) {
                 var request: [(key: String, value: JSONValue)] = [("logGroupName", .string(s.group)), ("logStreamName", .string(s.stream)), ("startFromHead", .bool(true))]
                 if let token = tokens[s.stream] { request.append(("nextToken", .string(token))) }
@@ -408,15 +409,19 @@ extension RunCommand {
                 if case let .array(events)? = page["events"] {
                     let chunk = events.compactMap { $0["message"]?.stringValue }.map { "\(s.container) | \($0)\n" }.joined()
                     if !chunk.isEmpty { FileHandle.standardOutput.write(Data(chunk.utf8)) }
+                    // A full page: the stream has more already; read on before anything else.
+                    if events.count >= LogsCommand.eventsPerPage { behind = true }
                 }
-            }
-            if task?.lastStatus == .stopped {
-                final = task
-                break
             }
             if let seconds, !timedOut, Date().timeIntervalSince(started) > seconds {
                 timedOut = true
                 _ = try await client.ecs("StopTask", .object([("task", .string(arn)), ("reason", .string("Task stopped by fargate-local: it ran longer than --timeout (\(timeout ?? ""))"))]))
+            }
+            if behind { continue }
+            // Stopped before its streams were read to their end: every line has been printed.
+            if task?.lastStatus == .stopped {
+                final = task
+                break
             }
             // Short tasks are seen to stop soon after they do; long ones are polled 4 times a second.
             try await Task.sleep(for: .milliseconds(poll))

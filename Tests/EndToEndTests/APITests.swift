@@ -649,22 +649,31 @@ struct APITests {
             let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "bursts"]))
             let id = String(arn.split(separator: "/").last ?? "")
             let follow = try await client.run(["logs", "-f", id, "--endpoint", endpoint])
-            let expected = (1...3000).map { "line \($0) of a burst that logs -f must print once\n" }.joined()
+            let expected = (1...12000).map { "line \($0) of a burst that logs -f must print once\n" }.joined()
             #expect(follow.status == 0, "\(follow.stderr)")
             #expect(follow.stdout == expected, "\(follow.stdout.split(separator: "\n").count) lines: \(follow.stdout.suffix(300))")
+            // More lines than one GetLogEvents page (10,000): the whole log, not its first page.
+            let printed = try await client.run(["logs", id, "--endpoint", endpoint])
+            #expect(printed.stdout == expected, "\(printed.stdout.split(separator: "\n").count) lines")
             let stream = ["--log-group-name", "/fargate-local/bursts", "--log-stream-name", "bursts/\(id)"]
-            let head = try JSONParser.parse(try await aws(endpoint, ["logs", "get-log-events", "--start-from-head", "--limit", "2500"] + stream).stdout)
-            #expect(head["events"]?.arrayValue?.count == 2500)
+            let head = try JSONParser.parse(try await aws(endpoint, ["logs", "get-log-events", "--start-from-head", "--limit", "9500"] + stream).stdout)
+            #expect(head["events"]?.arrayValue?.count == 9500)
             let middle = try #require(head["nextForwardToken"]?.stringValue)
-            #expect(middle.hasPrefix("f/2500/"), "a page that ends before the stream does, where line 2501 starts: \(middle)")
+            #expect(middle.hasPrefix("f/9500/"), "a page that ends before the stream does, where line 9501 starts: \(middle)")
             let tail = try JSONParser.parse(try await aws(endpoint, ["logs", "get-log-events", "--start-from-head", "--next-token", middle] + stream).stdout)
-            #expect(tail["events"]?.arrayValue?.first?["message"]?.stringValue == "line 2501 of a burst that logs -f must print once")
-            #expect(tail["events"]?.arrayValue?.count == 500)
+            #expect(tail["events"]?.arrayValue?.first?["message"]?.stringValue == "line 9501 of a burst that logs -f must print once")
+            #expect(tail["events"]?.arrayValue?.count == 2500)
             let end = try #require(tail["nextForwardToken"]?.stringValue)
-            #expect(end.hasPrefix("f/3000/"), "\(end)")
+            #expect(end.hasPrefix("f/12000/"), "\(end)")
             let again = try JSONParser.parse(try await aws(endpoint, ["logs", "get-log-events", "--start-from-head", "--next-token", end] + stream).stdout)
             #expect(again["events"]?.arrayValue?.isEmpty == true)
             #expect(again["nextForwardToken"]?.stringValue == end)
+            // run --wait through the controller prints every line too, however many come
+            // between two of its rounds (it read one page, 10,000, a round, then stopped).
+            let run = try await client.run(["run", "--wait", "-q", "Tests/Fixtures/run/many-lines.json", "--endpoint", endpoint])
+            let prefixed = (1...25000).map { "many | \($0)\n" }.joined()
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout == prefixed, "\(run.stdout.split(separator: "\n").count) lines")
         }
     }
 

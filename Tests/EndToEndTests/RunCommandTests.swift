@@ -298,7 +298,7 @@ struct RunCommandTests {
         let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(started.status == 0 && id.count == 32, "\(started.stdout) \(started.stderr)")
         let follow = try await cli.run(["logs", "-f", id])
-        let expected = (1...3000).map { "line \($0) of a burst that logs -f must print once\n" }.joined()
+        let expected = (1...12000).map { "line \($0) of a burst that logs -f must print once\n" }.joined()
         #expect(follow.status == 0)
         #expect(follow.stdout == expected, "\(follow.stdout.split(separator: "\n").count) lines: \(follow.stdout.suffix(300))")
     }
