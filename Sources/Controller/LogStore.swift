@@ -398,8 +398,10 @@ extension LogStore {
             guard let tail = try? handle.readToEnd(), !tail.isEmpty else { return (first, first) }
             var body = tail[...]
             if body.last == 0x0A { body = body.dropLast() }
-            if let newline = body.lastIndex(of: 0x0A) {
-                return (first, timestamp(body[(newline + 1)...]) ?? first)
+            // The last line that parses (one still being written may not, yet).
+            while let newline = body.lastIndex(of: 0x0A) {
+                if let last = timestamp(body[(newline + 1)...]) { return (first, last) }
+                body = body[..<newline]
             }
             if start == 0 { return (first, timestamp(body) ?? first) }
             chunk *= 4

@@ -186,14 +186,18 @@ struct LogsOperations: Sendable {
     func filterLogEvents(_ r: APIRequest) throws(APIError) -> JSONValue {
         let group = try r.requiredString("logGroupName")
         try requireGroup(group)
-        var streams = logs.streams(in: group).map(\.name)
-        if let names = try r.strings("logStreamNames") { streams = streams.filter { names.contains($0) } }
-        if let prefix = try r.string("logStreamNamePrefix") { streams = streams.filter { $0.hasPrefix(prefix) } }
+        var infos = logs.streams(in: group)
+        if let names = try r.strings("logStreamNames") { infos = infos.filter { names.contains($0.name) } }
+        if let prefix = try r.string("logStreamNamePrefix") { infos = infos.filter { $0.name.hasPrefix(prefix) } }
+        let streams = infos.map(\.name)
         let start = try r.int("startTime").map(Int64.init)
         let end = try r.int("endTime").map(Int64.init)
         let pattern = FilterPattern(try r.string("filterPattern") ?? "")
         var matched: [(LogEvent, String, Int)] = []
-        for stream in streams {
+        // A stream whose lines all fall outside the time range is not read (a poller such as
+        // `aws logs tail --follow` asks from its last event on: older streams are skipped).
+        for info in infos where (start.map { info.lastEvent >= $0 } ?? true) && (end.map { info.firstEvent <= $0 } ?? true) {
+            let stream = info.name
             for (i, e) in logs.cloudWatchEvents(of: LogStreamName(group: group, stream: stream)).enumerated()
             where (start.map { e.timestamp >= $0 } ?? true) && (end.map { e.timestamp <= $0 } ?? true) && pattern.matches(e.message) {
                 matched.append((e, stream, i))

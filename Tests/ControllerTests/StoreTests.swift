@@ -168,6 +168,12 @@ struct LogStoreTests {
         let group = try #require(store.groups().first)
         #expect(group.created == info.created)
         #expect(group.bytes == info.bytes)
+        // A line still being written, its timestamp not yet whole: the last whole line counts.
+        let handle = try FileHandle(forWritingTo: store.fileURL(for: name))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("17000".utf8))
+        try handle.close()
+        #expect(store.streamInfo(name)?.lastEvent == 1_700_000_000_002)
         // One line, no final newline.
         let single = LogStreamName(group: "/ecs/app", stream: "p/c/2")
         try Data("1700000000123\tonly".utf8).write(to: store.fileURL(for: single))

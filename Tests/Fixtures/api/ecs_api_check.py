@@ -188,6 +188,14 @@ check("stream times are integer milliseconds: creation at the first event, last 
 group = next(g for g in logs.describe_log_groups(logGroupNamePrefix="/ecs/api-check")["logGroups"] if g["logGroupName"] == "/ecs/api-check")
 check("group creationTime is integer milliseconds, at or before its streams'",
       isinstance(group["creationTime"], int) and group["creationTime"] <= stream["creationTime"] and 0 <= now_ms - group["creationTime"] < 3_600_000, group)
+last_ts = ev["events"][-1]["timestamp"]
+since_last = logs.filter_log_events(logGroupName="/ecs/api-check", logStreamNames=["app/main/%s" % task_id], startTime=last_ts)["events"]
+check("filter-log-events from the last event's time on: that event, none before it",
+      since_last and since_last[-1]["message"] == "second line" and all(e["timestamp"] >= last_ts for e in since_last), since_last)
+check("filter-log-events after every event: none (no stream is read)",
+      logs.filter_log_events(logGroupName="/ecs/api-check", startTime=now_ms + 3_600_000)["events"] == [])
+until_first = logs.filter_log_events(logGroupName="/ecs/api-check", logStreamNames=["app/main/%s" % task_id], endTime=stream["firstEventTimestamp"])["events"]
+check("filter-log-events up to the first event's time: it", until_first and until_first[0]["message"] == "main says override", until_first)
 def fnv1a32(text):
     h = 2166136261
     for b in text.encode():
