@@ -1,14 +1,48 @@
 import Controller
 import Foundation
 
-/// Writes to stdout and stderr without interleaving partial lines.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes to stdout and stderr without interleaving partial lines, and without dying when a
+/// reader has gone (`fargate-local run --wait | head`): a write to a closed pipe fails
+/// (`write` returns false) instead of trapping, as Foundation's `FileHandle.write` does.
 enum Console {
     static func out(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        write(text + "\n", to: STDOUT_FILENO)
     }
 
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        write(text + "\n", to: STDERR_FILENO)
+    }
+
+    /// Writes all of `text` to `descriptor`; false when it cannot (its reader has gone: EPIPE,
+    /// or another error). Waits while a non-blocking descriptor is full.
+    @discardableResult
+    static func write(_ text: String, to descriptor: Int32) -> Bool {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if written > 0 {
+                bytes = bytes.dropFirst(written)
+            } else if written < 0 && errno == EINTR {
+                continue
+            } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&ready, 1, 1000)
+            } else {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Whoever reads this process's output may go first (`| head`): writes to a closed pipe
+    /// then fail instead of killing the process. For the processes that supervise tasks
+    /// (`run`, `supervise`, `serve`), which must see their tasks to the end.
+    static func surviveClosedOutput() {
+        signal(SIGPIPE, SIG_IGN)
     }
 }
 
@@ -16,14 +50,22 @@ enum Console {
 /// lifecycle events on stderr.
 actor ConsolePrinter: TaskConsole {
     private let showEvents: Bool
+    private var outputClosed = false
 
     init(showEvents: Bool) { self.showEvents = showEvents }
 
     func output(container: String, lines: [String]) {
+        guard !outputClosed else { return }
         var chunk = ""
         for line in lines { chunk += "\(container) | \(line)\n" }
-        FileHandle.standardOutput.write(Data(chunk.utf8))
+        if !Console.write(chunk, to: STDOUT_FILENO) {
+            // Its reader has gone (`| head`): the task runs on, supervised to the end.
+            outputClosed = true
+            Console.error(Self.outputClosedNote)
+        }
     }
+
+    static let outputClosedNote = "fargate-local: stdout was closed; the task runs on to its end, and its output is kept in its log streams (fargate-local logs)"
 
     func event(_ message: String) {
         if showEvents { Console.error("fargate-local: \(message)") }

@@ -26,7 +26,7 @@ struct EventsCommand: AsyncParsableCommand {
                         seen[task.taskID] = task.version
                         chunk += TaskStateChangeEvent.json(task, region: global.resolvedRegion) + "\n"
                     }
-                    if !chunk.isEmpty { FileHandle.standardOutput.write(Data(chunk.utf8)) }
+                    if !chunk.isEmpty, !Console.write(chunk, to: STDOUT_FILENO) { throw ExitCode(141) }  // its reader has gone
                     if !follow { return }
                     try await Task.sleep(for: .milliseconds(250))
                 }
@@ -39,7 +39,7 @@ struct EventsCommand: AsyncParsableCommand {
                     seen[record.id] = record.task.version
                     chunk += TaskStateChangeEvent.json(record.task, region: global.resolvedRegion) + "\n"
                 }
-                if !chunk.isEmpty { FileHandle.standardOutput.write(Data(chunk.utf8)) }
+                if !chunk.isEmpty, !Console.write(chunk, to: STDOUT_FILENO) { throw ExitCode(141) }  // its reader has gone
                 if !follow { return }
                 try await Task.sleep(for: .milliseconds(250))
             }

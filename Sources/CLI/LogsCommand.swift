@@ -41,7 +41,7 @@ struct LogsCommand: AsyncParsableCommand {
                     read[name] = gained.position
                     for e in gained.events where e.timestamp >= minTimestamp { batch.append((e.timestamp, order, name, e.message)) }
                 }
-                print(batch, prefixed: container == nil && names.count > 1)
+                try print(batch, prefixed: container == nil && names.count > 1)
                 if !follow || record.task.lastStatus == .stopped { break }
                 try await Task.sleep(for: .milliseconds(250))
                 record = try await controller.store.task(id: record.id) ?? record
@@ -80,7 +80,7 @@ struct LogsCommand: AsyncParsableCommand {
                     if ts >= minTimestamp { batch.append((ts, order, s.container, message)) }
                 }
             }
-            print(batch, prefixed: container == nil && streams.count > 1)
+            try print(batch, prefixed: container == nil && streams.count > 1)
             if behind { continue }
             if !follow || stopped { break }
             try await Task.sleep(for: .milliseconds(250))
@@ -91,7 +91,7 @@ struct LogsCommand: AsyncParsableCommand {
     static let eventsPerPage = 10_000
 
     /// Prints events (timestamp, stream order, container, message) merged by time.
-    private func print(_ events: [(Int64, Int, String, String)], prefixed: Bool) {
+    private func print(_ events: [(Int64, Int, String, String)], prefixed: Bool) throws {
         var chunk = ""
         for (ts, _, name, message) in events.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
             if timestamps {
@@ -101,6 +101,6 @@ struct LogsCommand: AsyncParsableCommand {
             let text = message.hasSuffix("\n") ? message.dropLast() : Substring(message)
             chunk += (prefixed ? "\(name) | " : "") + text + "\n"
         }
-        if !chunk.isEmpty { FileHandle.standardOutput.write(Data(chunk.utf8)) }
+        if !chunk.isEmpty, !Console.write(chunk, to: STDOUT_FILENO) { throw ExitCode(141) }  // its reader has gone
     }
 }

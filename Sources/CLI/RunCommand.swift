@@ -74,6 +74,7 @@ struct RunCommand: AsyncParsableCommand {
 
     /// Runs the command; `prefetched`: the state database, opened while the command line was parsed.
     func run(prefetched: StatePrefetch?) async throws {
+        Console.surviveClosedOutput()
         try await reportingErrors {
             LatencyTrace.mark("run: command parsed")
             if let client = global.endpointClient {
@@ -397,6 +398,7 @@ extension RunCommand {
         var timedOut = false
         var tokens: [String: String] = [:]
         var final: ECSTask?
+        var outputClosed = false
         var poll = 10
         while true {
             let task = try await client.tasks([arn]).first
@@ -408,7 +410,10 @@ extension RunCommand {
                 tokens[s.stream] = page["nextForwardToken"]?.stringValue
                 if case let .array(events)? = page["events"] {
                     let chunk = events.compactMap { $0["message"]?.stringValue }.map { "\(s.container) | \($0)\n" }.joined()
-                    if !chunk.isEmpty { FileHandle.standardOutput.write(Data(chunk.utf8)) }
+                    if !chunk.isEmpty, !outputClosed, !Console.write(chunk, to: STDOUT_FILENO) {
+                        outputClosed = true
+                        Console.error(ConsolePrinter.outputClosedNote)
+                    }
                     // A full page: the stream has more already; read on before anything else.
                     if events.count >= LogsCommand.eventsPerPage { behind = true }
                 }

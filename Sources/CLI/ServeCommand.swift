@@ -22,6 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     var allowUsers: [String] = []
 
     func run() async throws {
+        Console.surviveClosedOutput()
         try await reportingErrors {
             guard let keep = DurationParser.seconds(retention), keep >= 3600 else {
                 throw CLIError("--retention \"\(retention)\": expected a duration of at least 1h (ECS keeps stopped tasks for an hour)")

@@ -14,6 +14,7 @@ struct SuperviseCommand: AsyncParsableCommand {
     @Argument var taskID: String
 
     func run() async throws {
+        Console.surviveClosedOutput()
         try await reportingErrors {
             let controller = try global.makeController()
             guard var record = try await controller.store.task(id: taskID) else {

@@ -67,6 +67,41 @@ struct APITests {
         }
     }
 
+    /// `serve 2>&1 | head -1`: once its reader has gone, serve's log lines have nowhere to go,
+    /// and serve goes on (before, its first log line after that trapped, and every task it
+    /// ran lost its supervisor).
+    @Test func serveOutlivesTheReaderOfItsLog() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let port = LocalServers.freePort()
+        let endpoint = "http://127.0.0.1:\(port)"
+        let start = #"""
+            "$0" serve --runtime process --port "$2" --state-dir "$1" > >(head -1 > "$1/first-line") 2>&1 &
+            echo $! > "$1/serve.pid"
+            for i in $(seq 1 100); do curl -sf --max-time 1 http://127.0.0.1:$2/health >/dev/null && break; sleep 0.1; done
+            """#
+        _ = try await Command.run("bash", ["-c", start, CLIHarness.binary, cli.stateDirectory.path, String(port)])
+        let stopServe = { _ = try? await Command.run("/bin/sh", ["-c", "kill $(cat \"$0/serve.pid\")", cli.stateDirectory.path]) }
+        do {
+            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://taskdefs/hello.json"])
+            for _ in 0..<3 {
+                let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "hello"]))
+                _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
+                let task = try JSONParser.parse(try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", arn]).stdout)["tasks"]?.arrayValue?.first
+                #expect(task?["stopCode"] == .string("EssentialContainerExited") && task?["containers"]?.arrayValue?.first?["exitCode"] == .number("0"), "\(task?.serialized() ?? "")")
+            }
+            let first = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("first-line"), encoding: .utf8)) ?? ""
+            #expect(first.hasPrefix("fargate-local: serving ECS"), "\(first)")
+            let health = try await Command.run("curl", ["-s", "--max-time", "5", endpoint + "/health"])
+            #expect(health.stdout == "{\"status\":\"ok\"}", "serve is still up")
+        } catch {
+            await stopServe()
+            throw error
+        }
+        await stopServe()
+    }
+
     @Test func awsCliRegisterRunWaitAndReadLogs() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }

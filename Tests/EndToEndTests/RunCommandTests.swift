@@ -303,6 +303,28 @@ struct RunCommandTests {
         #expect(follow.stdout == expected, "\(follow.stdout.split(separator: "\n").count) lines: \(follow.stdout.suffix(300))")
     }
 
+    /// `run --wait | head -1`: the reader goes, `run` does not. It supervises its task to the
+    /// end (the task's exit code is its own, every line in the log stream) and says once that
+    /// its output has nowhere to go. Before, the first write after the reader left trapped,
+    /// and the task ran on with no supervisor.
+    @Test func runOutlivesTheReaderOfItsOutput() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let script = #"set -o pipefail; "$0" run --wait -q --runtime process --state-dir "$1" Tests/Fixtures/run/outlives-reader.json 2>"$1/run.err" | head -1; echo "run=${PIPESTATUS[0]}""#
+        let r = try await Command.run("bash", ["-c", script, CLIHarness.binary, cli.stateDirectory.path], workingDirectory: CLIHarness.repository.path)
+        #expect(r.stdout == "talker | 1\nrun=3\n", "\(r.stdout)")
+        let errors = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("run.err"), encoding: .utf8)) ?? ""
+        #expect(errors == "fargate-local: stdout was closed; the task runs on to its end, and its output is kept in its log streams (fargate-local logs)\n", "\(errors)")
+        let id = try await cli.run(["ps", "-a", "-q"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let described = try JSONParser.parse(try await cli.run(["describe", id]).stdout)
+        let task = described["tasks"]?.arrayValue?.first
+        #expect(task?["lastStatus"] == .string("STOPPED") && task?["stopCode"] == .string("EssentialContainerExited"), "\(described.serialized())")
+        #expect(task?["containers"]?.arrayValue?.first?["exitCode"] == .number("3"))
+        let logged = try await cli.run(["logs", id])
+        #expect(logged.stdout == (1...40000).map { "\($0)\n" }.joined(), "\(logged.stdout.split(separator: "\n").count) lines")
+    }
+
     /// `stop --time` replaces stopTimeout: a worker that needs 2 s to shut down exits 0 under its
     /// own stopTimeout (30 s) but is killed (137) with `--time 1`.
     @Test func stopTimeReplacesTheStopTimeout() async throws {
