@@ -91,7 +91,8 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
-/// Waits for SIGINT or SIGTERM.
+/// Waits for SIGINT, SIGTERM or SIGHUP (serve's terminal closed): serve then stops its tasks
+/// and ends, rather than dying with them running.
 final class ShutdownSignal {
     private let stream: AsyncStream<Void>
     private let sources: [any DispatchSourceSignal]
@@ -99,7 +100,7 @@ final class ShutdownSignal {
     init() {
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
         self.stream = stream
-        sources = [SIGINT, SIGTERM].map { sig in
+        sources = StopSignals.stopping.map { sig in
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { continuation.yield() }

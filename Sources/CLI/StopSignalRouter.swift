@@ -1,7 +1,7 @@
 import Dispatch
 import Synchronization
 
-/// SIGINT and SIGTERM caught from before a task is recorded with this process as its
+/// SIGINT, SIGTERM and SIGHUP caught from before a task is recorded with this process as its
 /// supervisor, so that a stop asked for while the process is still starting (`fargate-local
 /// stop` on a task just run, Ctrl-C) neither kills the process, leaving its task
 /// PROVISIONING with nobody to stop it, nor is lost: the signals are kept, and handed over
@@ -41,7 +41,7 @@ final class StopSignalRouter: Sendable {
         for (sig, count) in pending { handler(sig, count) }
     }
 
-    /// Gives SIGINT and SIGTERM their default action back.
+    /// Stops watching the signals.
     func cancel() {
         for source in sources.withLock({ $0 }) { source.cancel() }
     }

@@ -474,6 +474,29 @@ struct RunCommandTests {
         #expect(task["containers"]?.arrayValue?.first?["exitCode"] == .number("137"))
     }
 
+    /// A hangup (the terminal of `run --wait` closed, an ssh session dropped) stops the task as
+    /// SIGTERM does; before, it ended `run` and left the task running with no supervisor.
+    @Test func aHangupStopsTheTask() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let script = """
+            "$0" run --wait --runtime process --state-dir "$1" Tests/Fixtures/run/long-running.json > "$1/run.out" 2> "$1/run.err" &
+            pid=$!
+            for _ in $(seq 400); do grep -q 'worker: started' "$1/run.out" 2>/dev/null && break; sleep 0.05; done
+            kill -HUP $pid
+            wait $pid
+            echo "run exited $?"
+            """
+        let result = try await Command.run("bash", ["-c", script, CLIHarness.binary, cli.stateDirectory.path], workingDirectory: CLIHarness.repository.path)
+        #expect(result.stdout == "run exited 143\n", "\(result.stdout)\n\(result.stderr)")
+        let output = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("run.out"), encoding: .utf8)) ?? ""
+        #expect(output.contains("worker | worker: got SIGTERM"), "\(output)")
+        let task = try #require(try JSONParser.parse(try await cli.run(["ps", "-a", "--output", "json"]).stdout)["tasks"]?.arrayValue?.first)
+        #expect(task["lastStatus"]?.stringValue == "STOPPED" && task["stopCode"]?.stringValue == "UserInitiated", "\(task.serialized())")
+        #expect(task["stoppedReason"]?.stringValue == "Task stopped by user (hangup: its terminal closed)", "\(task.serialized())")
+    }
+
     /// Process runtime: a container's ulimits are its limits (set by its shim), and one that
     /// sets no nofile gets Fargate's 65535, both capped at this host's hard limits.
     @Test func processContainersGetTheirUlimits() async throws {
