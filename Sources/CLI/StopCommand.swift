@@ -47,6 +47,7 @@ struct StopCommand: AsyncParsableCommand {
             }
             let controller = try global.makeController()
             var stopping: [String] = []
+            var orphans: [(TaskRecord, StopRequest)] = []
             for ref in tasks {
                 let record = try await controller.store.resolveTask(ref)
                 guard record.task.lastStatus != .stopped else {
@@ -66,15 +67,19 @@ struct StopCommand: AsyncParsableCommand {
                 case let .unreachable(why):
                     throw CLIError("task \(record.id) is supervised by a fargate-local process whose API does not answer (\(why)); it was not stopped")
                 case .gone:
-                    if try await controller.store.task(id: record.id)?.task.lastStatus == .stopped {
+                    guard let latest = try await controller.store.task(id: record.id), latest.task.lastStatus != .stopped else {
                         Console.error("fargate-local: task \(record.id) is already STOPPED")
                         continue
                     }
-                    throw CLIError("task \(record.id) has no running supervisor (it was started by a process that is gone); its state cannot be changed from here")
+                    // Its supervisor is gone (killed, or the machine rebooted): this process
+                    // takes the task over, as serve would, and stops it.
+                    orphans.append((latest, request))
+                    continue
                 }
                 stopping.append(record.id)
                 Console.out(record.id)
             }
+            if !orphans.isEmpty { try await stopTakingOver(orphans, controller: controller) }
             guard wait else { return }
             for id in stopping {
                 var unsupervisedSince: ContinuousClock.Instant?
@@ -94,5 +99,37 @@ struct StopCommand: AsyncParsableCommand {
                 }
             }
         }
+    }
+
+    /// Stops tasks whose supervising process is gone: their containers are re-adopted here
+    /// (`TaskHost.adoptOrMarkLost`, as `serve` takes such tasks over), stopped as asked, and
+    /// supervised until STOPPED; this process then ends, so it waits whether or not `--wait`
+    /// was given. A task none of whose containers can be found again is recorded STOPPED as
+    /// lost.
+    private func stopTakingOver(_ orphans: [(TaskRecord, StopRequest)], controller: TaskController) async throws {
+        Console.surviveClosedOutput()
+        var hosts: [String: TaskHost] = [:]
+        var adopted: [(TaskHost, String)] = []
+        for (record, request) in orphans {
+            let name = record.runtimeName ?? record.options.runtime
+            let host: TaskHost
+            if let existing = hosts[name] {
+                host = existing
+            } else {
+                let runtime = try TaskController.runtime(named: name, keepContainers: record.options.keepContainers ?? false,
+                                                         shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
+                host = TaskHost(controller: controller, runtime: runtime, servesAPI: false)
+                hosts[name] = host
+            }
+            if try await host.adoptOrMarkLost(record) {
+                Console.error("fargate-local: task \(record.id) had no running supervisor; stopping it from here")
+                _ = await host.applyStop(record.id, reason: request.reason, code: request.code, timeout: request.timeoutSeconds)
+                adopted.append((host, record.id))
+            } else {
+                Console.error("fargate-local: task \(record.id) had no running supervisor and its containers are gone; recorded as STOPPED")
+            }
+            Console.out(record.id)
+        }
+        for (host, id) in adopted { _ = await host.wait(id) }
     }
 }

@@ -18,13 +18,19 @@ public actor TaskHost {
     /// Where tasks started without a console of their own (RunTask, re-adoption) report
     /// their lifecycle events, e.g. `serve`'s log; nil: nowhere.
     public nonisolated let eventLog: (@Sendable (TaskRecord) -> any TaskConsole)?
+    /// Whether this process serves the API at `controller.endpointBaseURL`, where stops asked
+    /// for elsewhere are announced; false for a process that supervises only what it took
+    /// over to stop (`fargate-local stop` of a task whose supervisor is gone), which a
+    /// SIGTERM stops instead.
+    private let servesAPI: Bool
 
     public init(controller: TaskController, runtime: any ContainerRuntime, imageMap: [String: String] = [:],
-                eventLog: (@Sendable (TaskRecord) -> any TaskConsole)? = nil) {
+                eventLog: (@Sendable (TaskRecord) -> any TaskConsole)? = nil, servesAPI: Bool = true) {
         self.controller = controller
         self.runtime = runtime
         self.imageMap = imageMap
         self.eventLog = eventLog
+        self.servesAPI = servesAPI
     }
 
     /// Starts supervising a created task; returns at once.
@@ -45,7 +51,7 @@ public actor TaskHost {
     /// its API (a SIGTERM would shut down every task it runs).
     private func hosted(_ record: TaskRecord) -> TaskRecord {
         var r = record
-        r.supervisorAPI = SupervisorContact.apiAddress(ofBaseURL: controller.endpointBaseURL)
+        r.supervisorAPI = servesAPI ? SupervisorContact.apiAddress(ofBaseURL: controller.endpointBaseURL) : nil
         return r
     }
 

@@ -474,6 +474,31 @@ struct RunCommandTests {
         #expect(task["containers"]?.arrayValue?.first?["exitCode"] == .number("137"))
     }
 
+    /// `stop` of a task whose supervisor is gone (killed here with SIGKILL) takes the task over,
+    /// as `serve` would, and stops it: SIGTERM reaches the container, the reason is recorded.
+    /// Before, `stop` refused ("its state cannot be changed from here").
+    @Test func stopTakesOverATaskWhoseSupervisorIsGone() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let started = try await cli.run(["run", "--runtime", "process", "Tests/Fixtures/run/long-running.json"])
+        let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.count == 32, "\(started.stderr)")
+        let killed = try await Command.run("/bin/sh", ["-c", """
+            for _ in $(seq 100); do "$0" logs --state-dir "$1" "$2" | grep -q 'worker: started' && break; sleep 0.05; done
+            pkill -9 -f "supervise $2" && echo killed
+            """, CLIHarness.binary, cli.stateDirectory.path, id])
+        #expect(killed.stdout == "killed\n", "\(killed.stdout) \(killed.stderr)")
+        let stop = try await cli.run(["stop", id, "--reason", "its supervisor was killed"])
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(stop.stdout == id + "\n")
+        #expect(stop.stderr.contains("task \(id) had no running supervisor; stopping it from here"), "\(stop.stderr)")
+        let task = try #require(try JSONParser.parse(try await cli.run(["describe", id]).stdout)["tasks"]?.arrayValue?.first)
+        #expect(task["lastStatus"]?.stringValue == "STOPPED" && task["stopCode"]?.stringValue == "UserInitiated", "\(task.serialized())")
+        #expect(task["stoppedReason"]?.stringValue == "its supervisor was killed")
+        #expect(task["containers"]?.arrayValue?.first?["exitCode"] == .number("143"))
+        #expect(try await cli.run(["logs", id]).stdout.contains("worker: got SIGTERM"))
+    }
+
     /// A hangup (the terminal of `run --wait` closed, an ssh session dropped) stops the task as
     /// SIGTERM does; before, it ended `run` and left the task running with no supervisor.
     @Test func aHangupStopsTheTask() async throws {
