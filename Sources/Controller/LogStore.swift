@@ -269,8 +269,10 @@ public actor LogStreamWriter {
         self.groupingFile = groupingFile
     }
 
-    /// Appends events in order.
-    public func append(timestamps: [Int64], messages: [String]) {
+    /// Appends events in order. Returns the error that kept them out of the stream (its
+    /// disk is full, say): those lines are lost, and the stream goes on with the next ones.
+    @discardableResult
+    public func append(timestamps: [Int64], messages: [String]) -> (any Error)? {
         var chunk = ""
         for (ts, message) in zip(timestamps, messages) {
             chunk += String(ts)
@@ -278,7 +280,26 @@ public actor LogStreamWriter {
             chunk += message.contains("\n") ? message.replacingOccurrences(of: "\n", with: " ") : message
             chunk += "\n"
         }
-        handle.write(Data(chunk.utf8))
+        do {
+            try handle.write(contentsOf: Data(chunk.utf8))
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    private var failing = false
+
+    /// Records that an append failed; true the first time since the stream was last
+    /// written, when the failure is worth saying.
+    func noteFailure() -> Bool {
+        defer { failing = true }
+        return !failing
+    }
+
+    /// Records that an append succeeded.
+    func noteSuccess() {
+        failing = false
     }
 
     /// Closes the file. Not fsynced (a container's exit waited for it): what was written is

@@ -16,7 +16,14 @@ struct ContainerLogSink: ContainerOutputSink {
     var writesStream = true
 
     func receive(_ batch: OutputBatch) async {
-        if writesStream { await writer.append(timestamps: batch.timestamps, messages: batch.lines) }
+        if writesStream, let error = await writer.append(timestamps: batch.timestamps, messages: batch.lines) {
+            // Said once per stream until it can be written again; the task goes on.
+            if await writer.noteFailure() {
+                await console?.event("warning: container \(container)'s log stream cannot be written (\(error.localizedDescription)); its lines are lost until it can")
+            }
+        } else if writesStream {
+            await writer.noteSuccess()
+        }
         await console?.output(container: container, lines: batch.lines)
     }
 }

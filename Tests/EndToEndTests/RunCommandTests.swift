@@ -368,7 +368,7 @@ struct RunCommandTests {
 
     /// A task's supervisor is known by its pid *and* start time: once that process is gone,
     /// its pid in another process's hands (recycled, or after a reboot) is not signalled by
-    /// `stop`, and the task is not taken for supervised.
+    /// `stop`, and the task is not taken for supervised: `stop` takes it over.
     @Test func aRecycledSupervisorPidIsNeverSignalled() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
@@ -402,15 +402,17 @@ struct RunCommandTests {
                 print(old)
                 """).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
+        // The supervisor dies, and its pid is now the bystander's.
         let supervisor = try await setSupervisorPID(String(bystander.processIdentifier))
-        let refused = try await cli.run(["stop", id])
-        #expect(refused.status != 0 && refused.stderr.contains("has no running supervisor"), "\(refused.stderr)")
+        _ = try await Command.run("kill", ["-9", supervisor])
+        let stop = try await cli.run(["stop", id, "--reason", "after the supervisor died"])
+        #expect(stop.status == 0 && stop.stderr.contains("task \(id) had no running supervisor; stopping it from here"), "\(stop.stderr)")
         try await Task.sleep(for: .milliseconds(300))
         #expect(!FileManager.default.fileExists(atPath: signalled), "stop signalled the process that now has the supervisor's pid")
-        // The real supervisor back: the task stops as asked.
-        _ = try await setSupervisorPID(supervisor)
-        let stop = try await cli.run(["stop", id, "--wait"])
-        #expect(stop.status == 0, "\(stop.stderr)")
+        // Taken over and stopped instead.
+        let task = try #require(try JSONParser.parse(try await cli.run(["describe", id]).stdout)["tasks"]?.arrayValue?.first)
+        #expect(task["lastStatus"]?.stringValue == "STOPPED" && task["stoppedReason"]?.stringValue == "after the supervisor died", "\(task.serialized())")
+        #expect(task["containers"]?.arrayValue?.first?["exitCode"] == .number("143"))
     }
 
     /// A task placed on FARGATE_SPOT (`run --capacity-provider`) and reclaimed with
@@ -477,10 +479,21 @@ struct RunCommandTests {
     /// `stop` of a task whose supervisor is gone (killed here with SIGKILL) takes the task over,
     /// as `serve` would, and stops it: SIGTERM reaches the container, the reason is recorded.
     /// Before, `stop` refused ("its state cannot be changed from here").
-    @Test func stopTakesOverATaskWhoseSupervisorIsGone() async throws {
+    /// In both runtimes (Docker: a real engine, which must answer; the dead supervisor's
+    /// 169.254.170.2 rule goes with the task).
+    @Test(arguments: ["process", "docker"])
+    func stopTakesOverATaskWhoseSupervisorIsGone(runtime: String) async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
-        let started = try await cli.run(["run", "--runtime", "process", "Tests/Fixtures/run/long-running.json"])
+        var definition = try String(contentsOf: CLIHarness.repository.appendingPathComponent("Tests/Fixtures/run/long-running.json"), encoding: .utf8)
+        if runtime == "docker" {
+            try await DockerRequirement.engine()
+            definition = definition.replacingOccurrences(of: "\"image\": \"busybox\"", with: "\"image\": \"debian:bookworm-slim\"")
+        }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let file = cli.stateDirectory.appendingPathComponent("long-running.json")
+        try definition.write(to: file, atomically: true, encoding: .utf8)
+        let started = try await cli.run(["run", "--runtime", runtime, file.path])
         let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(id.count == 32, "\(started.stderr)")
         let killed = try await Command.run("/bin/sh", ["-c", """
@@ -497,6 +510,12 @@ struct RunCommandTests {
         #expect(task["stoppedReason"]?.stringValue == "its supervisor was killed")
         #expect(task["containers"]?.arrayValue?.first?["exitCode"] == .number("143"))
         #expect(try await cli.run(["logs", id]).stdout.contains("worker: got SIGTERM"))
+        if runtime == "docker" {
+            let hex = Array(id.prefix(8))
+            let mac = "02:fa:" + stride(from: 0, to: 8, by: 2).map { String(hex[$0..<$0 + 2]) }.joined(separator: ":")
+            let rules = try await Command.run("iptables", ["-t", "nat", "-S", "PREROUTING"])
+            #expect(!rules.stdout.lowercased().contains(mac), "the dead supervisor's rule for \(mac) is left: \(rules.stdout)")
+        }
     }
 
     /// A hangup (the terminal of `run --wait` closed, an ssh session dropped) stops the task as

@@ -396,10 +396,17 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         // The task's 169.254.170.2 rule goes once its containers are gone (no other task can
         // match it): spawning iptables would compete with the engine's removal for the CPU.
         let agent = knownAgentEndpoint
-        defer { LinkLocalRoute.remove(mac: LinkLocalRoute.macAddress(forTask: taskID), to: agent) }
+        let mac = LinkLocalRoute.macAddress(forTask: taskID)
+        defer { LinkLocalRoute.remove(mac: mac, to: agent) }
+        // A process with no agent listener of its own (`stop` taking over a task whose
+        // supervisor died) removes whatever rule the dead one left for the task.
+        let leftRules = { if agent == nil { await LinkLocalRoute.removeAll(mac: mac) } }
         let known = created.withLock { $0.removeValue(forKey: taskID) }
         _ = await cgroups.remove(taskID)
-        guard !keepContainers else { return }
+        guard !keepContainers else {
+            await leftRules()
+            return
+        }
         let engine = self.engine
         let cgroupLayout = self.cgroupLayout
         _ = try? await Blocking.run {
@@ -416,6 +423,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             for name in volumes { _ = try? engine.request("DELETE", "/volumes/\(name)") }
             if let layout = cgroupLayout { TaskCgroup.remove(taskID: taskID, layout: layout) }
         }
+        await leftRules()
     }
 
     /// The task ids on fargate-local's containers in the engine (its `dev.fargate-local.task-id`
