@@ -68,7 +68,8 @@ actor ConsolePrinter: TaskConsole {
     static let outputClosedNote = "fargate-local: stdout was closed; the task runs on to its end, and its output is kept in its log streams (fargate-local logs)"
 
     func event(_ message: String) {
-        if showEvents { Console.error("fargate-local: \(message)") }
+        // Warnings (lines lost, say) are said even with -q, which hides the lifecycle only.
+        if showEvents || message.hasPrefix("warning:") { Console.error("fargate-local: \(message)") }
     }
 }
 

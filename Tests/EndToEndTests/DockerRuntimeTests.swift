@@ -20,6 +20,29 @@ struct DockerRuntimeTests {
         return Dictionary(uniqueKeysWithValues: containers.compactMap { c in c["name"]?.stringValue.map { ($0, c["exitCode"] ?? .null) } })
     }
 
+    /// A log stream that cannot be written (here its disk, a 1 MiB tmpfs, fills with 2.6 MB of
+    /// output): the lines that do not fit are lost, `run` says so once and sees the task to its
+    /// end with its exit code. Before, the first failed write trapped, and the task ran on with
+    /// no supervisor. Needs root (mount), as CI runs.
+    @Test func aFullLogDiskLosesLinesNotTheTask() async throws {
+        try await requireDocker()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let logs = cli.stateDirectory.appendingPathComponent("logs").path
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let mounted = try await Command.run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", logs])
+        #expect(mounted.status == 0, "this test mounts a small tmpfs, which needs root: \(mounted.stderr)")
+        defer { _ = try? Process.run(URL(fileURLWithPath: "/bin/umount"), arguments: ["-l", logs]).waitUntilExit() }
+        let r = try await run(cli, "floods-its-log.json", ["-q"])
+        #expect(r.status == 5, "\(r.stderr)")
+        let warnings = r.stderr.components(separatedBy: "log stream cannot be written").count - 1
+        #expect(warnings == 1, "said once: \(r.stderr)")
+        let printed = r.stdout.split(separator: "\n")
+        #expect(printed.count == 400_001 && printed.contains("flood | 400000") && printed.contains("flood | done"), "every line still reaches run's stdout: \(printed.count) lines")
+        let task = try #require(try JSONParser.parse(try await cli.run(["ps", "-a", "--output", "json"]).stdout)["tasks"]?.arrayValue?.first)
+        #expect(task["lastStatus"]?.stringValue == "STOPPED" && task["stopCode"]?.stringValue == "EssentialContainerExited", "\(task.serialized())")
+    }
+
     @Test func containersOfATaskShareOneNetworkNamespace() async throws {
         try await requireDocker()
         let cli = CLIHarness()
