@@ -126,10 +126,15 @@ struct StateStoreTests {
 }
 
 struct LogStoreTests {
-    @Test func streamsKeepOrderAndOddCharacters() async throws {
+    /// A log store in a fresh temporary folder (the caller removes it).
+    static func temporaryStore() throws -> (LogStore, URL) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fl-logs-\(UUID().uuidString)")
+        return (try LogStore(root: dir), dir)
+    }
+
+    @Test func streamsKeepOrderAndOddCharacters() async throws {
+        let (store, dir) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try LogStore(root: dir)
         let name = LogStreamName(group: "/ecs/app", stream: "prefix/c/abc")
         let writer = try store.openWriter(for: name)
         await writer.append(timestamps: [1, 2, 3], messages: ["tab\there", "ünïcödé", ""])
@@ -144,9 +149,8 @@ struct LogStoreTests {
     }
 
     @Test func streamInfoReadsTheFirstAndLastEventsOfAnyLength() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fl-logs-\(UUID().uuidString)")
+        let (store, dir) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try LogStore(root: dir)
         let name = LogStreamName(group: "/ecs/app", stream: "p/c/1")
         #expect(store.streamInfo(name) == nil)
         #expect(!store.streamExists(name))
@@ -182,9 +186,8 @@ struct LogStoreTests {
     }
 
     @Test func followingReadsOnlyWhatTheStreamGained() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fl-logs-\(UUID().uuidString)")
+        let (store, dir) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try LogStore(root: dir)
         let name = LogStreamName(group: "/ecs/app", stream: "p/c/1")
         var position = LogStore.ReadPosition()
         #expect(store.events(of: name, after: position).events.isEmpty)
@@ -227,9 +230,8 @@ struct LogStoreTests {
     }
 
     @Test func readsCrossChunkBoundariesAndStopOnceAPageIsRead() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fl-logs-\(UUID().uuidString)")
+        let (store, dir) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try LogStore(root: dir)
         let name = LogStreamName(group: "/ecs/app", stream: "p/c/1")
         let writer = try store.openWriter(for: name)
         // 1,100 lines of ~1 KB: the 1 MiB read chunks end inside a line.

@@ -94,6 +94,21 @@ struct CLIHarness {
         _ = try await Command.run("/bin/sh", ["-c", script, Self.binary, stateDirectory.path])
     }
 
+    /// A fixture's task definition written into the state directory, made to run in
+    /// `runtime`: for Docker (whose engine must answer), its images become
+    /// debian:bookworm-slim (fixtures name placeholders for the process runtime). Its path.
+    func definition(_ fixture: String, for runtime: String) async throws -> String {
+        var text = try String(contentsOf: Self.repository.appendingPathComponent(fixture), encoding: .utf8)
+        if runtime == "docker" {
+            try await DockerRequirement.engine()
+            text = text.replacingOccurrences(of: #""image": "[^"]*""#, with: #""image": "debian:bookworm-slim""#, options: .regularExpression)
+        }
+        try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
+        let file = stateDirectory.appendingPathComponent(URL(fileURLWithPath: fixture).lastPathComponent)
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+
     /// kill -9 of the background `serve`.
     func killBackgroundServe() async throws {
         let pid = try String(contentsOf: stateDirectory.appendingPathComponent("serve.pid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)

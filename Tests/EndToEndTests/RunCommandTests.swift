@@ -445,14 +445,7 @@ struct RunCommandTests {
     func aSecondInterruptKillsTheTaskNow(runtime: String) async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
-        var definition = try String(contentsOf: CLIHarness.repository.appendingPathComponent("Tests/Fixtures/run/ignores-sigterm.json"), encoding: .utf8)
-        if runtime == "docker" {
-            try await DockerRequirement.engine()
-            definition = definition.replacingOccurrences(of: "\"image\": \"x\"", with: "\"image\": \"debian:bookworm-slim\"")
-        }
-        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
-        let file = cli.stateDirectory.appendingPathComponent("ignores-sigterm.json")
-        try definition.write(to: file, atomically: true, encoding: .utf8)
+        let file = try await cli.definition("Tests/Fixtures/run/ignores-sigterm.json", for: runtime)
         let script = """
             "$0" run --wait --runtime "$2" --state-dir "$1" "$3" > "$1.out" 2> "$1.err" &
             pid=$!
@@ -465,7 +458,7 @@ struct RunCommandTests {
             echo "run exited $?"
             cat "$1.err" >&2
             """
-        let result = try await Command.run("bash", ["-c", script, CLIHarness.binary, cli.stateDirectory.path, runtime, file.path],
+        let result = try await Command.run("bash", ["-c", script, CLIHarness.binary, cli.stateDirectory.path, runtime, file],
                                            workingDirectory: CLIHarness.repository.path)
         #expect(result.stdout.contains("alive after the first interrupt"), "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("run exited 137"), "\(result.stdout)\n\(result.stderr)")
@@ -485,15 +478,8 @@ struct RunCommandTests {
     func stopTakesOverATaskWhoseSupervisorIsGone(runtime: String) async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
-        var definition = try String(contentsOf: CLIHarness.repository.appendingPathComponent("Tests/Fixtures/run/long-running.json"), encoding: .utf8)
-        if runtime == "docker" {
-            try await DockerRequirement.engine()
-            definition = definition.replacingOccurrences(of: "\"image\": \"busybox\"", with: "\"image\": \"debian:bookworm-slim\"")
-        }
-        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
-        let file = cli.stateDirectory.appendingPathComponent("long-running.json")
-        try definition.write(to: file, atomically: true, encoding: .utf8)
-        let started = try await cli.run(["run", "--runtime", runtime, file.path])
+        let file = try await cli.definition("Tests/Fixtures/run/long-running.json", for: runtime)
+        let started = try await cli.run(["run", "--runtime", runtime, file])
         let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(id.count == 32, "\(started.stderr)")
         let killed = try await Command.run("/bin/sh", ["-c", """
