@@ -45,7 +45,8 @@ struct ServeCommand: AsyncParsableCommand {
                                                                            awsEndpoint: global.resolvedAWSEndpoint, region: global.resolvedRegion),
                                           allowedUsers: allowed)
             let running = try await server.start(address: host, port: port)
-            controller.setEndpointBaseURL("http://\(host):\(running.port)")
+            let baseURL = Self.baseURL(host: host, port: running.port)
+            controller.setEndpointBaseURL(baseURL)
             let agentListener = await InProcessAPI.attachAgentListener(server: server, runtime: runtimeImpl)
             var adopted: [TaskRecord] = []
             for orphan in try await controller.orphanedTasks() {
@@ -56,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
                     Console.error("fargate-local: task \(orphan.id) was lost when the previous controller exited; recorded as STOPPED")
                 }
             }
-            let endpointListeners = await InProcessAPI.keepContainerEndpoints(of: adopted, server: server, serving: "http://\(host):\(running.port)")
+            let endpointListeners = await InProcessAPI.keepContainerEndpoints(of: adopted, server: server, serving: baseURL)
             if let docker = runtimeImpl as? DockerRuntime {
                 // Containers of tasks that stopped while the engine could not remove them
                 // (it was down): removed now, unless the task was run with --keep-containers.
@@ -67,7 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
                     if removed > 0 { Console.error("fargate-local: removed \(removed) container(s) left by stopped task \(taskID)") }
                 }
             }
-            Console.out("fargate-local: serving ECS, CloudWatch Logs, task metadata and credentials on http://\(host):\(running.port) (runtime: \(runtimeImpl.name)\((runtimeImpl as? DockerRuntime)?.engineNote.map { " on \($0)" } ?? ""), state: \(global.resolvedStateDirectory.path))")
+            Console.out("fargate-local: serving ECS, CloudWatch Logs, task metadata and credentials on \(baseURL) (runtime: \(runtimeImpl.name)\((runtimeImpl as? DockerRuntime)?.engineNote.map { " on \($0)" } ?? ""), state: \(global.resolvedStateDirectory.path))")
             if let warning = (runtimeImpl as? DockerRuntime)?.taskLimitsWarning { Console.error("fargate-local: warning: \(warning)") }
             if let warning = Self.exposureWarning(host: host) { Console.error("fargate-local: warning: \(warning)") }
             let stop = ShutdownSignal()
@@ -117,6 +118,12 @@ final class ShutdownSignal {
 }
 
 extension ServeCommand {
+    /// `http://HOST:PORT`, an IPv6 address in brackets (`http://[::1]:8790`), as clients and
+    /// the containers' metadata variables need it.
+    static func baseURL(host: String, port: Int) -> String {
+        host.contains(":") && !host.hasPrefix("[") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
+    }
+
     /// Said when `serve` listens beyond this machine, whose clients it cannot tell apart.
     static func exposureWarning(host: String) -> String? {
         let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")

@@ -31,9 +31,12 @@ public struct ControllerServer: Sendable {
     func refusal(_ context: ConnectionRequestContext) -> Response? {
         guard let client = context.remoteAddress, let server = context.localAddress,
               let uid = PeerUser.uid(client: client, server: server), !allowedUsers.contains(uid) else { return nil }
-        let others = allowedUsers.subtracting([geteuid(), 0]).sorted().map(String.init)
-        let given = others.isEmpty ? "" : ", and uid\(others.count == 1 ? "" : "s") \(others.joined(separator: ", ")) (serve --allow-user)"
-        return Self.error(APIError("AccessDeniedException", "fargate-local's API answers only the user running it (uid \(geteuid())), root\(given); this request came from uid \(uid). Whoever may run tasks here may mount this machine's folders into them: serve --allow-user USER lets another user in.", status: 403))
+        let owner = geteuid()
+        var allowed = owner == 0 ? ["root (uid 0)"] : ["the user running it (uid \(owner))", "root"]
+        let others = allowedUsers.subtracting([owner, 0]).sorted().map(String.init)
+        if !others.isEmpty { allowed.append("uid\(others.count == 1 ? "" : "s") \(others.joined(separator: ", ")) (serve --allow-user)") }
+        let list = allowed.count == 1 ? allowed[0] : allowed.dropLast().joined(separator: ", ") + " and " + allowed.last!
+        return Self.error(APIError("AccessDeniedException", "fargate-local's API answers only \(list); this request came from uid \(uid). Whoever may run tasks here may mount this machine's folders into them: serve --allow-user USER lets another user in.", status: 403))
     }
 
     static let maxBody = 16 << 20

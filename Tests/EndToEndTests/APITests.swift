@@ -67,6 +67,38 @@ struct APITests {
         }
     }
 
+    /// `serve --host ::1`: its address is written `http://[::1]:PORT`, in what it prints and in
+    /// what its tasks' containers are given, so their metadata endpoint answers (before, the
+    /// variables read `http://::1:PORT/v4/…`, which no client can parse).
+    @Test func serveOnIPv6LoopbackGivesUsableURLs() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let port = LocalServers.freePort()
+        let endpoint = "http://[::1]:\(port)"
+        let start = #"""
+            "$0" serve --runtime process --host ::1 --port "$2" --state-dir "$1" > "$1/serve.out" 2>&1 &
+            echo $! > "$1/serve.pid"
+            for i in $(seq 1 100); do curl -sf --max-time 1 "http://[::1]:$2/health" >/dev/null && break; sleep 0.1; done
+            """#
+        _ = try await Command.run("bash", ["-c", start, CLIHarness.binary, cli.stateDirectory.path, String(port)])
+        do {
+            let out = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.out"), encoding: .utf8)) ?? ""
+            #expect(out.contains("task metadata and credentials on \(endpoint) ("), "\(out)")
+            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/metadata-probe.json"])
+            let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "metadata-probe"]))
+            _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
+            let id = String(arn.split(separator: "/").last ?? "")
+            let events = try await aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/metadata-probe", "--log-stream-name", "probe/\(id)"])
+            #expect(events.stdout.contains("uri=\(endpoint)/v4/\(id)-probe"), "\(events.stdout)")
+            #expect(events.stdout.contains("metadata=200"), "\(events.stdout)")
+        } catch {
+            try? await cli.killBackgroundServe()
+            throw error
+        }
+        try await cli.killBackgroundServe()
+    }
+
     /// `serve 2>&1 | head -1`: once its reader has gone, serve's log lines have nowhere to go,
     /// and serve goes on (before, its first log line after that trapped, and every task it
     /// ran lost its supervisor).
