@@ -7,7 +7,7 @@ struct RegisterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "register", abstract: "Register a task definition file as a new revision of its family.")
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Task definition JSON file.") var file: String
+    @Argument(help: "Task definition JSON file (- for standard input).") var file: String
 
     func run() async throws {
         try await reportingErrors {

@@ -22,7 +22,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "A task definition JSON file, or FAMILY[:REVISION] of a registered one.")
+    @Argument(help: "A task definition JSON file (- for standard input), or FAMILY[:REVISION] of a registered one.")
     var taskDefinition: String
 
     @Flag(help: "Stay attached: stream output and exit with the task's exit code.")
@@ -198,7 +198,7 @@ struct RunCommand: AsyncParsableCommand {
             throw CLIError("--launch-type must be FARGATE or EC2, not \"\(launchType)\"", exitCode: 125)
         }
         let source: DefinitionSource
-        if FileManager.default.fileExists(atPath: taskDefinition) || taskDefinition.hasSuffix(".json") {
+        if TaskDefinitionFile.isFile(taskDefinition) {
             let loaded = TaskDefinitionFile.load(taskDefinition, launchType: launch)
             for d in loaded.diagnostics { Console.error("\(taskDefinition): \(d)") }
             guard loaded.isValid else {
@@ -345,7 +345,7 @@ extension RunCommand {
         }
         var reference = taskDefinition
         var definition: TaskDefinition?
-        if FileManager.default.fileExists(atPath: taskDefinition) || taskDefinition.hasSuffix(".json") {
+        if TaskDefinitionFile.isFile(taskDefinition) {
             let loaded = TaskDefinitionFile.load(taskDefinition, launchType: launch)
             for d in loaded.diagnostics { Console.error("\(taskDefinition): \(d)") }
             guard loaded.isValid, let document = loaded.document else {

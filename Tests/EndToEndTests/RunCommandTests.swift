@@ -116,6 +116,25 @@ struct RunCommandTests {
         #expect(noCommand.stderr.contains("CannotStartContainerError: container app has no command to run"))
     }
 
+    /// `-` reads the task definition from standard input (`envsubst < td.json | fargate-local run
+    /// --wait -`), for run, validate and register alike; a malformed one is named `-`.
+    @Test func aTaskDefinitionFromStandardInput() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let script = #"""
+            "$0" run --wait -q --runtime process --state-dir "$1" - < taskdefs/hello.json; echo "run=$?"
+            "$0" validate - < taskdefs/hello.json; echo "validate=$?"
+            "$0" register --state-dir "$1" - < taskdefs/hello.json; echo "register=$?"
+            echo '{"family": "x"' | "$0" validate - 2>&1; echo "malformed=$?"
+            """#
+        let r = try await Command.run("bash", ["-c", script, CLIHarness.binary, cli.stateDirectory.path], workingDirectory: CLIHarness.repository.path)
+        #expect(r.stdout.contains("hello | hello from AWS_ECS_FARGATE in us-east-1\nhello | GREETING=hi\nrun=0\n"), "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("-: valid\nvalidate=0\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("task-definition/hello:2\nregister=0\n"), "register makes a new revision: \(r.stdout)")
+        #expect(r.stdout.contains("-: error: malformed JSON at line 2, column 1") && r.stdout.contains("malformed=1\n"), "\(r.stdout)")
+    }
+
     /// `-q` leaves stderr to the task's own errors: nothing of fargate-local's, nor the
     /// dynamic loader's (a non-PIE debug build made it warn as runtime functions bound).
     @Test func quietRunLeavesStderrEmpty() async throws {
