@@ -686,6 +686,9 @@ public actor TaskSupervisor {
             }
             await writers[name]?.close()
             await console?.event("container \(name) exited with code \(exit.exitCode)")
+            if exit.lostLogLines > 0 {
+                await console?.event("warning: container \(name): \(exit.lostLogLines) line(s) of its output could not be written to its log stream (its disk full?) and are lost")
+            }
             let essential = record.definition.containerDefinitions.first { $0.name == name }?.isEssential ?? false
             switch phase {
             case .starting:

@@ -52,7 +52,8 @@ public enum ContainerShim {
             _ = write(notifyFD, &started, 1)
         }
 
-        let status = pump(pid: pid, out: out[0], err: err[0], log: log)
+        let (status, lost) = pump(pid: pid, out: out[0], err: err[0], log: log)
+        if lost > 0 { FileBytes.writeAtomically("\(lost)", to: files.lostLines) }
         // Not fsynced: the log and the exit record are in the page cache, which every process
         // reads, before the exit is known; like the state database's commits (synchronous =
         // NORMAL), they survive any process's crash, not a power loss.
@@ -107,11 +108,13 @@ public enum ContainerShim {
 
     /// Copies both pipes into the log as timestamped lines until they close; once the
     /// container's main process has exited, whatever it left in its process group is
-    /// killed so the pipes close. Returns the exit code (128 + signal when killed).
-    static func pump(pid: pid_t, out: Int32, err: Int32, log: Int32) -> Int {
+    /// killed so the pipes close. Returns the exit code (128 + signal when killed) and how
+    /// many lines could not be written to the log (its disk full, say).
+    static func pump(pid: pid_t, out: Int32, err: Int32, log: Int32) -> (exitCode: Int, lostLines: Int) {
         var assemblers = [LineAssembler(), LineAssembler()]
         var open = [true, true]
         var exitCode: Int?
+        var lost = 0
         var buffer = [UInt8](repeating: 0, count: 65536)
 
         func write(_ lines: [String]) {
@@ -125,7 +128,7 @@ public enum ContainerShim {
                 chunk.append(contentsOf: line.utf8)
                 chunk.append(0x0A)
             }
-            _ = FileBytes.writeAll(log, chunk)
+            if !FileBytes.writeAll(log, chunk) { lost += lines.count }
         }
         func reap(_ flags: Int32) {
             guard exitCode == nil else { return }
@@ -160,7 +163,7 @@ public enum ContainerShim {
         close(out)
         close(err)
         reap(0)
-        return exitCode ?? 255
+        return (exitCode ?? 255, lost)
     }
 
     static func currentDirectory() -> String {

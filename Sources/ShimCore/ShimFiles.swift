@@ -61,6 +61,9 @@ public struct ShimFiles: Sendable {
     public var spec: String { directory + "/spec" }
     public var pid: String { directory + "/pid" }
     public var exit: String { directory + "/exit" }
+    /// How many of the container's lines could not be written to its log stream (its disk
+    /// full, say); written before `exit`, and only when some were lost.
+    public var lostLines: String { directory + "/lost-lines" }
 
     public init(directory: String) { self.directory = directory }
 
@@ -71,6 +74,11 @@ public struct ShimFiles: Sendable {
         let parts = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
         guard parts.count == 2, let p = pid_t(parts[0]), let s = UInt64(parts[1]) else { return nil }
         return (p, s)
+    }
+
+    /// How many lines the shim could not write to the log stream (0 when none were lost).
+    public func readLostLines() -> Int {
+        FileBytes.read(lostLines).flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
     }
 
     /// The recorded exit: its code and, for a container that never started, why.

@@ -116,6 +116,25 @@ struct RunCommandTests {
         #expect(noCommand.stderr.contains("CannotStartContainerError: container app has no command to run"))
     }
 
+    /// Process runtime: a container whose log stream's disk fills (a 1 MiB tmpfs) loses lines,
+    /// not its task, and the shim's count of them is said once the container has exited.
+    /// Needs root (mount), as CI runs.
+    @Test func aFullLogDiskIsSaidForProcessContainers() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let logs = cli.stateDirectory.appendingPathComponent("logs").path
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let mounted = try await Command.run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", logs])
+        #expect(mounted.status == 0, "this test mounts a small tmpfs, which needs root: \(mounted.stderr)")
+        defer { _ = try? Process.run(URL(fileURLWithPath: "/bin/umount"), arguments: ["-l", logs]).waitUntilExit() }
+        let r = try await cli.run(["run", "--wait", "-q", "--runtime", "process", "Tests/Fixtures/docker/floods-its-log.json"])
+        #expect(r.status == 5, "\(r.stderr)")
+        let said = r.stderr.split(separator: "\n").filter { $0.contains("could not be written to its log stream") }
+        #expect(said.count == 1 && said.first?.hasPrefix("fargate-local: warning: container flood: ") == true, "\(r.stderr)")
+        let task = try #require(try JSONParser.parse(try await cli.run(["ps", "-a", "--output", "json"]).stdout)["tasks"]?.arrayValue?.first)
+        #expect(task["lastStatus"]?.stringValue == "STOPPED" && task["containers"]?.arrayValue?.first?["exitCode"] == .number("5"), "\(task.serialized())")
+    }
+
     /// `-` reads the task definition from standard input (`envsubst < td.json | fargate-local run
     /// --wait -`), for run, validate and register alike; a malformed one is named `-`.
     @Test func aTaskDefinitionFromStandardInput() async throws {

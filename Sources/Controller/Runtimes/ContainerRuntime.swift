@@ -76,10 +76,14 @@ public struct BindMount: Sendable, Equatable, Codable {
 public struct ContainerExit: Sendable, Equatable {
     public var exitCode: Int
     public var reason: String?
+    /// Lines of the container's output its runtime could not write to the log stream (its
+    /// disk full, say); 0 when none were lost.
+    public var lostLogLines: Int
 
-    public init(exitCode: Int, reason: String? = nil) {
+    public init(exitCode: Int, reason: String? = nil, lostLogLines: Int = 0) {
         self.exitCode = exitCode
         self.reason = reason
+        self.lostLogLines = lostLogLines
     }
 }
 

@@ -226,7 +226,9 @@ actor ShimContainer: RunningContainer {
 
 extension ShimFiles {
     /// The exit the shim recorded, if it has.
-    func containerExit() -> ContainerExit? { readExit().map { ContainerExit(exitCode: $0.code, reason: $0.reason) } }
+    func containerExit() -> ContainerExit? {
+        readExit().map { ContainerExit(exitCode: $0.code, reason: $0.reason, lostLogLines: readLostLines()) }
+    }
 }
 
 /// How to start a shim: the small `fargate-local-shim` beside `fargate-local` (a few
