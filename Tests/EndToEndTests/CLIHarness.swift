@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import TestSupport
 import Subprocess
 #if canImport(System)
@@ -107,6 +108,17 @@ struct CLIHarness {
         let file = stateDirectory.appendingPathComponent(URL(fileURLWithPath: fixture).lastPathComponent)
         try text.write(to: file, atomically: true, encoding: .utf8)
         return file.path
+    }
+
+    /// Runs `body` with a 1 MiB tmpfs over the state directory's `logs` folder, so that log
+    /// streams fill their disk (mounting needs root, as CI runs); unmounted after.
+    func withSmallLogDisk<T>(_ body: () async throws -> T) async throws -> T {
+        let logs = stateDirectory.appendingPathComponent("logs").path
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let mounted = try await Command.run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", logs])
+        #expect(mounted.status == 0, "a small tmpfs for the logs needs root: \(mounted.stderr)")
+        defer { _ = try? Process.run(URL(fileURLWithPath: "/bin/umount"), arguments: ["-l", logs]).waitUntilExit() }
+        return try await body()
     }
 
     /// kill -9 of the background `serve`.

@@ -28,12 +28,7 @@ struct DockerRuntimeTests {
         try await requireDocker()
         let cli = CLIHarness()
         defer { cli.cleanup() }
-        let logs = cli.stateDirectory.appendingPathComponent("logs").path
-        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-        let mounted = try await Command.run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", logs])
-        #expect(mounted.status == 0, "this test mounts a small tmpfs, which needs root: \(mounted.stderr)")
-        defer { _ = try? Process.run(URL(fileURLWithPath: "/bin/umount"), arguments: ["-l", logs]).waitUntilExit() }
-        let r = try await run(cli, "floods-its-log.json", ["-q"])
+        let r = try await cli.withSmallLogDisk { try await run(cli, "floods-its-log.json", ["-q"]) }
         #expect(r.status == 5, "\(r.stderr)")
         let warnings = r.stderr.components(separatedBy: "log stream cannot be written").count - 1
         #expect(warnings == 1, "said once: \(r.stderr)")

@@ -122,12 +122,7 @@ struct RunCommandTests {
     @Test func aFullLogDiskIsSaidForProcessContainers() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
-        let logs = cli.stateDirectory.appendingPathComponent("logs").path
-        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-        let mounted = try await Command.run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", logs])
-        #expect(mounted.status == 0, "this test mounts a small tmpfs, which needs root: \(mounted.stderr)")
-        defer { _ = try? Process.run(URL(fileURLWithPath: "/bin/umount"), arguments: ["-l", logs]).waitUntilExit() }
-        let r = try await cli.run(["run", "--wait", "-q", "--runtime", "process", "Tests/Fixtures/docker/floods-its-log.json"])
+        let r = try await cli.withSmallLogDisk { try await cli.run(["run", "--wait", "-q", "--runtime", "process", "Tests/Fixtures/docker/floods-its-log.json"]) }
         #expect(r.status == 5, "\(r.stderr)")
         let said = r.stderr.split(separator: "\n").filter { $0.contains("could not be written to its log stream") }
         #expect(said.count == 1 && said.first?.hasPrefix("fargate-local: warning: container flood: ") == true, "\(r.stderr)")
