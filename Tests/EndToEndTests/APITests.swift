@@ -82,7 +82,7 @@ struct APITests {
             for i in $(seq 1 100); do curl -sf --max-time 1 "http://[::1]:$2/health" >/dev/null && break; sleep 0.1; done
             """#
         _ = try await Command.run("bash", ["-c", start, CLIHarness.binary, cli.stateDirectory.path, String(port)])
-        do {
+        try await cli.killingBackgroundServeAfter {
             let out = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.out"), encoding: .utf8)) ?? ""
             #expect(out.contains("task metadata and credentials on \(endpoint) ("), "\(out)")
             _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/metadata-probe.json"])
@@ -92,11 +92,7 @@ struct APITests {
             let events = try await aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/metadata-probe", "--log-stream-name", "probe/\(id)"])
             #expect(events.stdout.contains("uri=\(endpoint)/v4/\(id)-probe"), "\(events.stdout)")
             #expect(events.stdout.contains("metadata=200"), "\(events.stdout)")
-        } catch {
-            try? await cli.killBackgroundServe()
-            throw error
         }
-        try await cli.killBackgroundServe()
     }
 
     /// `serve 2>&1 | head -1`: once its reader has gone, serve's log lines have nowhere to go,
@@ -438,13 +434,9 @@ struct APITests {
         try await Task.sleep(for: .milliseconds(1200))  // ticks go on with no controller
 
         try await cli.startBackgroundServe(port: port, runtime: "process")
-        do {
+        try await cli.killingBackgroundServeAfter {
             try await checkReadopted(cli, endpoint: endpoint, arn: arn)
-        } catch {
-            try? await cli.killBackgroundServe()
-            throw error
         }
-        try await cli.killBackgroundServe()
     }
 
     /// A process task's containers keep the metadata and credentials address they were
@@ -464,7 +456,7 @@ struct APITests {
         let second = LocalServers.freePort()
         try await cli.startBackgroundServe(port: second, runtime: "process")
         let id = String(arn.split(separator: "/").last ?? "")
-        do {
+        try await cli.killingBackgroundServeAfter {
             // What the container was told, read from its own environment.
             let pid = try #require(try JSONParser.parse(try await cli.run(["describe", id]).stdout)["tasks"]?.arrayValue?.first?["containers"]?.arrayValue?.first?["runtimeId"]?.stringValue)
             let environ = try await Command.run("/bin/sh", ["-c", "tr '\\0' '\\n' < /proc/$0/environ | grep ^ECS_CONTAINER_METADATA_URI_V4=", pid])
@@ -478,11 +470,7 @@ struct APITests {
             #expect(out.contains("serving task metadata and credentials on \(firstEndpoint) too, for the containers of re-adopted task \(id)"), "\(out)")
             try await Task.sleep(for: .milliseconds(1500))  // the ticks checkReadopted counts
             try await checkReadopted(cli, endpoint: "http://127.0.0.1:\(second)", arn: arn)
-        } catch {
-            try? await cli.killBackgroundServe()
-            throw error
         }
-        try await cli.killBackgroundServe()
     }
 
     func checkReadopted(_ cli: CLIHarness, endpoint: String, arn: String) async throws {

@@ -121,6 +121,19 @@ struct CLIHarness {
         return try await body()
     }
 
+    /// Runs `body`, then kills the background `serve` (kill -9), whether `body` threw or not.
+    func killingBackgroundServeAfter<T>(_ body: () async throws -> T) async throws -> T {
+        let result: T
+        do {
+            result = try await body()
+        } catch {
+            try? await killBackgroundServe()
+            throw error
+        }
+        try await killBackgroundServe()
+        return result
+    }
+
     /// kill -9 of the background `serve`.
     func killBackgroundServe() async throws {
         let pid = try String(contentsOf: stateDirectory.appendingPathComponent("serve.pid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -527,13 +527,9 @@ struct DockerReadoptionTests {
         try await Task.sleep(for: .milliseconds(1200))  // the container keeps ticking with no controller
 
         try await cli.startBackgroundServe(port: port, runtime: "docker")
-        do {
+        try await cli.killingBackgroundServeAfter {
             try await checkReadopted(cli, endpoint: endpoint, taskArn: taskArn)
-        } catch {
-            try? await cli.killBackgroundServe()
-            throw error
         }
-        try await cli.killBackgroundServe()
     }
 
     func checkReadopted(_ cli: CLIHarness, endpoint: String, taskArn: String) async throws {
