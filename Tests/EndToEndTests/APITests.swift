@@ -73,15 +73,9 @@ struct APITests {
     @Test func serveOnIPv6LoopbackGivesUsableURLs() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
-        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
         let port = LocalServers.freePort()
         let endpoint = "http://[::1]:\(port)"
-        let start = #"""
-            "$0" serve --runtime process --host ::1 --port "$2" --state-dir "$1" > "$1/serve.out" 2>&1 &
-            echo $! > "$1/serve.pid"
-            for i in $(seq 1 100); do curl -sf --max-time 1 "http://[::1]:$2/health" >/dev/null && break; sleep 0.1; done
-            """#
-        _ = try await Command.run("bash", ["-c", start, CLIHarness.binary, cli.stateDirectory.path, String(port)])
+        try await cli.startBackgroundServe(port: port, runtime: "process", host: "::1")
         try await cli.killingBackgroundServeAfter {
             let out = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.out"), encoding: .utf8)) ?? ""
             #expect(out.contains("task metadata and credentials on \(endpoint) ("), "\(out)")
@@ -101,17 +95,10 @@ struct APITests {
     @Test func serveOutlivesTheReaderOfItsLog() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
-        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
         let port = LocalServers.freePort()
         let endpoint = "http://127.0.0.1:\(port)"
-        let start = #"""
-            "$0" serve --runtime process --port "$2" --state-dir "$1" > >(head -1 > "$1/first-line") 2>&1 &
-            echo $! > "$1/serve.pid"
-            for i in $(seq 1 100); do curl -sf --max-time 1 http://127.0.0.1:$2/health >/dev/null && break; sleep 0.1; done
-            """#
-        _ = try await Command.run("bash", ["-c", start, CLIHarness.binary, cli.stateDirectory.path, String(port)])
-        let stopServe = { _ = try? await Command.run("/bin/sh", ["-c", "kill $(cat \"$0/serve.pid\")", cli.stateDirectory.path]) }
-        do {
+        try await cli.startBackgroundServe(port: port, runtime: "process", output: #"> >(head -1 > "$1/first-line") 2>&1"#)
+        try await cli.killingBackgroundServeAfter {
             _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://taskdefs/hello.json"])
             for _ in 0..<3 {
                 let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "hello"]))
@@ -123,11 +110,7 @@ struct APITests {
             #expect(first.hasPrefix("fargate-local: serving ECS"), "\(first)")
             let health = try await Command.run("curl", ["-s", "--max-time", "5", endpoint + "/health"])
             #expect(health.stdout == "{\"status\":\"ok\"}", "serve is still up")
-        } catch {
-            await stopServe()
-            throw error
         }
-        await stopServe()
     }
 
     @Test func awsCliRegisterRunWaitAndReadLogs() async throws {

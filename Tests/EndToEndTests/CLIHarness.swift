@@ -85,14 +85,17 @@ struct CLIHarness {
     }
 
     /// Starts `fargate-local serve` in the background (so a test can kill -9 it), waits for
-    /// /health, and records its pid in `serve.pid` (output appended to `serve.out`).
-    func startBackgroundServe(port: Int, runtime: String) async throws {
+    /// /health, and records its pid in `serve.pid`. `output`: a bash redirection of its
+    /// output (appended to `serve.out` unless given; `$1` is the state directory).
+    func startBackgroundServe(port: Int, runtime: String, host: String = "127.0.0.1",
+                              output: String = #">>"$1/serve.out" 2>&1"#) async throws {
+        let url = host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
         let script = """
-            "$0" serve --runtime \(runtime) --port \(port) --state-dir "$1" >>"$1/serve.out" 2>&1 & echo $! > "$1/serve.pid"
-            for i in $(seq 1 100); do curl -sf --max-time 1 http://127.0.0.1:\(port)/health >/dev/null && break; sleep 0.1; done
+            "$0" serve --runtime \(runtime) --host \(host) --port \(port) --state-dir "$1" \(output) & echo $! > "$1/serve.pid"
+            for i in $(seq 1 100); do curl -sf --max-time 1 \(url)/health >/dev/null && break; sleep 0.1; done
             """
         try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
-        _ = try await Command.run("/bin/sh", ["-c", script, Self.binary, stateDirectory.path])
+        _ = try await Command.run("bash", ["-c", script, Self.binary, stateDirectory.path])
     }
 
     /// A fixture's task definition written into the state directory, made to run in
