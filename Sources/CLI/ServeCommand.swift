@@ -50,10 +50,13 @@ struct ServeCommand: AsyncParsableCommand {
             let agentListener = await InProcessAPI.attachAgentListener(server: server, runtime: runtimeImpl)
             var adopted: [TaskRecord] = []
             for orphan in try await controller.orphanedTasks() {
-                if try await taskHost.adoptOrMarkLost(orphan) {
+                switch try await taskHost.adoptOrMarkLost(orphan) {
+                case .adopted:
                     Console.error("fargate-local: re-adopted task \(orphan.id) (its \(orphan.runtimeName ?? "") containers were still there)")
                     adopted.append(orphan)
-                } else {
+                case .takenElsewhere:
+                    continue
+                case .lost:
                     Console.error("fargate-local: task \(orphan.id) was lost when the previous controller exited; recorded as STOPPED")
                 }
             }

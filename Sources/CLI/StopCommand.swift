@@ -79,7 +79,14 @@ struct StopCommand: AsyncParsableCommand {
                 stopping.append(record.id)
                 Console.out(record.id)
             }
-            if !orphans.isEmpty { try await stopTakingOver(orphans, controller: controller) }
+            if !orphans.isEmpty {
+                // Those another process took over first (a serve starting) are stopped there.
+                for (id, request) in try await stopTakingOver(orphans, controller: controller) {
+                    guard let latest = try await controller.store.task(id: id) else { continue }
+                    if case .told = await SupervisorContact.announceStop(latest, request) { stopping.append(id) }
+                    Console.out(id)
+                }
+            }
             guard wait else { return }
             for id in stopping {
                 var unsupervisedSince: ContinuousClock.Instant?
@@ -106,8 +113,10 @@ struct StopCommand: AsyncParsableCommand {
     /// supervised until STOPPED; this process then ends, so it waits whether or not `--wait`
     /// was given. A task none of whose containers can be found again is recorded STOPPED as
     /// lost.
-    private func stopTakingOver(_ orphans: [(TaskRecord, StopRequest)], controller: TaskController) async throws {
+    /// Returns the tasks another process took over first, with their requests.
+    private func stopTakingOver(_ orphans: [(TaskRecord, StopRequest)], controller: TaskController) async throws -> [(String, StopRequest)] {
         Console.surviveClosedOutput()
+        var takenElsewhere: [(String, StopRequest)] = []
         var hosts: [String: TaskHost] = [:]
         var adopted: [(TaskHost, String)] = []
         for (record, request) in orphans {
@@ -121,15 +130,20 @@ struct StopCommand: AsyncParsableCommand {
                 host = TaskHost(controller: controller, runtime: runtime, servesAPI: false)
                 hosts[name] = host
             }
-            if try await host.adoptOrMarkLost(record) {
+            switch try await host.adoptOrMarkLost(record) {
+            case .adopted:
                 Console.error("fargate-local: task \(record.id) had no running supervisor; stopping it from here")
                 _ = await host.applyStop(record.id, reason: request.reason, code: request.code, timeout: request.timeoutSeconds)
                 adopted.append((host, record.id))
-            } else {
+            case .lost:
                 Console.error("fargate-local: task \(record.id) had no running supervisor and its containers are gone; recorded as STOPPED")
+            case .takenElsewhere:
+                takenElsewhere.append((record.id, request))
+                continue
             }
             Console.out(record.id)
         }
         for (host, id) in adopted { _ = await host.wait(id) }
+        return takenElsewhere
     }
 }

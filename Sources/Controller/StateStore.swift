@@ -160,6 +160,22 @@ public final class StateStore: Sendable {
         }
     }
 
+    /// Makes this process the supervisor of a task taken for orphaned, in one transaction:
+    /// only if its stored record still names the gone supervisor `orphan` names (no other
+    /// process took it over meanwhile: a `serve` starting, a `stop`) and it has not stopped.
+    /// Returns the stored record, now naming this process; nil when it was not claimed.
+    public func claimSupervision(of orphan: TaskRecord) async throws -> TaskRecord? {
+        let (pid, start) = (orphan.supervisorPID, orphan.supervisorStartTime)
+        return try await write { db in
+            guard let text = try String.fetchOne(db, sql: "SELECT record FROM tasks WHERE id = ?", arguments: [orphan.id]) else { return nil }
+            var record = try Self.decode(TaskRecord.self, text)
+            guard record.supervisorPID == pid, record.supervisorStartTime == start, record.task.lastStatus != .stopped else { return nil }
+            record.setSupervisor(getpid())
+            try db.execute(sql: "UPDATE tasks SET record = ? WHERE id = ?", arguments: [try Self.encode(record), orphan.id])
+            return record
+        }
+    }
+
     /// Applies `change` to the stored record atomically and returns the result.
     public func update(_ id: String, _ change: @Sendable @escaping (inout TaskRecord) -> Void) async throws -> TaskRecord {
         try await write { db in

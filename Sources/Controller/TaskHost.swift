@@ -80,8 +80,10 @@ public actor TaskHost {
 
     /// Takes over a task whose controller died: Docker containers are found again by
     /// label and supervised to the end; anything that cannot be re-adopted is recorded lost.
-    /// Returns true when the task was re-adopted.
-    public func adoptOrMarkLost(_ record: TaskRecord) async throws -> Bool {
+    /// The task is claimed first (`StateStore.claimSupervision`): one that another process
+    /// took over meanwhile is left to it.
+    public func adoptOrMarkLost(_ orphan: TaskRecord) async throws -> Adoption {
+        guard let record = try await controller.store.claimSupervision(of: orphan) else { return .takenElsewhere }
         var adopter: (any ContainerRuntime)?
         if record.runtimeName == runtime.name {
             adopter = runtime
@@ -105,11 +107,21 @@ public actor TaskHost {
                     self.finished(id)
                     return final
                 }
-                return true
+                return .adopted
             }
         }
         _ = try await controller.markLost(record, reason: "Task stopped by fargate-local: its controller exited while the task ran and its containers could not be re-adopted")
-        return false
+        return .lost
+    }
+
+    /// What taking over an orphaned task came to.
+    public enum Adoption: Sendable {
+        /// Its containers are supervised here now.
+        case adopted
+        /// None of its containers could be found again: recorded STOPPED.
+        case lost
+        /// Another process took it over first.
+        case takenElsewhere
     }
 
     /// Waits for a task started here to stop; nil if it is not supervised here.

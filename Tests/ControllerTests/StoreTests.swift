@@ -114,6 +114,29 @@ struct StateStoreTests {
         #expect(Set(running.map(\.id)) == [a.id, b.id])
     }
 
+    /// Taking over an orphan is claimed in one transaction: of two processes that both take
+    /// the same task for orphaned (a `stop` and a starting `serve`), only the first gets it.
+    @Test func anOrphanIsClaimedOnce() async throws {
+        let f = try ControllerFixture()
+        defer { f.cleanup() }
+        let td = try await f.register(Self.text)
+        var orphan = try await f.controller.createTask(definition: td, overrides: TaskOverride(), options: RunOptions())
+        // Its supervisor, as recorded, is gone.
+        orphan.supervisorPID = 999_999
+        orphan.supervisorStartTime = 1
+        try await f.controller.store.save(orphan)
+        let claimed = try #require(try await f.controller.store.claimSupervision(of: orphan))
+        #expect(claimed.supervisorPID == getpid() && claimed.runningSupervisorPID == getpid())
+        #expect(try await f.controller.store.claimSupervision(of: orphan) == nil, "a second claim from the same stale view")
+        #expect(try await f.controller.store.task(id: orphan.id)?.supervisorPID == getpid())
+        // A stopped task is never claimed.
+        _ = try await f.controller.markLost(claimed, reason: "gone")
+        var stopped = try #require(try await f.controller.store.task(id: orphan.id))
+        stopped.supervisorPID = 999_999
+        try await f.controller.store.save(stopped)
+        #expect(try await f.controller.store.claimSupervision(of: stopped) == nil)
+    }
+
     @Test func overridesMustNameExistingContainers() async throws {
         let f = try ControllerFixture()
         defer { f.cleanup() }
