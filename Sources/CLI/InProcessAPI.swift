@@ -36,29 +36,42 @@ enum InProcessAPI {
         docker.setAgentEndpoint(host: gateway, port: listener.port)
         return listener
     }
+}
 
-    /// For re-adopted process tasks whose containers were told another address for their
-    /// metadata and credentials (their controller listened elsewhere, and their environment
-    /// cannot change): a listener there too, serving only what a task reaches (not the ECS
-    /// and Logs APIs). Says what it did, or that an address is taken and those tasks have
-    /// no endpoints until they stop.
-    static func keepContainerEndpoints(of adopted: [TaskRecord], server: ControllerServer, serving: String) async -> [ControllerServer.Running] {
+/// For re-adopted process tasks whose containers were told another address for their
+/// metadata and credentials (their controller listened elsewhere, and their environment
+/// cannot change): a listener there too, serving only what a task reaches (not the ECS and
+/// Logs APIs), one per address. Says what it did, or that an address is taken and those
+/// tasks have no endpoints until they stop.
+actor ContainerEndpointListeners {
+    private let server: ControllerServer
+    private let serving: String
+    private var listeners: [String: ControllerServer.Running] = [:]
+
+    init(server: ControllerServer, serving: String) {
+        self.server = server
+        self.serving = serving
+    }
+
+    func keep(for adopted: [TaskRecord]) async {
         var tasksByEndpoint: [String: [String]] = [:]
         for record in adopted {
             guard let endpoint = record.containerEndpoint, endpoint != serving else { continue }
             tasksByEndpoint[endpoint, default: []].append(record.id)
         }
-        var listeners: [ControllerServer.Running] = []
-        for (endpoint, ids) in tasksByEndpoint.sorted(by: { $0.key < $1.key }) {
+        for (endpoint, ids) in tasksByEndpoint.sorted(by: { $0.key < $1.key }) where listeners[endpoint] == nil {
             let tasks = "task\(ids.count == 1 ? "" : "s") \(ids.joined(separator: ", "))"
             guard let url = URLComponents(string: endpoint), let host = url.host, let port = url.port,
                   let listener = try? await server.start(address: host, port: port, surface: .taskEndpoints) else {
                 Console.error("fargate-local: warning: the containers of \(tasks) reach their metadata and credentials at \(endpoint), which cannot be listened on now (in use?): they have no such endpoints until they stop")
                 continue
             }
-            listeners.append(listener)
+            listeners[endpoint] = listener
             Console.error("fargate-local: serving task metadata and credentials on \(endpoint) too, for the containers of re-adopted \(tasks)")
         }
-        return listeners
+    }
+
+    func stopAll() async {
+        for listener in listeners.values { await listener.stop() }
     }
 }

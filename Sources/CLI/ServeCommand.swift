@@ -48,19 +48,8 @@ struct ServeCommand: AsyncParsableCommand {
             let baseURL = Self.baseURL(host: host, port: running.port)
             controller.setEndpointBaseURL(baseURL)
             let agentListener = await InProcessAPI.attachAgentListener(server: server, runtime: runtimeImpl)
-            var adopted: [TaskRecord] = []
-            for orphan in try await controller.orphanedTasks() {
-                switch try await taskHost.adoptOrMarkLost(orphan) {
-                case .adopted:
-                    Console.error("fargate-local: re-adopted task \(orphan.id) (its \(orphan.runtimeName ?? "") containers were still there)")
-                    adopted.append(orphan)
-                case .takenElsewhere:
-                    continue
-                case .lost:
-                    Console.error("fargate-local: task \(orphan.id) was lost when the previous controller exited; recorded as STOPPED")
-                }
-            }
-            let endpointListeners = await InProcessAPI.keepContainerEndpoints(of: adopted, server: server, serving: baseURL)
+            let endpoints = ContainerEndpointListeners(server: server, serving: baseURL)
+            await Self.takeOverOrphans(controller: controller, host: taskHost, endpoints: endpoints)
             if let docker = runtimeImpl as? DockerRuntime {
                 // Containers of tasks that stopped while the engine could not remove them
                 // (it was down): removed now, unless the task was run with --keep-containers.
@@ -81,15 +70,24 @@ struct ServeCommand: AsyncParsableCommand {
                     try? await Task.sleep(for: .seconds(60))
                 }
             }
+            // A task whose supervisor dies while serve runs (a `run --wait` killed, a background
+            // supervisor gone) is taken over too, within a few seconds.
+            let orphanWatch = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: Self.orphanCheckInterval)
+                    await Self.takeOverOrphans(controller: controller, host: taskHost, endpoints: endpoints)
+                }
+            }
             await stop.wait()
             pruning.cancel()
+            orphanWatch.cancel()
             Console.error("fargate-local: shutting down; stopping the tasks it runs")
             for id in await taskHost.localTaskIDs {
                 _ = try? await taskHost.stop(id, reason: "Task stopped by fargate-local: the controller shut down")
                 _ = await taskHost.wait(id)
             }
             await agentListener?.stop()
-            for listener in endpointListeners { await listener.stop() }
+            await endpoints.stopAll()
             await running.stop()
         }
     }
@@ -121,6 +119,28 @@ final class ShutdownSignal {
 }
 
 extension ServeCommand {
+    /// How often a running serve looks for tasks whose supervisor has died.
+    static let orphanCheckInterval = Duration.seconds(2)
+
+    /// Takes over the tasks whose supervisor is gone, saying
+    /// what became of each; process tasks keep the address their containers were given.
+    static func takeOverOrphans(controller: TaskController, host: TaskHost, endpoints: ContainerEndpointListeners) async {
+        guard let orphans = try? await controller.orphanedTasks() else { return }
+        var adopted: [TaskRecord] = []
+        for orphan in orphans {
+            switch try? await host.adoptOrMarkLost(orphan) {
+            case .adopted?:
+                Console.error("fargate-local: re-adopted task \(orphan.id) (its \(orphan.runtimeName ?? "") containers were still there)")
+                adopted.append(orphan)
+            case .lost?:
+                Console.error("fargate-local: task \(orphan.id) was lost when the previous controller exited; recorded as STOPPED")
+            case .takenElsewhere?, nil:
+                continue
+            }
+        }
+        await endpoints.keep(for: adopted)
+    }
+
     /// `http://HOST:PORT`, an IPv6 address in brackets (`http://[::1]:8790`), as clients and
     /// the containers' metadata variables need it.
     static func baseURL(host: String, port: Int) -> String {

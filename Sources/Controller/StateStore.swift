@@ -238,6 +238,14 @@ public final class StateStore: Sendable {
     }
 
     /// Tasks, newest first, optionally only those with `desiredStatus`.
+    /// Every task that has not reached STOPPED.
+    public func unstoppedTasks() async throws -> [TaskRecord] {
+        try await read { db in
+            try String.fetchAll(db, sql: "SELECT record FROM tasks WHERE last_status != 'STOPPED' ORDER BY created_at")
+                .map { try Self.decode(TaskRecord.self, $0) }
+        }
+    }
+
     public func tasks(desiredStatus: String? = nil, family: String? = nil, startedBy: String? = nil) async throws -> [TaskRecord] {
         try await read { db in
             var sql = "SELECT record FROM tasks WHERE 1 = 1"

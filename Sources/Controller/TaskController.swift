@@ -133,12 +133,11 @@ public final class TaskController: Sendable {
                               secretResolver: SecretResolver(endpoint: configuration.awsEndpoint, region: configuration.region))
     }
 
-    /// Tasks left by a controller that died: not STOPPED, and their supervising process is gone.
+    /// Tasks left by a controller that died: not STOPPED, and their supervising process is
+    /// gone (one that is alive, this one included, still has them).
     public func orphanedTasks() async throws -> [TaskRecord] {
-        try await store.tasks(desiredStatus: nil).filter { record in
-            guard record.task.lastStatus != .stopped else { return false }
-            if let pid = record.runningSupervisorPID, pid != getpid() { return false }
-            return true
+        try await store.unstoppedTasks().filter { record in
+            record.task.lastStatus != .stopped && record.runningSupervisorPID == nil
         }
     }
 

@@ -456,6 +456,34 @@ struct APITests {
         }
     }
 
+    /// A running serve takes over a task whose supervisor dies while it runs (here a `run`'s
+    /// background supervisor, killed with SIGKILL), within seconds; a stop then reaches it.
+    @Test func aRunningServeTakesOverATaskWhoseSupervisorDies() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let port = LocalServers.freePort()
+        try await cli.startBackgroundServe(port: port, runtime: "process")
+        try await cli.killingBackgroundServeAfter {
+            let id = try await cli.run(["run", "--runtime", "process", "Tests/Fixtures/run/long-running.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let killed = try await Command.run("/bin/sh", ["-c", """
+                for _ in $(seq 100); do "$0" logs --state-dir "$1" "$2" | grep -q 'worker: started' && break; sleep 0.05; done
+                pkill -9 -f "supervise $2" && echo killed
+                """, CLIHarness.binary, cli.stateDirectory.path, id])
+            #expect(killed.stdout == "killed\n", "\(killed.stdout) \(killed.stderr)")
+            var log = ""
+            for _ in 0..<100 where !log.contains("re-adopted task \(id)") {
+                try await Task.sleep(for: .milliseconds(100))
+                log = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.out"), encoding: .utf8)) ?? ""
+            }
+            #expect(log.contains("fargate-local: re-adopted task \(id) (its process containers were still there)"), "\(log)")
+            let stop = try await cli.run(["stop", id, "--reason", "after serve took it over", "--wait"])
+            #expect(stop.status == 0 && !stop.stderr.contains("had no running supervisor"), "serve had it, not stop: \(stop.stderr)")
+            let task = try #require(try JSONParser.parse(try await cli.run(["describe", id]).stdout)["tasks"]?.arrayValue?.first)
+            #expect(task["lastStatus"]?.stringValue == "STOPPED" && task["stoppedReason"]?.stringValue == "after serve took it over", "\(task.serialized())")
+            #expect(task["containers"]?.arrayValue?.first?["exitCode"] == .number("143"))
+        }
+    }
+
     func checkReadopted(_ cli: CLIHarness, endpoint: String, arn: String) async throws {
         let described = try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", arn])
         #expect(described.stdout.contains("\"lastStatus\": \"RUNNING\""), "\(described.stdout)")
