@@ -1,5 +1,6 @@
 import Controller
 import Foundation
+import ShimCore
 
 #if canImport(Glibc)
 import Glibc
@@ -18,24 +19,10 @@ enum Console {
     }
 
     /// Writes all of `text` to `descriptor`; false when it cannot (its reader has gone: EPIPE,
-    /// or another error). Waits while a non-blocking descriptor is full.
+    /// or another error).
     @discardableResult
     static func write(_ text: String, to descriptor: Int32) -> Bool {
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-            if written > 0 {
-                bytes = bytes.dropFirst(written)
-            } else if written < 0 && errno == EINTR {
-                continue
-            } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&ready, 1, 1000)
-            } else {
-                return false
-            }
-        }
-        return true
+        FileBytes.writeAll(descriptor, Array(text.utf8))
     }
 
     /// Whoever reads this process's output may go first (`| head`): writes to a closed pipe
