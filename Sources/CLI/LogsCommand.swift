@@ -13,11 +13,14 @@ struct LogsCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Follow until the task stops.") var follow = false
     @Option(help: ArgumentHelp("Only lines newer than this (90s, 10m, 1h).", valueName: "DURATION")) var since: String?
     @Flag(help: "Prefix each line with its timestamp.") var timestamps = false
+    @Option(help: ArgumentHelp("Only events that match this CloudWatch Logs filter pattern, as FilterLogEvents takes it: terms (ERROR -DEBUG, ?WARN ?ERROR, \"a phrase\"), %regex%, { $.level = \"error\" } or [ip, ..., status = 5*].", valueName: "PATTERN"))
+    var filter: String?
 
     func run() async throws {
         try await reportingErrors {
+            let pattern = try filterPattern()
             if let client = global.endpointClient {
-                try await followThroughAPI(client)
+                try await followThroughAPI(client, pattern: pattern)
                 return
             }
             let controller = try global.makeController()
@@ -41,7 +44,7 @@ struct LogsCommand: AsyncParsableCommand {
                     read[name] = gained.position
                     for e in gained.events where e.timestamp >= minTimestamp { batch.append((e.timestamp, order, name, e.message)) }
                 }
-                try print(batch, prefixed: container == nil && names.count > 1)
+                try print(batch, prefixed: container == nil && names.count > 1, pattern: pattern)
                 if !follow || record.task.lastStatus == .stopped { break }
                 try await Task.sleep(for: .milliseconds(250))
                 record = try await controller.store.task(id: record.id) ?? record
@@ -50,7 +53,7 @@ struct LogsCommand: AsyncParsableCommand {
     }
 
     /// The same output through a controller's CloudWatch Logs API (GetLogEvents with forward tokens).
-    private func followThroughAPI(_ client: EndpointClient) async throws {
+    private func followThroughAPI(_ client: EndpointClient, pattern: LogFilterPattern?) async throws {
         let arn = try await client.resolve(task)
         let id = String(arn.split(separator: "/").last ?? "")
         var tokens: [String: String] = [:]
@@ -80,7 +83,7 @@ struct LogsCommand: AsyncParsableCommand {
                     if ts >= minTimestamp { batch.append((ts, order, s.container, message)) }
                 }
             }
-            try print(batch, prefixed: container == nil && streams.count > 1)
+            try print(batch, prefixed: container == nil && streams.count > 1, pattern: pattern)
             if behind { continue }
             if !follow || stopped { break }
             try await Task.sleep(for: .milliseconds(250))
@@ -90,10 +93,21 @@ struct LogsCommand: AsyncParsableCommand {
     /// GetLogEvents' largest page (10,000 events), which it gives when no limit is asked.
     static let eventsPerPage = 10_000
 
-    /// Prints events (timestamp, stream order, container, message) merged by time.
-    private func print(_ events: [(Int64, Int, String, String)], prefixed: Bool) throws {
+    /// `--filter`, parsed; a pattern CloudWatch would refuse is refused here, in its words.
+    private func filterPattern() throws -> LogFilterPattern? {
+        guard let filter else { return nil }
+        do {
+            return try LogFilterPattern(filter)
+        } catch {
+            throw CLIError("--filter: \(error.description)")
+        }
+    }
+
+    /// Prints events (timestamp, stream order, container, message) merged by time, those
+    /// that match `--filter` when it is given.
+    private func print(_ events: [(Int64, Int, String, String)], prefixed: Bool, pattern: LogFilterPattern?) throws {
         var chunk = ""
-        for (ts, _, name, message) in events.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
+        for (ts, _, name, message) in events.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) where pattern?.matches(message) ?? true {
             if timestamps {
                 chunk += ISO8601DateFormatter.string(from: Date(timeIntervalSince1970: Double(ts) / 1000), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]) + " "
             }

@@ -192,7 +192,13 @@ struct LogsOperations: Sendable {
         let streams = infos.map(\.name)
         let start = try r.int("startTime").map(Int64.init)
         let end = try r.int("endTime").map(Int64.init)
-        let pattern = FilterPattern(try r.string("filterPattern") ?? "")
+        let patternText = try r.string("filterPattern") ?? ""
+        let pattern: LogFilterPattern
+        do {
+            pattern = try LogFilterPattern(patternText)
+        } catch {
+            throw APIError.invalidParameter(error.description)
+        }
         var matched: [(LogEvent, String, Int)] = []
         // A stream whose lines all fall outside the time range is not read (a poller such as
         // `aws logs tail --follow` asks from its last event on: older streams are skipped).
@@ -217,34 +223,5 @@ struct LogsOperations: Sendable {
         ]
         if offset + page.count < matched.count { out.append(("nextToken", .string(String(offset + page.count)))) }
         return .object(out)
-    }
-}
-
-/// CloudWatch Logs filter patterns, in their simplest forms: terms that must all
-/// appear (`ERROR timeout`), quoted phrases (`"status=500"`), and `-term` exclusions.
-struct FilterPattern {
-    let required: [String]
-    let excluded: [String]
-
-    init(_ text: String) {
-        var terms: [String] = []
-        var current = ""
-        var quoted = false
-        for ch in text {
-            if ch == "\"" { quoted.toggle(); continue }
-            if ch == " " && !quoted {
-                if !current.isEmpty { terms.append(current) }
-                current = ""
-            } else {
-                current.append(ch)
-            }
-        }
-        if !current.isEmpty { terms.append(current) }
-        required = terms.filter { !$0.hasPrefix("-") }
-        excluded = terms.filter { $0.hasPrefix("-") && $0.count > 1 }.map { String($0.dropFirst()) }
-    }
-
-    func matches(_ message: String) -> Bool {
-        required.allSatisfy { message.contains($0) } && !excluded.contains { message.contains($0) }
     }
 }

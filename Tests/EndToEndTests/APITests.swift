@@ -267,11 +267,50 @@ struct APITests {
             let stack = try await messages("stack")
             #expect(stack.map(\.utf8.count) == [6 + 2 * 100_001, 100_001], "\(stack.map(\.utf8.count))")
             #expect(stack.last?.first == "3" && stack.first?.hasPrefix("START\n1") == true)
-            let filtered = try await aws(endpoint, ["logs", "filter-log-events", "--log-group-name", "/fargate-local/multiline", "--filter-pattern", "Frame.two"])
+            let filtered = try await aws(endpoint, ["logs", "filter-log-events", "--log-group-name", "/fargate-local/multiline", "--filter-pattern", "\"Frame.two\""])
             let found = (try JSONParser.parse(filtered.stdout)["events"]?.arrayValue ?? []).compactMap { $0["message"]?.stringValue }
             #expect(found == ["2026-11-27 ERROR boom\n  at Frame.one\n  at Frame.two\n"], "\(filtered.stdout)")
             let printed = try await cli.run(["logs", id, "--container", "java"])
             #expect(printed.stdout == "starting up\n2026-11-27 ERROR boom\n  at Frame.one\n  at Frame.two\n2026-11-27 INFO done\n", "\(printed.stdout)")
+        }
+    }
+
+    /// FilterLogEvents takes CloudWatch's filter patterns (terms, `?` alternatives, quoted
+    /// phrases, `%regex%`, JSON and space-delimited patterns) through the aws CLI, and refuses
+    /// an unquoted term with punctuation in CloudWatch's words; `logs --filter` takes the same.
+    @Test func filterLogEventsTakesCloudWatchFilterPatterns() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try await withServe(cli) { endpoint in
+            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/structured-logs.json"])
+            let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "structured-logs"]))
+            _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
+            func filtered(_ pattern: String) async throws -> [String] {
+                let out = try await aws(endpoint, ["logs", "filter-log-events", "--log-group-name", "/fargate-local/structured", "--filter-pattern", pattern])
+                #expect(out.status == 0, "\(pattern): \(out.stderr)")
+                return (try JSONParser.parse(out.stdout)["events"]?.arrayValue ?? []).compactMap { $0["message"]?.stringValue }
+            }
+            let error = #"{"level":"error","path":"/orders","latency":812,"user":{"id":"u-7"}}"#
+            let warn = #"{"level":"warn","path":"/orders","latency":240}"#
+            let access = #"10.0.0.9 - - [27/Nov/2026:10:00:01 +0000] "POST /login HTTP/1.1" 500 17"#
+            let plain = "plain ERROR line: status=500"
+            #expect(try await filtered(#"{ $.level = "error" }"#) == [error])
+            #expect(try await filtered(#"{ $.path = "/orders" && $.latency > 100 }"#) == [error, warn])
+            #expect(try await filtered("{ $.user.id = u-* || $.level = warn }") == [error, warn])
+            #expect(try await filtered("{ $.user NOT EXISTS && $.latency < 10 }").count == 1)
+            #expect(try await filtered("[ip, identity, user, timestamp, request, status = 5*, bytes]") == [access])
+            #expect(try await filtered("?ERROR ?login") == [access, plain])
+            #expect(try await filtered(#""status=500""#) == [plain])
+            #expect(try await filtered("%latency.:[0-9]{3}%") == [error, warn])
+            let refused = try await aws(endpoint, ["logs", "filter-log-events", "--log-group-name", "/fargate-local/structured", "--filter-pattern", "status=500"])
+            #expect(refused.status != 0 && refused.stderr.contains("(InvalidParameterException)") && refused.stderr.contains("Invalid character(s) in term '='"), "\(refused.stderr)")
+            let id = String(arn.split(separator: "/").last ?? "")
+            let printed = try await cli.run(["logs", id, "--filter", #"{ $.level = "error" || $.level = "warn" }"#])
+            #expect(printed.status == 0 && printed.stdout == error + "\n" + warn + "\n", "\(printed.stdout)\(printed.stderr)")
+            let throughAPI = try await cli.run(["logs", id, "--endpoint", endpoint, "--filter", "?login ?status"])
+            #expect(throughAPI.status == 0 && throughAPI.stdout == access + "\n" + plain + "\n", "\(throughAPI.stdout)\(throughAPI.stderr)")
+            let bad = try await cli.run(["logs", id, "--filter", "{ $.level = "])
+            #expect(bad.status == 1 && bad.stdout.isEmpty && bad.stderr.contains("--filter: Invalid filter pattern"), "\(bad.stderr)")
         }
     }
 
