@@ -34,7 +34,7 @@ struct TaskDefinitionsCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "FAMILY or FAMILY:REVISION.") var family: String?
-    @Flag(help: "Include INACTIVE (deregistered) revisions.") var all = false
+    @Flag(help: "Include INACTIVE (deregistered) and DELETE_IN_PROGRESS revisions.") var all = false
 
     func run() async throws {
         try await reportingErrors {
@@ -51,7 +51,8 @@ struct TaskDefinitionsCommand: AsyncParsableCommand {
                 return
             }
             var arns: [String] = []
-            for status in all ? ["ACTIVE", "INACTIVE"] : ["ACTIVE"] {
+            if global.endpointClient == nil { try await global.makeController().store.purgeDeletedTaskDefinitions() }
+            for status in all ? ["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"] : ["ACTIVE"] {
                 if let client = global.endpointClient {
                     var token: String?
                     repeat {

@@ -212,6 +212,9 @@ struct RunCommand: AsyncParsableCommand {
             guard let found = try await controller.store.taskDefinition(taskDefinition) else {
                 throw CLIError("no file and no registered task definition named \"\(taskDefinition)\" (register one with `fargate-local register FILE`)", exitCode: 125)
             }
+            if let status = found.status, status != "ACTIVE" {
+                throw CLIError("\(found.family):\(found.revision ?? 0) is \(status) (deregistered), and ECS runs no new tasks from it (RunTask: InvalidParameterException: TaskDefinition is inactive); register it again for a new ACTIVE revision", exitCode: 125)
+            }
             source = .registered(found)
         }
         let overrides = try EnvironmentOverrides.parse(try EnvironmentOverrides.entries(fromFiles: environmentFiles) + environment, containers: source.definition.containerDefinitions.compactMap(\.name))

@@ -26,7 +26,7 @@ extension StateStore {
         return try await readDB { db in
             let row: Row?
             if let revision {
-                row = try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND revision = ?", arguments: [family, revision])
+                row = try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND revision = ? AND status != 'DELETED'", arguments: [family, revision])
             } else {
                 row = try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1", arguments: [family])
             }
@@ -58,7 +58,7 @@ extension StateStore {
     /// Families with at least one revision in `status` (any status when nil).
     public func families(prefix: String?, status: String?) async throws -> [String] {
         try await readDB { db in
-            var sql = "SELECT DISTINCT family FROM task_definitions WHERE 1 = 1"
+            var sql = "SELECT DISTINCT family FROM task_definitions WHERE status != 'DELETED'"
             var args: [any DatabaseValueConvertible] = []
             if let status { sql += " AND status = ?"; args.append(status) }
             if let prefix, !prefix.isEmpty { sql += " AND family LIKE ? ESCAPE '\\'"; args.append(Self.likePrefix(prefix)) }
@@ -72,9 +72,58 @@ extension StateStore {
         let (family, revision) = Self.reference(ref)
         guard let revision else { return nil }
         return try await writeDB { db in
-            try db.execute(sql: "UPDATE task_definitions SET status = 'INACTIVE', deregistered_at = COALESCE(deregistered_at, ?) WHERE family = ? AND revision = ?",
+            try db.execute(sql: "UPDATE task_definitions SET status = 'INACTIVE', deregistered_at = COALESCE(deregistered_at, ?) WHERE family = ? AND revision = ? AND status = 'ACTIVE'",
                            arguments: [Date().timeIntervalSince1970, family, revision])
-            return try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND revision = ?", arguments: [family, revision]).map(Self.registered)
+            return try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND revision = ? AND status != 'DELETED'", arguments: [family, revision]).map(Self.registered)
+        }
+    }
+
+    /// What DeleteTaskDefinitions did with one revision.
+    public enum TaskDefinitionDeletion: Sendable {
+        /// Now DELETE_IN_PROGRESS (deleted for good once no unstopped task uses it).
+        case deleting(RegisteredTaskDefinition)
+        /// Still ACTIVE: it must be deregistered first.
+        case active(RegisteredTaskDefinition)
+        case notFound
+    }
+
+    /// Submits an INACTIVE revision (`family:revision` or ARN) for deletion, as ECS's
+    /// DeleteTaskDefinitions does: it becomes DELETE_IN_PROGRESS, and is gone once no
+    /// unstopped task uses it (see `purgeDeletedTaskDefinitions`). Its revision number stays
+    /// taken.
+    public func deleteTaskDefinition(_ ref: String) async throws -> TaskDefinitionDeletion {
+        let (family, revision) = Self.reference(ref)
+        guard let revision else { return .notFound }
+        return try await writeDB { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND revision = ? AND status != 'DELETED'", arguments: [family, revision]) else {
+                return .notFound
+            }
+            let found = try Self.registered(row)
+            if found.definition.status == "ACTIVE" { return .active(found) }
+            try db.execute(sql: "UPDATE task_definitions SET status = 'DELETE_IN_PROGRESS' WHERE family = ? AND revision = ?", arguments: [family, revision])
+            var deleting = found
+            deleting.definition.status = "DELETE_IN_PROGRESS"
+            return .deleting(deleting)
+        }
+    }
+
+    /// Deletes for good the DELETE_IN_PROGRESS revisions that no unstopped task uses, as ECS
+    /// does once their tasks have stopped. Only a tombstone stays, so that the family's next
+    /// revision number is not reused. Returns how many went.
+    @discardableResult
+    public func purgeDeletedTaskDefinitions() async throws -> Int {
+        try await writeDB { db in
+            let deleting = try Row.fetchAll(db, sql: "SELECT family, revision, arn FROM task_definitions WHERE status = 'DELETE_IN_PROGRESS'")
+            var purged = 0
+            for row in deleting {
+                let family: String = row["family"], revision: Int = row["revision"], arn: String = row["arn"]
+                let inUse = try String.fetchAll(db, sql: "SELECT record FROM tasks WHERE family = ? AND last_status != 'STOPPED'", arguments: [family])
+                    .contains { (try? Self.decode(TaskRecord.self, $0))?.task.taskDefinitionArn == arn }
+                if inUse { continue }
+                try db.execute(sql: "UPDATE task_definitions SET status = 'DELETED', document = '{}', definition = '{}', tags = '[]' WHERE family = ? AND revision = ?", arguments: [family, revision])
+                purged += 1
+            }
+            return purged
         }
     }
 

@@ -126,7 +126,8 @@ public final class StateStore: Sendable {
         }
     }
 
-    /// Looks a task definition up by `family`, `family:revision` or ARN (latest ACTIVE revision for a bare family).
+    /// Looks a task definition up by `family`, `family:revision` or ARN (latest ACTIVE revision
+    /// for a bare family), with its status (ACTIVE, INACTIVE or DELETE_IN_PROGRESS).
     public func taskDefinition(_ reference: String) async throws -> TaskDefinition? {
         var ref = reference
         if ref.hasPrefix("arn:"), let slash = ref.lastIndex(of: "/") { ref = String(ref[ref.index(after: slash)...]) }
@@ -134,11 +135,15 @@ public final class StateStore: Sendable {
         return try await read { db in
             let row: Row?
             if parts.count == 2, let rev = Int(parts[1]) {
-                row = try Row.fetchOne(db, sql: "SELECT definition FROM task_definitions WHERE family = ? AND revision = ?", arguments: [parts[0], rev])
+                row = try Row.fetchOne(db, sql: "SELECT definition, status FROM task_definitions WHERE family = ? AND revision = ? AND status != 'DELETED'", arguments: [parts[0], rev])
             } else {
-                row = try Row.fetchOne(db, sql: "SELECT definition FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1", arguments: [parts[0]])
+                row = try Row.fetchOne(db, sql: "SELECT definition, status FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1", arguments: [parts[0]])
             }
-            return try row.map { try Self.decode(TaskDefinition.self, $0["definition"]) }
+            return try row.map { row in
+                var definition = try Self.decode(TaskDefinition.self, row["definition"])
+                definition.status = row["status"]
+                return definition
+            }
         }
     }
 

@@ -16,6 +16,7 @@ struct ECSOperations: Sendable {
             case "RegisterTaskDefinition": return try await registerTaskDefinition(r)
             case "DescribeTaskDefinition": return try await describeTaskDefinition(r)
             case "DeregisterTaskDefinition": return try await deregisterTaskDefinition(r)
+            case "DeleteTaskDefinitions": return try await deleteTaskDefinitions(r)
             case "ListTaskDefinitions": return try await listTaskDefinitions(r)
             case "ListTaskDefinitionFamilies": return try await listTaskDefinitionFamilies(r)
             case "CreateCluster": return try await createCluster(r)
@@ -80,6 +81,7 @@ struct ECSOperations: Sendable {
 
     func describeTaskDefinition(_ r: APIRequest) async throws -> JSONValue {
         let ref = try r.requiredString("taskDefinition")
+        try await store.purgeDeletedTaskDefinitions()
         guard let registered = try await store.registeredTaskDefinition(ref) else {
             throw APIError.client("Unable to describe task definition.")
         }
@@ -96,8 +98,39 @@ struct ECSOperations: Sendable {
         return .object([("taskDefinition", taskDefinitionJSON(registered))])
     }
 
+    /// ECS's DeleteTaskDefinitions: 1 to 10 INACTIVE revisions become DELETE_IN_PROGRESS
+    /// (and go once no unstopped task uses them); an ACTIVE or unknown one is a failure.
+    func deleteTaskDefinitions(_ r: APIRequest) async throws -> JSONValue {
+        guard let refs = try r.strings("taskDefinitions"), !refs.isEmpty else {
+            throw APIError.invalidParameter("taskDefinitions cannot be empty.")
+        }
+        guard refs.count <= 10 else {
+            throw APIError.invalidParameter("taskDefinitions can have at most 10 items.")
+        }
+        var deleted: [JSONValue] = []
+        var failures: [JSONValue] = []
+        func failure(_ ref: String, _ reason: String) {
+            failures.append(.object([("arn", .string(ref)), ("reason", .string(reason))]))
+        }
+        for ref in refs {
+            guard ref.contains(":") else {
+                failure(ref, "The specified task definition identifier is invalid. Specify family:revision or the full ARN.")
+                continue
+            }
+            switch try await store.deleteTaskDefinition(ref) {
+            case let .deleting(registered): deleted.append(taskDefinitionJSON(registered))
+            case let .active(registered): failure(registered.definition.taskDefinitionArn ?? ref, "The specified task definition is still in ACTIVE status. Deregister it before deleting it.")
+            case .notFound: failure(ref, "The specified task definition does not exist.")
+            }
+        }
+        try await store.purgeDeletedTaskDefinitions()
+        return .object([("taskDefinitions", .array(deleted)), ("failures", .array(failures))])
+    }
+
     func listTaskDefinitions(_ r: APIRequest) async throws -> JSONValue {
         let status = try r.string("status") ?? "ACTIVE"
+        try Self.requireTaskDefinitionStatus(status)
+        try await store.purgeDeletedTaskDefinitions()
         let descending = try r.string("sort") == "DESC"
         let all = try await store.taskDefinitionArns(familyPrefix: try r.string("familyPrefix"), status: status, descending: descending)
         let (page, next) = try Paging.page(all, r)
@@ -106,9 +139,18 @@ struct ECSOperations: Sendable {
 
     func listTaskDefinitionFamilies(_ r: APIRequest) async throws -> JSONValue {
         let status = try r.string("status") ?? "ACTIVE"
+        if status != "ALL" { try Self.requireTaskDefinitionStatus(status) }
+        try await store.purgeDeletedTaskDefinitions()
         let all = try await store.families(prefix: try r.string("familyPrefix"), status: status == "ALL" ? nil : status)
         let (page, next) = try Paging.page(all, r)
         return Paging.response("families", page, next)
+    }
+
+    /// A task definition status a listing may ask for.
+    static func requireTaskDefinitionStatus(_ status: String) throws(APIError) {
+        guard ["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"].contains(status) else {
+            throw APIError.invalidParameter("1 validation error detected: Value '\(status)' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [ACTIVE, INACTIVE, DELETE_IN_PROGRESS]")
+        }
     }
 
     // MARK: Clusters
@@ -220,8 +262,10 @@ struct ECSOperations: Sendable {
         guard let registered = try await store.registeredTaskDefinition(ref) else {
             throw APIError.client("TaskDefinition not found.")
         }
-        guard registered.definition.status == "ACTIVE" || ref.contains(":") else {
-            throw APIError.client("TaskDefinition is inactive.")
+        // A deregistered revision (or one being deleted) runs no new tasks; ECS says so even
+        // when it is named by its ARN.
+        guard registered.definition.status == "ACTIVE" else {
+            throw APIError.invalidParameter("TaskDefinition is inactive")
         }
         let overrides = try r.decode(TaskOverride.self, "overrides", shape: "TaskOverride") ?? TaskOverride()
         for (i, o) in (overrides.containerOverrides ?? []).enumerated() {

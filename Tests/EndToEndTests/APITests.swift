@@ -275,6 +275,24 @@ struct APITests {
         }
     }
 
+    /// `run FAMILY:REVISION` of a deregistered revision is refused as ECS's RunTask refuses
+    /// it, and runs nothing; the family's ACTIVE revision still runs.
+    @Test func runRefusesADeregisteredRevisionAsRunTaskDoes() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try await withServe(cli) { endpoint in
+            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/structured-logs.json"])
+            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/structured-logs.json"])
+            _ = try await aws(endpoint, ["ecs", "deregister-task-definition", "--task-definition", "structured-logs:1"])
+            let refused = try await cli.run(["run", "--wait", "--runtime", "process", "structured-logs:1"])
+            #expect(refused.status == 125 && refused.stderr.contains("structured-logs:1 is INACTIVE (deregistered)") && refused.stderr.contains("TaskDefinition is inactive"), "\(refused.stderr)")
+            let tasks = try JSONParser.parse(try await aws(endpoint, ["ecs", "list-tasks", "--desired-status", "STOPPED"]).stdout)["taskArns"]?.arrayValue ?? []
+            #expect(tasks.isEmpty, "\(tasks)")
+            let ran = try await cli.run(["run", "--wait", "-q", "--runtime", "process", "structured-logs"])
+            #expect(ran.status == 0 && ran.stdout.contains("plain ERROR line"), "\(ran.stderr)")
+        }
+    }
+
     /// FilterLogEvents takes CloudWatch's filter patterns (terms, `?` alternatives, quoted
     /// phrases, `%regex%`, JSON and space-delimited patterns) through the aws CLI, and refuses
     /// an unquoted term with punctuation in CloudWatch's words; `logs --filter` takes the same.

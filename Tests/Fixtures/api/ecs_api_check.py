@@ -153,6 +153,34 @@ t = ecs.describe_tasks(tasks=[lt])["tasks"][0]
 check("UserInitiated with the reason", t["stopCode"] == "UserInitiated" and t["stoppedReason"] == "stopped by the API check", t)
 check("exit code after SIGTERM", t["containers"][0]["exitCode"] == 143)
 
+# Inactive and deleted revisions: ECS runs no task from either, by name or by ARN.
+for ref in ("api-check:1", dr["taskDefinition"]["taskDefinitionArn"]):
+    code, msg = error_of(ecs.run_task, taskDefinition=ref)
+    check("RunTask of an INACTIVE revision (%s) is refused in ECS's words" % ref, (code, msg) == ("InvalidParameterException", "TaskDefinition is inactive"), (code, msg))
+long2 = ecs.register_task_definition(**long_def)["taskDefinition"]["taskDefinitionArn"]
+lt2 = ecs.run_task(taskDefinition="api-long:2")["tasks"][0]["taskArn"]
+ecs.get_waiter("tasks_running").wait(tasks=[lt2], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+ecs.deregister_task_definition(taskDefinition="api-long:1")
+ecs.deregister_task_definition(taskDefinition="api-long:2")
+dt = ecs.delete_task_definitions(taskDefinitions=["api-long:1", long2, "api-check:2", "ghost:1"])
+check("DeleteTaskDefinitions: INACTIVE revisions go DELETE_IN_PROGRESS",
+      [(d["taskDefinitionArn"].split("/")[-1], d["status"]) for d in dt["taskDefinitions"]] == [("api-long:1", "DELETE_IN_PROGRESS"), ("api-long:2", "DELETE_IN_PROGRESS")], dt)
+check("DeleteTaskDefinitions: an ACTIVE revision and an unknown one are failures",
+      [f["arn"].split("/")[-1] for f in dt["failures"]] == ["api-check:2", "ghost:1"] and "ACTIVE" in dt["failures"][0]["reason"], dt["failures"])
+code, msg = error_of(ecs.describe_task_definition, taskDefinition="api-long:1")
+check("a deleted revision no task uses is gone", (code, msg) == ("ClientException", "Unable to describe task definition."), (code, msg))
+check("one a running task uses stays DELETE_IN_PROGRESS", ecs.describe_task_definition(taskDefinition="api-long:2")["taskDefinition"]["status"] == "DELETE_IN_PROGRESS")
+check("DELETE_IN_PROGRESS revisions are listed by status", ecs.list_task_definitions(familyPrefix="api-long", status="DELETE_IN_PROGRESS")["taskDefinitionArns"] == [long2])
+code, msg = error_of(ecs.run_task, taskDefinition=long2)
+check("RunTask of a DELETE_IN_PROGRESS revision is refused", (code, msg) == ("InvalidParameterException", "TaskDefinition is inactive"), (code, msg))
+ecs.stop_task(task=lt2)
+ecs.get_waiter("tasks_stopped").wait(tasks=[lt2], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+code, _ = error_of(ecs.describe_task_definition, taskDefinition="api-long:2")
+check("once its task stopped, it is gone too", code == "ClientException")
+check("a deleted family's revision numbers are not reused", ecs.register_task_definition(**long_def)["taskDefinition"]["revision"] == 3)
+code, msg = error_of(ecs.list_task_definitions, status="DELETED")
+check("an unknown status is InvalidParameterException", code == "InvalidParameterException" and "DELETE_IN_PROGRESS" in msg, msg)
+
 # Tags
 ecs.tag_resource(resourceArn=lt, tags=[{"key": "a", "value": "1"}, {"key": "b", "value": "2"}])
 ecs.untag_resource(resourceArn=lt, tagKeys=["a"])
