@@ -78,8 +78,16 @@ struct LogsOperations: Sendable {
         let group = try r.requiredString("logGroupName")
         try requireGroup(group)
         let prefix = try r.string("logStreamNamePrefix") ?? ""
+        let orderBy = try r.string("orderBy") ?? "LogStreamName"
+        guard ["LogStreamName", "LastEventTime"].contains(orderBy) else {
+            throw APIError.invalidParameter("1 validation error detected: Value '\(orderBy)' at 'orderBy' failed to satisfy constraint: Member must satisfy enum value set: [LogStreamName, LastEventTime]")
+        }
+        // CloudWatch orders by event time only across the whole group.
+        if orderBy == "LastEventTime", !prefix.isEmpty {
+            throw APIError.invalidParameter("Cannot order by LastEventTime with a logStreamNamePrefix.")
+        }
         var streams = logs.streams(in: group).filter { $0.name.hasPrefix(prefix) }
-        if try r.string("orderBy") == "LastEventTime" { streams.sort { $0.lastEvent < $1.lastEvent } }
+        if orderBy == "LastEventTime" { streams.sort { $0.lastEvent < $1.lastEvent } }
         if try r.bool("descending") == true { streams.reverse() }
         let (page, next) = try Paging.page(streams, r, maxLimit: 50)
         var out: [(key: String, value: JSONValue)] = [("logStreams", .array(page.map { s in

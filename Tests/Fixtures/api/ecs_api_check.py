@@ -197,6 +197,8 @@ streams = logs.describe_log_streams(logGroupName="/ecs/api-check")["logStreams"]
 names = [s["logStreamName"] for s in streams]
 task_id = arns[0].split("/")[-1]
 check("awslogs stream names", "app/main/%s" % task_id in names, names)
+code, msg = error_of(logs.describe_log_streams, logGroupName="/ecs/api-check", logStreamNamePrefix="app/", orderBy="LastEventTime")
+check("streams are ordered by event time only across the group, as CloudWatch says", (code, msg) == ("InvalidParameterException", "Cannot order by LastEventTime with a logStreamNamePrefix."), (code, msg))
 ev = logs.get_log_events(logGroupName="/ecs/api-check", logStreamName="app/main/%s" % task_id, startFromHead=True)
 check("get-log-events returns the lines", [e["message"] for e in ev["events"]] == ["main says override", "second line"], ev["events"])
 more = logs.get_log_events(logGroupName="/ecs/api-check", logStreamName="app/main/%s" % task_id, startFromHead=True, nextToken=ev["nextForwardToken"])
