@@ -121,7 +121,8 @@ public struct LogStore: Sendable {
     /// large stream costs what it grows by; a stream grouped into multi-line events is
     /// re-grouped whole, since a new line may belong to its last event. With `atLeast`, the
     /// read stops once it has more than that many events (a page and the start of the next).
-    public func events(of name: LogStreamName, after position: ReadPosition, atLeast: Int? = nil,
+    /// `chunkBytes`: how much is read at a time.
+    public func events(of name: LogStreamName, after position: ReadPosition, atLeast: Int? = nil, chunkBytes: Int = 1 << 20,
                        now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> StreamRead {
         var read = StreamRead(events: [], lineStarts: [], position: position)
         if LogEventGrouping.read(from: Self.groupingURL(of: fileURL(for: name))) != nil {
@@ -137,7 +138,7 @@ public struct LogStore: Sendable {
         guard (try? handle.seek(toOffset: position.byteOffset)) != nil else { return read }
         var pending = Data()  // the start of a line whose newline is in a later chunk
         while atLeast.map({ read.events.count <= $0 }) ?? true {
-            guard let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty else { break }
+            guard let chunk = try? handle.read(upToCount: chunkBytes), !chunk.isEmpty else { break }
             pending.append(chunk)
             // A line still being written (no newline yet) is left for the next read.
             guard let lastNewline = pending.lastIndex(of: 0x0A) else { continue }

@@ -207,29 +207,45 @@ struct LogsOperations: Sendable {
         } catch {
             throw APIError.invalidParameter(error.description)
         }
-        var matched: [(LogEvent, String, Int)] = []
+        let limit = min(try r.int("limit") ?? 10000, 10000)
+        guard limit >= 1 else { throw APIError.invalidParameter("limit must be at least 1.") }
+        let from = try r.string("nextToken").map { (token: String) throws(APIError) -> [String: LogGroupSearch.Resume] in
+            guard let positions = Self.searchPositions(token) else { throw APIError.invalidParameter("The specified nextToken is invalid.") }
+            return positions
+        }
         // A stream whose lines all fall outside the time range is not read (a poller such as
         // `aws logs tail --follow` asks from its last event on: older streams are skipped).
-        for info in infos where (start.map { info.lastEvent >= $0 } ?? true) && (end.map { info.firstEvent <= $0 } ?? true) {
-            let stream = info.name
-            for (i, e) in logs.cloudWatchEvents(of: LogStreamName(group: group, stream: stream)).enumerated()
-            where (start.map { e.timestamp >= $0 } ?? true) && (end.map { e.timestamp <= $0 } ?? true) && pattern.matches(e.message) {
-                matched.append((e, stream, i))
-            }
-        }
-        matched.sort { ($0.0.timestamp, $0.1, $0.2) < ($1.0.timestamp, $1.1, $1.2) }
-        let limit = min(try r.int("limit") ?? 10000, 10000)
-        var offset = 0
-        if let token = try r.string("nextToken") {
-            guard let n = Int(token), n >= 0 else { throw APIError.invalidParameter("The specified nextToken is invalid.") }
-            offset = n
-        }
-        let page = matched.dropFirst(offset).prefix(limit)
+        let searched = infos.filter { info in (start.map { info.lastEvent >= $0 } ?? true) && (end.map { info.firstEvent <= $0 } ?? true) }.map(\.name)
+        let page = LogGroupSearch.page(logs, group: group, streams: searched, from: from, start: start, end: end, pattern: pattern, limit: limit)
         var out: [(key: String, value: JSONValue)] = [
-            ("events", .array(page.map { eventJSON($0.0, stream: $0.1, index: $0.2) })),
+            ("events", .array(page.matches.map { eventJSON($0.event, stream: $0.stream, index: $0.index) })),
             ("searchedLogStreams", .array(streams.map { .object([("logStreamName", .string($0)), ("searchedCompletely", .bool(true))]) })),
         ]
-        if offset + page.count < matched.count { out.append(("nextToken", .string(String(offset + page.count)))) }
+        if let resume = page.resume { out.append(("nextToken", .string(Self.searchToken(resume)))) }
         return .object(out)
+    }
+
+    /// FilterLogEvents' nextToken: where each stream with more to search goes on
+    /// (`stream TAB byte TAB event TAB skip` lines), base64url-encoded after `s1.`.
+    static func searchToken(_ positions: [String: LogGroupSearch.Resume]) -> String {
+        let text = positions.sorted { $0.key < $1.key }
+            .map { "\($0.key)\t\($0.value.byteOffset)\t\($0.value.eventCount)\t\($0.value.skip)\n" }.joined()
+        return "s1." + Data(text.utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The positions of a `searchToken`; nil when it is not one.
+    static func searchPositions(_ token: String) -> [String: LogGroupSearch.Resume]? {
+        guard token.hasPrefix("s1.") else { return nil }
+        var base64 = token.dropFirst(3).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { return nil }
+        var positions: [String: LogGroupSearch.Resume] = [:]
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard fields.count == 4, let byte = UInt64(fields[1]), let event = Int(fields[2]), let skip = Int(fields[3]), event >= 0, skip >= 0 else { return nil }
+            positions[String(fields[0])] = LogGroupSearch.Resume(byteOffset: byte, eventCount: event, skip: skip)
+        }
+        return positions.isEmpty ? nil : positions
     }
 }

@@ -275,6 +275,54 @@ struct APITests {
         }
     }
 
+    /// FilterLogEvents pages through a group's streams with its nextToken (small pages, a
+    /// pattern, a page that ends inside a line split into two events, boto3's paginator) and
+    /// gives the events that one page gives, in time order; a token it did not give is refused.
+    @Test func filterLogEventsPagesThroughAGroup() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try await withServe(cli) { endpoint in
+            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/three-streams.json"])
+            let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "three-streams"]))
+            _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
+            let out = try await Command.python("""
+                import boto3, botocore
+                logs = boto3.client("logs", endpoint_url="\(endpoint)", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+                g = "/fargate-local/three"
+                def paged(limit, **kw):
+                    events, token, pages = [], None, 0
+                    while True:
+                        r = logs.filter_log_events(logGroupName=g, limit=limit, **({"nextToken": token} if token else {}), **kw)
+                        events += r["events"]; pages += 1
+                        token = r.get("nextToken")
+                        if not token: return events, pages
+                whole = logs.filter_log_events(logGroupName=g)["events"]
+                ids = [e["eventId"] for e in whole]
+                assert len(whole) == 9002, len(whole)
+                assert len(set(ids)) == len(ids), "event ids repeat"
+                assert all(a["timestamp"] <= b["timestamp"] for a, b in zip(whole, whole[1:])), "not in time order"
+                assert sum(1 for e in whole if e["message"].startswith("www")) == 2
+                # The 300,000-byte line is two events: one page ends between them.
+                split = next(i for i, e in enumerate(whole) if e["message"].startswith("www"))
+                for limit in (137, 4500, split + 1):
+                    events, pages = paged(limit)
+                    assert [e["eventId"] for e in events] == ids, ("limit", limit, len(events))
+                    assert pages >= 9002 // limit, (limit, pages)
+                matching = [e["eventId"] for e in whole if " 7" in e["message"]]
+                events, _ = paged(50, filterPattern='"line 7"')
+                assert [e["eventId"] for e in events] == matching, (len(events), len(matching))
+                paginated = [e["eventId"] for p in logs.get_paginator("filter_log_events").paginate(logGroupName=g, logStreamNamePrefix="t/b", PaginationConfig={"PageSize": 333}) for e in p["events"]]
+                assert paginated == [e["eventId"] for e in whole if e["logStreamName"].startswith("t/b/")], len(paginated)
+                try:
+                    logs.filter_log_events(logGroupName=g, nextToken="12")
+                    print("no error")
+                except botocore.exceptions.ClientError as e:
+                    print(e.response["Error"]["Code"])
+                """)
+            #expect(out.status == 0 && out.stdout == "InvalidParameterException\n", "\(out.stdout)\(out.stderr)")
+        }
+    }
+
     /// `run FAMILY:REVISION` of a deregistered revision is refused as ECS's RunTask refuses
     /// it, and runs nothing; the family's ACTIVE revision still runs.
     @Test func runRefusesADeregisteredRevisionAsRunTaskDoes() async throws {
