@@ -201,6 +201,9 @@ struct RunCommand: AsyncParsableCommand {
         if TaskDefinitionFile.isFile(taskDefinition) {
             let loaded = TaskDefinitionFile.load(taskDefinition, launchType: launch)
             for d in loaded.diagnostics { Console.error("\(taskDefinition): \(d)") }
+            if !loaded.awsCLIRefusals.isEmpty {
+                Console.error("\(taskDefinition): warning: as written, `aws ecs register-task-definition --cli-input-json` refuses this file (\(loaded.awsCLIRefusals.count) parameter\(loaded.awsCLIRefusals.count == 1 ? "" : "s"); `fargate-local validate` shows what it says)")
+            }
             guard loaded.isValid else {
                 throw CLIError("\(taskDefinition) is not a valid task definition (\(loaded.diagnostics.errors.count) error(s) above); nothing was run", exitCode: 125)
             }
@@ -351,6 +354,9 @@ extension RunCommand {
         if TaskDefinitionFile.isFile(taskDefinition) {
             let loaded = TaskDefinitionFile.load(taskDefinition, launchType: launch)
             for d in loaded.diagnostics { Console.error("\(taskDefinition): \(d)") }
+            if !loaded.awsCLIRefusals.isEmpty {
+                Console.error("\(taskDefinition): warning: as written, `aws ecs register-task-definition --cli-input-json` refuses this file (\(loaded.awsCLIRefusals.count) parameter\(loaded.awsCLIRefusals.count == 1 ? "" : "s"); `fargate-local validate` shows what it says)")
+            }
             guard loaded.isValid, let document = loaded.document else {
                 throw CLIError("\(taskDefinition) is not a valid task definition (\(loaded.diagnostics.errors.count) error(s) above); nothing was run", exitCode: 125)
             }

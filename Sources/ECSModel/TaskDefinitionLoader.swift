@@ -13,11 +13,16 @@ public struct LoadedTaskDefinition: Sendable {
     /// The normalised document (read-only fields dropped, values coerced).
     public let document: JSONValue?
     public let diagnostics: [Diagnostic]
+    /// What `aws ecs register-task-definition --cli-input-json` says of the file as written,
+    /// in botocore's words, when it refuses it (unknown fields, nulls, numbers as strings, …:
+    /// what this loader accepts with a warning); empty when it takes it.
+    public let awsCLIRefusals: [String]
 
-    public init(definition: TaskDefinition?, document: JSONValue?, diagnostics: [Diagnostic]) {
+    public init(definition: TaskDefinition?, document: JSONValue?, diagnostics: [Diagnostic], awsCLIRefusals: [String] = []) {
         self.definition = definition
         self.document = document
         self.diagnostics = diagnostics
+        self.awsCLIRefusals = awsCLIRefusals
     }
 
     /// True when nothing blocks registration.
@@ -60,6 +65,10 @@ public enum TaskDefinitionLoader {
             ])
         }
         var document = root
+        // What the aws CLI says of the file as it is (before any unwrapping or dropping).
+        var asWritten = ShapeNormalizer()
+        _ = asWritten.normalize(root, as: "RegisterTaskDefinitionRequest", at: JSONPath())
+        let refusals = asWritten.awsCLIRefusals
         if let wrapped = root["taskDefinition"], case .object = wrapped {
             diagnostics.append(Diagnostic(.warning, "taskDefinition",
                 "this is describe-task-definition output; using the task definition inside it"))
@@ -81,7 +90,7 @@ public enum TaskDefinitionLoader {
         diagnostics += normalizer.diagnostics
         diagnostics += placeholderWarnings(in: normalized ?? document, at: JSONPath())
         guard let normalized else {
-            return LoadedTaskDefinition(definition: nil, document: nil, diagnostics: diagnostics)
+            return LoadedTaskDefinition(definition: nil, document: nil, diagnostics: diagnostics, awsCLIRefusals: refusals)
         }
         // Fields with type errors were dropped above; when what is left still decodes,
         // the semantic rules run too, so one pass reports every problem.
@@ -94,13 +103,14 @@ public enum TaskDefinitionLoader {
                 // The shape check above should have caught it; still, say where, in words.
                 diagnostics.append(Self.diagnostic(for: error))
             }
-            return LoadedTaskDefinition(definition: nil, document: normalized, diagnostics: diagnostics)
+            return LoadedTaskDefinition(definition: nil, document: normalized, diagnostics: diagnostics, awsCLIRefusals: refusals)
         }
         diagnostics += TaskDefinitionValidator.validate(definition, launchType: launchType)
         return LoadedTaskDefinition(
             definition: diagnostics.errors.isEmpty ? definition : nil,
             document: normalized,
-            diagnostics: diagnostics)
+            diagnostics: diagnostics,
+            awsCLIRefusals: refusals)
     }
 
     /// A decoding failure as a diagnostic at the field's JSON path.

@@ -1,6 +1,7 @@
 import ECSModel
 import Foundation
 import Testing
+import TestSupport
 
 /// `fargate-local validate` on the shipped task definitions and every fixture.
 struct ValidateCommandTests {
@@ -29,6 +30,42 @@ struct ValidateCommandTests {
                 #expect(r.stdout.contains(prefix), "\(file): expected \(prefix) in \(r.stdout)")
             }
         }
+    }
+
+    /// Real files' nulls, unknown fields and numbers as strings are accepted with warnings,
+    /// and validate says, line for line in botocore's own words, what the real
+    /// `aws ecs register-task-definition --cli-input-json` says of each file as written (no
+    /// line when it takes the file); with --strict those files fail.
+    @Test func whatTheAwsCLIRefusesIsSaidInItsWords() async throws {
+        let cli = CLIHarness()
+        let root = CLIHarness.repository
+        var files: [String] = []
+        for folder in ["Tests/Fixtures/validate", "Tests/Fixtures/validate-aws-cli", "taskdefs"] {
+            files += try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(folder).path)
+                .filter { $0.hasSuffix(".json") && $0 != "expectations.json" && !$0.hasPrefix("malformed") }.sorted().map { "\(folder)/\($0)" }
+        }
+        var refusedFiles = 0
+        for file in files {
+            // The CLI checks parameters before it sends anything: a file it takes fails only
+            // to connect to this closed port.
+            let aws = try await Command.run("aws", ["ecs", "register-task-definition", "--region", "us-east-1", "--endpoint-url", "http://127.0.0.1:1",
+                                                    "--cli-input-json", "file://\(file)"],
+                                            environment: ["AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_MAX_ATTEMPTS": "1"], workingDirectory: root.path)
+            let said = aws.stderr.split(separator: "\n").map(String.init)
+            let expected = said.first(where: { $0.contains("Parameter validation failed") }) == nil ? [] : Array(said.drop { !$0.contains("Parameter validation failed") }.dropFirst())
+            #expect(expected.isEmpty == aws.stderr.contains("Could not connect to the endpoint URL"), "\(file): \(aws.stderr)")
+            let r = try await cli.run(["validate", "--output", "json", file], stateDir: false)
+            let reported = (try JSONParser.parse(r.stdout).arrayValue?.first?["awsCLIRefuses"]?.arrayValue ?? []).compactMap(\.stringValue)
+            #expect(reported == expected, "\(file)")
+            if !expected.isEmpty {
+                refusedFiles += 1
+                let strict = try await cli.run(["validate", "--strict", file], stateDir: false)
+                #expect(strict.status == 1 && strict.stdout.contains("error: as written, `aws ecs register-task-definition --cli-input-json` refuses this file"), "\(file): \(strict.stdout)")
+            }
+        }
+        #expect(refusedFiles >= 8, "\(refusedFiles) of \(files.count)")
+        let lenient = try await cli.run(["validate", "Tests/Fixtures/validate-aws-cli/types-and-strings.json"], stateDir: false)
+        #expect(lenient.status == 0 && lenient.stdout.contains("warning: as written, `aws ecs register-task-definition --cli-input-json` refuses this file (3 parameters)"), "\(lenient.stdout)")
     }
 
     @Test func allFilesAreCheckedAndJsonOutputIsStructured() async throws {
