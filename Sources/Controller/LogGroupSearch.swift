@@ -42,7 +42,11 @@ public enum LogGroupSearch {
             if let from {
                 return from[stream].map { Cursor(store, LogStreamName(group: group, stream: stream), from: $0, limit: limit) }
             }
-            return Cursor(store, LogStreamName(group: group, stream: stream), from: Resume(), limit: limit)
+            // A first page from a time on starts each stream at that time (found without
+            // reading what comes before it).
+            let name = LogStreamName(group: group, stream: stream)
+            let at = start.flatMap { store.position(of: name, atOrAfter: $0) }
+            return Cursor(store, name, from: Resume(byteOffset: at?.byteOffset ?? 0, eventCount: at?.eventCount ?? 0), limit: limit)
         }
         func matches(_ e: LogEvent) -> Bool {
             (start.map { e.timestamp >= $0 } ?? true) && (end.map { e.timestamp <= $0 } ?? true) && pattern.matches(e.message)

@@ -162,6 +162,96 @@ public struct LogStore: Sendable {
         return read
     }
 
+    /// Where a search from `time` on can start reading a stream: the first line whose time is
+    /// at or after `time`, and how many events come before it. Found by bisecting the file on
+    /// its lines' times (a stream's lines are written in time order) and counting the events
+    /// before that line from their newlines, so a poller asking for the last seconds of a
+    /// large stream (`aws logs tail --follow`) reads little of it. Nil for a stream grouped
+    /// into multi-line events (grouping needs every line) or one that cannot be read.
+    public func position(of name: LogStreamName, atOrAfter time: Int64) -> ReadPosition? {
+        let url = fileURL(for: name)
+        guard LogEventGrouping.read(from: Self.groupingURL(of: url)) == nil,
+              let handle = FileHandle(forReadingAtPath: url.path) else { return nil }
+        defer { try? handle.close() }
+        guard let size = try? handle.seekToEnd() else { return nil }
+        func read(_ offset: UInt64, _ count: Int) -> Data {
+            guard (try? handle.seek(toOffset: offset)) != nil else { return Data() }
+            return (try? handle.read(upToCount: count)) ?? Data()
+        }
+        // The first line start at or after `offset` (`size` when there is none).
+        func lineStart(atOrAfter offset: UInt64) -> UInt64 {
+            if offset == 0 { return 0 }
+            var at = offset - 1
+            while at < size {
+                let chunk = read(at, 4096)
+                if chunk.isEmpty { return size }
+                if let newline = chunk.firstIndex(of: 0x0A) { return at + UInt64(newline - chunk.startIndex) + 1 }
+                at += UInt64(chunk.count)
+            }
+            return size
+        }
+        func timestamp(at offset: UInt64) -> Int64? {
+            let head = read(offset, 24)
+            guard let tab = head.firstIndex(of: 0x09) else { return nil }
+            return Int64(String(decoding: head[head.startIndex..<tab], as: UTF8.self))
+        }
+        var low: UInt64 = 0, high = size, found = size
+        while low < high {
+            let mid = low + (high - low) / 2
+            let start = lineStart(atOrAfter: mid)
+            if start >= high {
+                high = mid
+            } else if let ts = timestamp(at: start), ts < time {
+                low = start + 1
+            } else {
+                found = start
+                high = mid
+            }
+        }
+        return ReadPosition(byteOffset: found, eventCount: eventCount(handle, before: found))
+    }
+
+    /// The number of events in the first `end` bytes of a stream file (whole lines): one a
+    /// line, but more for a line longer than an event (see `splitToEventSize`), none for a
+    /// line without its timestamp. Counted from the newlines, not parsed.
+    private func eventCount(_ handle: FileHandle, before end: UInt64) -> Int {
+        guard end > 0, (try? handle.seek(toOffset: 0)) != nil else { return 0 }
+        // A line this short is one event even if every byte of it becomes U+FFFD (3 bytes).
+        let surelyOneEvent = LogEventGrouping.maximumEventBytes / 3
+        var count = 0
+        var offset: UInt64 = 0
+        var pending = Data()  // a line begun in an earlier chunk
+        while offset < end {
+            guard let chunk = try? handle.read(upToCount: Int(min(1 << 20, end - offset))), !chunk.isEmpty else { break }
+            offset += UInt64(chunk.count)
+            pending.append(chunk)
+            let consumed = pending.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Int in
+                guard let base = bytes.baseAddress else { return 0 }
+                var lineStart = 0
+                while lineStart < bytes.count,
+                      let found = memchr(base + lineStart, 0x0A, bytes.count - lineStart) {
+                    let newline = base.distance(to: found)
+                    // `<digits>\t` starts an event's line; a line without one is no event.
+                    var tab = lineStart
+                    while tab < min(newline, lineStart + 21), bytes[tab] != 0x09 { tab += 1 }
+                    if tab > lineStart, tab < newline, bytes[tab] == 0x09,
+                       (lineStart..<tab).allSatisfy({ (0x30...0x39).contains(bytes[$0]) || bytes[$0] == 0x2D }) {
+                        if newline - tab - 1 <= surelyOneEvent {
+                            count += 1
+                        } else {
+                            let message = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(tab + 1)..<newline]), as: UTF8.self)
+                            count += LogEventGrouping.splitToEventSize(LogEvent(timestamp: 0, message: message)).count
+                        }
+                    }
+                    lineStart = newline + 1
+                }
+                return lineStart
+            }
+            pending = Data(pending.dropFirst(consumed))
+        }
+        return count
+    }
+
     /// File names may not contain "/": percent-encode it (and "%" itself).
     static func encode(_ s: String) -> String {
         var out = ""

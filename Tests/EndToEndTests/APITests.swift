@@ -276,8 +276,9 @@ struct APITests {
     }
 
     /// FilterLogEvents pages through a group's streams with its nextToken (small pages, a
-    /// pattern, a page that ends inside a line split into two events, boto3's paginator) and
-    /// gives the events that one page gives, in time order; a token it did not give is refused.
+    /// pattern, a page that ends inside a line split into two events, boto3's paginator, a
+    /// startTime inside the streams) and gives the events, and ids, that one page gives, in
+    /// time order; a token it did not give is refused.
     @Test func filterLogEventsPagesThroughAGroup() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
@@ -298,7 +299,7 @@ struct APITests {
                         if not token: return events, pages
                 whole = logs.filter_log_events(logGroupName=g)["events"]
                 ids = [e["eventId"] for e in whole]
-                assert len(whole) == 9002, len(whole)
+                assert len(whole) == 9004, len(whole)
                 assert len(set(ids)) == len(ids), "event ids repeat"
                 assert all(a["timestamp"] <= b["timestamp"] for a, b in zip(whole, whole[1:])), "not in time order"
                 assert sum(1 for e in whole if e["message"].startswith("www")) == 2
@@ -307,7 +308,20 @@ struct APITests {
                 for limit in (137, 4500, split + 1):
                     events, pages = paged(limit)
                     assert [e["eventId"] for e in events] == ids, ("limit", limit, len(events))
-                    assert pages >= 9002 // limit, (limit, pages)
+                    assert pages >= 9004 // limit, (limit, pages)
+                # From a time on (as `aws logs tail --follow` polls): each stream is entered at
+                # that time, and its events keep their ids (those before it are counted, the
+                # long line as its two events).
+                b = [e for e in whole if e["logStreamName"].startswith("t/b/")]
+                # 100,000 bytes that are not UTF-8 are 100,000 U+FFFD (300,000 bytes): two events.
+                invalid = [i for i, e in enumerate(b) if e["message"].startswith("\\ufffd")]
+                assert len(invalid) == 2, len(invalid)
+                after_long = b[next(i for i, e in enumerate(b) if e["message"].startswith("www")) + 2]["timestamp"]
+                after_invalid = b[invalid[-1] + 1]["timestamp"]
+                assert after_long > b[0]["timestamp"] and after_invalid > after_long
+                for t in (whole[split]["timestamp"], after_long, after_invalid, whole[8000]["timestamp"], whole[-1]["timestamp"] + 1):
+                    since = logs.filter_log_events(logGroupName=g, startTime=t)["events"]
+                    assert [e["eventId"] for e in since] == [e["eventId"] for e in whole if e["timestamp"] >= t], ("startTime", t, len(since))
                 matching = [e["eventId"] for e in whole if " 7" in e["message"]]
                 events, _ = paged(50, filterPattern='"line 7"')
                 assert [e["eventId"] for e in events] == matching, (len(events), len(matching))
