@@ -39,8 +39,10 @@ struct LogsCommand: AsyncParsableCommand {
                 var batch: [(Int64, Int, String, String)] = []
                 for (order, name) in names.enumerated() {
                     guard let stream = record.logStreams[name] else { continue }
-                    // Only what the stream gained since the last round is read.
-                    let gained = controller.logs.events(of: stream, after: read[name] ?? LogStore.ReadPosition())
+                    // Only what the stream gained since the last round is read; with --since,
+                    // the first read starts at that time.
+                    let from = read[name] ?? (since == nil ? nil : controller.logs.position(of: stream, atOrAfter: minTimestamp)) ?? LogStore.ReadPosition()
+                    let gained = controller.logs.events(of: stream, after: from)
                     read[name] = gained.position
                     for e in gained.events where e.timestamp >= minTimestamp { batch.append((e.timestamp, order, name, e.message)) }
                 }

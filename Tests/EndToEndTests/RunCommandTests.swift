@@ -336,6 +336,20 @@ struct RunCommandTests {
         #expect(follow.stdout == expected, "\(follow.stdout.split(separator: "\n").count) lines: \(follow.stdout.suffix(300))")
     }
 
+    /// `logs --since` prints only the lines of that last stretch (read from that time on, not
+    /// from the stream's start): 20,000 lines, 6 s of quiet, two more lines.
+    @Test func logsSinceStartsAtThatTime() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let ran = try await cli.run(["run", "--wait", "-q", "--runtime", "process", "Tests/Fixtures/run/early-and-late.json"])
+        #expect(ran.status == 0)
+        let id = try await cli.run(["ps", "-a", "-q"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let recent = try await cli.run(["logs", id, "--since", "3s"])
+        #expect(recent.status == 0 && recent.stdout == "late 1\nlate 2\n", "\(recent.stdout.prefix(200))")
+        let all = try await cli.run(["logs", id, "--since", "1h"])
+        #expect(all.stdout.split(separator: "\n").count == 20_002)
+    }
+
     /// `run --wait | head -1`: the reader goes, `run` does not. It supervises its task to the
     /// end (the task's exit code is its own, every line in the log stream) and says once that
     /// its output has nowhere to go. Before, the first write after the reader left trapped,
