@@ -168,6 +168,30 @@ struct LogsOperations: Sendable {
                 let nextByte = read.lineStarts[nextIndex].map { "/\($0)" } ?? ""
                 page = (Array(read.events[skip..<nextIndex]), "f/\(from + limit)\(nextByte)", from)
             }
+        } else if forward, position == nil || byteOffset != nil {
+            // Forward within a time range: from the token's byte, else from the start time's
+            // line (found without reading what comes before it); the page ends at endTime.
+            let begin: LogStore.ReadPosition
+            if let byteOffset, let position {
+                begin = LogStore.ReadPosition(byteOffset: byteOffset, eventCount: position)
+            } else {
+                begin = start.flatMap { logs.position(of: name, atOrAfter: $0) } ?? LogStore.ReadPosition()
+            }
+            let read = logs.events(of: name, after: begin, atLeast: limit)
+            var events: [LogEvent] = []
+            var first: Int?
+            var stop = read.events.count
+            for (i, e) in read.events.enumerated() {
+                if let end, e.timestamp >= end { stop = i; break }
+                if let start, e.timestamp < start { continue }
+                if events.count == limit { stop = i; break }
+                first = first ?? begin.eventCount + i
+                events.append(e)
+            }
+            let next = stop == read.events.count
+                ? "f/\(read.position.eventCount)/\(read.position.byteOffset)"
+                : "f/\(begin.eventCount + stop)" + (read.lineStarts[stop].map { "/\($0)" } ?? "")
+            page = (events, next, first ?? begin.eventCount + stop)
         } else {
             let all = logs.events(of: name, after: LogStore.ReadPosition()).events
             let inRange = all.indices.filter { i in

@@ -322,6 +322,18 @@ struct APITests {
                 for t in (whole[split]["timestamp"], after_long, after_invalid, whole[8000]["timestamp"], whole[-1]["timestamp"] + 1):
                     since = logs.filter_log_events(logGroupName=g, startTime=t)["events"]
                     assert [e["eventId"] for e in since] == [e["eventId"] for e in whole if e["timestamp"] >= t], ("startTime", t, len(since))
+                # GetLogEvents forward within a time range, page by page (a page's token is the
+                # byte it stopped at; the same token comes back at the end), as one list gives it.
+                every_b = [(e["timestamp"], e["message"]) for e in b]
+                for t0, t1 in ((b[1000]["timestamp"], b[2500]["timestamp"]), (after_long, None), (None, after_invalid), (after_invalid, after_invalid)):
+                    kw = {k: v for k, v in (("startTime", t0), ("endTime", t1)) if v is not None}
+                    got, token = [], None
+                    while True:
+                        r = logs.get_log_events(logGroupName=g, logStreamName=b[0]["logStreamName"], startFromHead=True, limit=333, **kw, **({"nextToken": token} if token else {}))
+                        got += [(e["timestamp"], e["message"]) for e in r["events"]]
+                        if r["nextForwardToken"] == token: break
+                        token = r["nextForwardToken"]
+                    assert got == [x for x in every_b if (t0 is None or x[0] >= t0) and (t1 is None or x[0] < t1)], ("get-log-events", t0, t1, len(got))
                 matching = [e["eventId"] for e in whole if " 7" in e["message"]]
                 events, _ = paged(50, filterPattern='"line 7"')
                 assert [e["eventId"] for e in events] == matching, (len(events), len(matching))
