@@ -211,20 +211,50 @@ public struct LogStore: Sendable {
         return ReadPosition(byteOffset: found, eventCount: eventCount(handle, before: found))
     }
 
-    /// The number of events in the first `end` bytes of a stream file (whole lines): one a
-    /// line, but more for a line longer than an event (see `splitToEventSize`), none for a
-    /// line without its timestamp. Counted from the newlines, not parsed.
+    /// The number of events in the first `end` bytes of a stream file (whole lines).
     private func eventCount(_ handle: FileHandle, before end: UInt64) -> Int {
-        guard end > 0, (try? handle.seek(toOffset: 0)) != nil else { return 0 }
+        Self.scanLines(handle, upTo: end) { _, _, _ in false }.eventCount
+    }
+
+    /// Where a stream's event `index` is: the start of its line and the number of events
+    /// before that line (more than one event can share a line: the reader skips the rest).
+    /// Nil for a stream grouped into multi-line events, or one that cannot be read.
+    public func position(of name: LogStreamName, eventIndex index: Int) -> ReadPosition? {
+        let url = fileURL(for: name)
+        guard LogEventGrouping.read(from: Self.groupingURL(of: url)) == nil,
+              let handle = FileHandle(forReadingAtPath: url.path) else { return nil }
+        defer { try? handle.close() }
+        return Self.scanLines(handle, upTo: .max) { _, before, events in before + events > index }
+    }
+
+    /// The number of events in a stream's whole lines, counted from its newlines; nil as for
+    /// `position(of:eventIndex:)`.
+    public func eventCount(of name: LogStreamName) -> Int? {
+        let url = fileURL(for: name)
+        guard LogEventGrouping.read(from: Self.groupingURL(of: url)) == nil,
+              let handle = FileHandle(forReadingAtPath: url.path) else { return nil }
+        defer { try? handle.close() }
+        return eventCount(handle, before: .max)
+    }
+
+    /// Walks a stream file's whole lines from its start, up to byte `end`, counting their
+    /// events (one a line, more for a line longer than an event, see `splitToEventSize`; none
+    /// for a line without its timestamp) from the newlines (memchr), not parsing them. Stops
+    /// at the first line for which `stop(its byte, events before it, its events)` is true.
+    /// Returns the position there (or after the last whole line).
+    private static func scanLines(_ handle: FileHandle, upTo end: UInt64, stop: (UInt64, Int, Int) -> Bool) -> ReadPosition {
+        guard end > 0, (try? handle.seek(toOffset: 0)) != nil else { return ReadPosition() }
         // A line this short is one event even if every byte of it becomes U+FFFD (3 bytes).
         let surelyOneEvent = LogEventGrouping.maximumEventBytes / 3
         var count = 0
         var offset: UInt64 = 0
+        var pendingStart: UInt64 = 0  // the file byte where `pending` begins
         var pending = Data()  // a line begun in an earlier chunk
         while offset < end {
             guard let chunk = try? handle.read(upToCount: Int(min(1 << 20, end - offset))), !chunk.isEmpty else { break }
             offset += UInt64(chunk.count)
             pending.append(chunk)
+            var stopped = false
             let consumed = pending.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Int in
                 guard let base = bytes.baseAddress else { return 0 }
                 var lineStart = 0
@@ -232,24 +262,32 @@ public struct LogStore: Sendable {
                       let found = memchr(base + lineStart, 0x0A, bytes.count - lineStart) {
                     let newline = base.distance(to: found)
                     // `<digits>\t` starts an event's line; a line without one is no event.
+                    var events = 0
                     var tab = lineStart
                     while tab < min(newline, lineStart + 21), bytes[tab] != 0x09 { tab += 1 }
                     if tab > lineStart, tab < newline, bytes[tab] == 0x09,
                        (lineStart..<tab).allSatisfy({ (0x30...0x39).contains(bytes[$0]) || bytes[$0] == 0x2D }) {
                         if newline - tab - 1 <= surelyOneEvent {
-                            count += 1
+                            events = 1
                         } else {
                             let message = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(tab + 1)..<newline]), as: UTF8.self)
-                            count += LogEventGrouping.splitToEventSize(LogEvent(timestamp: 0, message: message)).count
+                            events = LogEventGrouping.splitToEventSize(LogEvent(timestamp: 0, message: message)).count
                         }
                     }
+                    if stop(pendingStart + UInt64(lineStart), count, events) {
+                        stopped = true
+                        return lineStart
+                    }
+                    count += events
                     lineStart = newline + 1
                 }
                 return lineStart
             }
+            pendingStart += UInt64(consumed)
+            if stopped { break }
             pending = Data(pending.dropFirst(consumed))
         }
-        return count
+        return ReadPosition(byteOffset: pendingStart, eventCount: count)
     }
 
     /// File names may not contain "/": percent-encode it (and "%" itself).

@@ -168,6 +168,22 @@ struct LogsOperations: Sendable {
                 let nextByte = read.lineStarts[nextIndex].map { "/\($0)" } ?? ""
                 page = (Array(read.events[skip..<nextIndex]), "f/\(from + limit)\(nextByte)", from)
             }
+        } else if !forward, start == nil, end == nil, let total = logs.eventCount(of: name) {
+            // Backward with no time range (`aws logs get-log-events` asks this by default):
+            // the events before the token's, or the stream's last, found by counting the
+            // newlines before them, then read from their line.
+            let before = min(position ?? total, total)
+            let from = max(0, before - limit)
+            if before > from, let at = logs.position(of: name, eventIndex: from) {
+                let read = logs.events(of: name, after: at, atLeast: before - at.eventCount)
+                let skip = min(from - at.eventCount, read.events.count)
+                let count = min(before - from, read.events.count - skip)
+                let next = skip + count
+                let nextByte = next < read.lineStarts.count ? read.lineStarts[next].map { "/\($0)" } ?? "" : "/\(read.position.byteOffset)"
+                page = (Array(read.events[skip..<next]), "f/\(from + count)\(nextByte)", from)
+            } else {
+                page = ([], "f/\(before)", before)
+            }
         } else if forward, position == nil || byteOffset != nil {
             // Forward within a time range: from the token's byte, else from the start time's
             // line (found without reading what comes before it); the page ends at endTime.

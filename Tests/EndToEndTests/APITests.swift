@@ -334,6 +334,21 @@ struct APITests {
                         if r["nextForwardToken"] == token: break
                         token = r["nextForwardToken"]
                     assert got == [x for x in every_b if (t0 is None or x[0] >= t0) and (t1 is None or x[0] < t1)], ("get-log-events", t0, t1, len(got))
+                # Backward (as `aws logs get-log-events` asks by default), page by page to the
+                # stream's start (where the same token comes back), as one list gives it.
+                got, token = [], None
+                while True:
+                    r = logs.get_log_events(logGroupName=g, logStreamName=b[0]["logStreamName"], limit=777, **({"nextToken": token} if token else {}))
+                    got = [(e["timestamp"], e["message"]) for e in r["events"]] + got
+                    if r["nextBackwardToken"] == token: break
+                    token = r["nextBackwardToken"]
+                assert got == every_b, ("backward", len(got), len(every_b))
+                last = logs.get_log_events(logGroupName=g, logStreamName=b[0]["logStreamName"])
+                assert [(e["timestamp"], e["message"]) for e in last["events"]] == every_b
+                tail = logs.get_log_events(logGroupName=g, logStreamName=b[0]["logStreamName"], limit=100)
+                assert [(e["timestamp"], e["message"]) for e in tail["events"]] == every_b[-100:]
+                on = logs.get_log_events(logGroupName=g, logStreamName=b[0]["logStreamName"], startFromHead=True, nextToken=tail["nextForwardToken"])
+                assert on["events"] == [] and on["nextForwardToken"] == tail["nextForwardToken"], on
                 matching = [e["eventId"] for e in whole if " 7" in e["message"]]
                 events, _ = paged(50, filterPattern='"line 7"')
                 assert [e["eventId"] for e in events] == matching, (len(events), len(matching))
