@@ -65,10 +65,6 @@ public enum TaskDefinitionLoader {
             ])
         }
         var document = root
-        // What the aws CLI says of the file as it is (before any unwrapping or dropping).
-        var asWritten = ShapeNormalizer()
-        _ = asWritten.normalize(root, as: "RegisterTaskDefinitionRequest", at: JSONPath())
-        let refusals = asWritten.awsCLIRefusals
         if let wrapped = root["taskDefinition"], case .object = wrapped {
             diagnostics.append(Diagnostic(.warning, "taskDefinition",
                 "this is describe-task-definition output; using the task definition inside it"))
@@ -88,6 +84,16 @@ public enum TaskDefinitionLoader {
         var normalizer = ShapeNormalizer()
         let normalized = normalizer.normalize(document, as: "RegisterTaskDefinitionRequest", at: JSONPath())
         diagnostics += normalizer.diagnostics
+        // What the aws CLI says of the file as it is: the pass above, unless the document
+        // was unwrapped or stripped first.
+        let refusals: [String]
+        if document == root {
+            refusals = normalizer.awsCLIRefusals
+        } else {
+            var asWritten = ShapeNormalizer()
+            _ = asWritten.normalize(root, as: "RegisterTaskDefinitionRequest", at: JSONPath())
+            refusals = asWritten.awsCLIRefusals
+        }
         diagnostics += placeholderWarnings(in: normalized ?? document, at: JSONPath())
         guard let normalized else {
             return LoadedTaskDefinition(definition: nil, document: nil, diagnostics: diagnostics, awsCLIRefusals: refusals)
