@@ -234,9 +234,15 @@ struct LogsOperations: Sendable {
     func filterLogEvents(_ r: APIRequest) throws(APIError) -> JSONValue {
         let group = try r.requiredString("logGroupName")
         try requireGroup(group)
+        let names = try r.strings("logStreamNames")
+        let prefix = try r.string("logStreamNamePrefix")
+        // CloudWatch takes one way of naming the streams, not both.
+        if names != nil, prefix != nil {
+            throw APIError.invalidParameter("You cannot specify both logStreamNames and logStreamNamePrefix.")
+        }
         var infos = logs.streams(in: group)
-        if let names = try r.strings("logStreamNames") { infos = infos.filter { names.contains($0.name) } }
-        if let prefix = try r.string("logStreamNamePrefix") { infos = infos.filter { $0.name.hasPrefix(prefix) } }
+        if let names { infos = infos.filter { names.contains($0.name) } }
+        if let prefix { infos = infos.filter { $0.name.hasPrefix(prefix) } }
         let streams = infos.map(\.name)
         let start = try r.int("startTime").map(Int64.init)
         let end = try r.int("endTime").map(Int64.init)

@@ -206,6 +206,8 @@ check("forward token at the end returns nothing new", more["events"] == [])
 one = logs.get_log_events(logGroupName="/ecs/api-check", logStreamName="app/main/%s" % task_id, startFromHead=True, limit=1)
 check("limit", len(one["events"]) == 1)
 fl = logs.filter_log_events(logGroupName="/ecs/api-check", filterPattern="second")
+code, _ = error_of(logs.filter_log_events, logGroupName="/ecs/api-check", logStreamNames=["app/main/%s" % task_id], logStreamNamePrefix="app/")
+check("filter-log-events refuses stream names and a prefix together, as CloudWatch does", code == "InvalidParameterException", code)
 check("filter-log-events", len(fl["events"]) == 2 and all(e["message"] == "second line" for e in fl["events"]))
 # Times in CloudWatch Logs are whole milliseconds (ECS's are seconds).
 stream = next(s for s in streams if s["logStreamName"] == "app/main/%s" % task_id)
