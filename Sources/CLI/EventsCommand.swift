@@ -32,13 +32,26 @@ struct EventsCommand: AsyncParsableCommand {
                 }
             }
             let controller = try global.makeController()
+            // After the first round, only what may have changed is read: tasks not yet
+            // STOPPED, those seen unstopped last round, and new ones.
+            var watched: Set<String> = []
+            var newest: Double?
             while true {
-                let records = try await controller.store.tasks(family: family).reversed()
+                let records: [TaskRecord]
+                if let newest {
+                    records = try await controller.store.tasksThatMayHaveChanged(family: family, watched: watched, createdSince: newest)
+                } else {
+                    records = try await controller.store.tasks(family: family).reversed()
+                }
                 var chunk = ""
-                for record in records where seen[record.id] != record.task.version {
+                for record in records {
+                    if record.task.lastStatus == .stopped { watched.remove(record.id) } else { watched.insert(record.id) }
+                    newest = max(newest ?? 0, record.task.createdAt?.timeIntervalSince1970 ?? 0)
+                    guard seen[record.id] != record.task.version else { continue }
                     seen[record.id] = record.task.version
                     chunk += TaskStateChangeEvent.json(record.task, region: global.resolvedRegion) + "\n"
                 }
+                newest = newest ?? 0
                 if !chunk.isEmpty, !Console.write(chunk, to: STDOUT_FILENO) { throw ExitCode(141) }  // its reader has gone
                 if !follow { return }
                 try await Task.sleep(for: .milliseconds(250))

@@ -263,6 +263,25 @@ public final class StateStore: Sendable {
         }
     }
 
+    /// The tasks that may have changed since a follower last looked: every task not yet
+    /// STOPPED, the tasks in `watched` (those it saw unstopped: they may have stopped since),
+    /// and those created at or after `createdSince` (seconds since the epoch). A STOPPED task
+    /// changes no more, so a follower does not read it again. Oldest first.
+    public func tasksThatMayHaveChanged(family: String?, watched: Set<String>, createdSince: Double) async throws -> [TaskRecord] {
+        try await read { db in
+            var sql = "SELECT record FROM tasks WHERE (last_status != 'STOPPED' OR created_at >= ?"
+            var args: [any DatabaseValueConvertible] = [createdSince]
+            if !watched.isEmpty {
+                sql += " OR id IN (\(Array(repeating: "?", count: watched.count).joined(separator: ", ")))"
+                args += watched.sorted() as [any DatabaseValueConvertible]
+            }
+            sql += ")"
+            if let family { sql += " AND family = ?"; args.append(family) }
+            sql += " ORDER BY created_at"
+            return try String.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { try Self.decode(TaskRecord.self, $0) }
+        }
+    }
+
     // MARK: Helpers
 
     func writeDB<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T { try await write(body) }

@@ -336,6 +336,41 @@ struct RunCommandTests {
         #expect(follow.stdout == expected, "\(follow.stdout.split(separator: "\n").count) lines: \(follow.stdout.suffix(300))")
     }
 
+    /// `events -f` gives each task's changes once, in order, to STOPPED: tasks that stopped
+    /// before it started (once), and tasks that start and stop while it follows, even one that
+    /// does both between two of its rounds. After its first round it reads only the tasks that
+    /// may still change.
+    @Test func eventsFollowGivesEachChangeOnce() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        #expect(try await cli.run(["run", "--wait", "-q", "--runtime", "process", "Tests/Fixtures/run/brief.json"]).status == 0)
+        let script = #"""
+            "$0" events -f --state-dir "$1" > "$1/events.out" & follower=$!
+            sleep 1
+            for pause in 0.6 0 0.6 0; do "$0" run --wait -q --runtime process --state-dir "$1" --env PAUSE=$pause Tests/Fixtures/run/brief.json > /dev/null; done
+            sleep 1
+            kill $follower
+            """#
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        _ = try await Command.run("bash", ["-c", script, CLIHarness.binary, cli.stateDirectory.path], workingDirectory: CLIHarness.repository.path)
+        let lines = (try String(contentsOf: cli.stateDirectory.appendingPathComponent("events.out"), encoding: .utf8)).split(separator: "\n")
+        var statuses: [String: [String]] = [:]
+        var versions: [String: [Int]] = [:]
+        for line in lines {
+            let detail = try JSONParser.parse(String(line))["detail"]
+            let arn = try #require(detail?["taskArn"]?.stringValue)
+            statuses[arn, default: []].append(detail?["lastStatus"]?.stringValue ?? "")
+            versions[arn, default: []].append(detail?["version"]?.intValue ?? -1)
+        }
+        #expect(statuses.count == 5, "\(statuses)")
+        for (arn, seen) in statuses {
+            #expect(seen.last == "STOPPED" && seen.filter { $0 == "STOPPED" }.count == 1, "\(arn): \(seen)")
+            let v = versions[arn] ?? []
+            #expect(v == v.sorted() && Set(v).count == v.count, "\(arn): versions \(v)")
+        }
+        #expect(statuses.values.filter { $0 == ["STOPPED"] }.count >= 1, "the task stopped before events began: once")
+    }
+
     /// `logs --since` prints only the lines of that last stretch (read from that time on, not
     /// from the stream's start): 20,000 lines, 6 s of quiet, two more lines.
     @Test func logsSinceStartsAtThatTime() async throws {
