@@ -125,13 +125,8 @@ public struct LogStore: Sendable {
     public func events(of name: LogStreamName, after position: ReadPosition, atLeast: Int? = nil, chunkBytes: Int = 1 << 20,
                        now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> StreamRead {
         var read = StreamRead(events: [], lineStarts: [], position: position)
-        if LogEventGrouping.read(from: Self.groupingURL(of: fileURL(for: name))) != nil {
-            let all = cloudWatchEvents(of: name, now: now)
-            guard all.count > position.eventCount else { return read }
-            read.events = Array(all[position.eventCount...])
-            read.lineStarts = Array(repeating: nil, count: read.events.count)
-            read.position.eventCount = all.count
-            return read
+        if let grouping = LogEventGrouping.read(from: Self.groupingURL(of: fileURL(for: name))) {
+            return groupedEvents(of: name, grouping, after: position, now: now)
         }
         guard let handle = FileHandle(forReadingAtPath: fileURL(for: name).path) else { return read }
         defer { try? handle.close() }
@@ -290,6 +285,51 @@ public struct LogStore: Sendable {
         return ReadPosition(byteOffset: pendingStart, eventCount: count)
     }
 
+    /// `events(of:after:)` for a stream grouped into multi-line events. Its positions hold the
+    /// byte of the line that begins the next event not yet given (which may still be open):
+    /// grouping again from there gives the events after, so a follower regroups only the last
+    /// event and what came after it. A position at byte 0 regroups the stream from its start
+    /// and skips the events already given.
+    private func groupedEvents(of name: LogStreamName, _ grouping: LogEventGrouping, after position: ReadPosition, now: Int64) -> StreamRead {
+        var read = StreamRead(events: [], lineStarts: [], position: position)
+        guard let handle = FileHandle(forReadingAtPath: fileURL(for: name).path) else { return read }
+        defer { try? handle.close() }
+        guard (try? handle.seek(toOffset: position.byteOffset)) != nil else { return read }
+        // The whole lines from the position on, with the byte each begins at.
+        var lines: [LogEvent] = []
+        var lineBytes: [UInt64] = []
+        var end = position.byteOffset
+        var pending = Data()
+        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            pending.append(chunk)
+            guard let lastNewline = pending.lastIndex(of: 0x0A) else { continue }
+            var lineStart = pending.startIndex
+            while lineStart <= lastNewline {
+                let newline = pending[lineStart...].firstIndex(of: 0x0A)!
+                let line = pending[lineStart..<newline]
+                if let tab = line.firstIndex(of: 0x09), let ts = Int64(String(decoding: line[line.startIndex..<tab], as: UTF8.self)) {
+                    lines.append(LogEvent(timestamp: ts, message: String(decoding: line[(tab + 1)...], as: UTF8.self)))
+                    lineBytes.append(end + UInt64(lineStart - pending.startIndex))
+                }
+                lineStart = newline + 1
+            }
+            end += UInt64(lastNewline + 1 - pending.startIndex)
+            pending = Data(pending[(lastNewline + 1)...])
+        }
+        let grouped = grouping.groupFindingStarts(lines, now: now)
+        let fromStart = position.byteOffset == 0
+        let skip = fromStart ? position.eventCount : 0
+        let base = fromStart ? 0 : position.eventCount
+        guard base + grouped.events.count >= position.eventCount else { return read }
+        read.events = Array(grouped.events[min(skip, grouped.events.count)...])
+        read.lineStarts = grouped.startLines.indices.dropFirst(skip).map { i in
+            i == 0 || grouped.startLines[i - 1] != grouped.startLines[i] ? lineBytes[grouped.startLines[i]] : nil
+        }
+        read.position = ReadPosition(byteOffset: grouped.openStart.map { lineBytes[$0] } ?? end,
+                                     eventCount: base + grouped.events.count)
+        return read
+    }
+
     /// File names may not contain "/": percent-encode it (and "%" itself).
     static func encode(_ s: String) -> String {
         var out = ""
@@ -337,11 +377,26 @@ public struct LogEventGrouping: Codable, Sendable, Equatable {
     /// starts a new one, a line of that size gets no newline, and an event still larger is
     /// split (`splitToEventSize`).
     public func group(_ lines: [LogEvent], now: Int64) -> [LogEvent] {
-        guard let regex = try? NSRegularExpression(pattern: startPattern) else { return lines }
+        groupFindingStarts(lines, now: now).events
+    }
+
+    /// `group`, with the index in `lines` of the line each event begins at (the same for the
+    /// pieces of a split event), and of the line the event still open (not given) begins at.
+    /// An event's grouping depends only on the lines from its first on, so grouping again
+    /// from the open event's line gives the events that follow.
+    func groupFindingStarts(_ lines: [LogEvent], now: Int64) -> (events: [LogEvent], startLines: [Int], openStart: Int?) {
+        guard let regex = try? NSRegularExpression(pattern: startPattern) else { return (lines, Array(lines.indices), nil) }
         let limit = Self.maximumEventBytes
         var out: [LogEvent] = []
+        var startLines: [Int] = []
         var current: LogEvent?
-        for line in lines {
+        var currentStart = 0
+        func emit(_ event: LogEvent, from line: Int) {
+            let pieces = Self.splitToEventSize(event)
+            out += pieces
+            startLines += Array(repeating: line, count: pieces.count)
+        }
+        for (index, line) in lines.enumerated() {
             let range = NSRange(line.message.startIndex..., in: line.message)
             let starts = regex.firstMatch(in: line.message, range: range) != nil
             let length = line.message.utf8.count
@@ -350,12 +405,17 @@ public struct LogEventGrouping: Codable, Sendable, Equatable {
                open.message.utf8.count + length <= limit {
                 current?.message += text
             } else {
-                if let open = current { out += Self.splitToEventSize(open) }
+                if let open = current { emit(open, from: currentStart) }
                 current = LogEvent(timestamp: line.timestamp, message: text)
+                currentStart = index
             }
         }
-        if let open = current, closed || now - open.timestamp >= Self.flushMilliseconds { out += Self.splitToEventSize(open) }
-        return out
+        guard let open = current else { return (out, startLines, nil) }
+        if closed || now - open.timestamp >= Self.flushMilliseconds {
+            emit(open, from: currentStart)
+            return (out, startLines, nil)
+        }
+        return (out, startLines, currentStart)
     }
 
     /// The awslogs driver's largest event, in UTF-8 bytes: CloudWatch's 256 KiB less the 26

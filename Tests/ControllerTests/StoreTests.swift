@@ -252,6 +252,53 @@ struct LogStoreTests {
         #expect(rest.events == [LogEvent(timestamp: 12, message: "START b\n")])
     }
 
+    /// A multi-line stream followed round by round gives the events one whole read gives,
+    /// each once, and each round regroups only from the line of the event still open (its
+    /// position's byte), not the stream from its start.
+    @Test func followingAGroupedStreamRegroupsOnlyItsLastEvent() async throws {
+        let (store, dir) = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let name = LogStreamName(group: "/ecs/app", stream: "p/c/3")
+        let writer = try store.openWriter(for: name, startPattern: "^START")
+        var followed: [LogEvent] = []
+        var starts: [UInt64?] = []
+        var position = LogStore.ReadPosition()
+        func follow(now: Int64) {
+            let read = store.events(of: name, after: position, now: now)
+            followed += read.events
+            starts += read.lineStarts
+            position = read.position
+        }
+        // Rounds: an event that spans two writes; one given only once 5 s have passed; a
+        // continuation longer than an event; the stream closed with an event open.
+        await writer.append(timestamps: [1000, 1001], messages: ["START one", "  at a"])
+        follow(now: 1002)
+        #expect(followed.isEmpty && position == LogStore.ReadPosition(), "the open event is not given yet")
+        await writer.append(timestamps: [1003, 1004, 1005], messages: ["  at b", "START two", "  at c"])
+        follow(now: 1006)
+        #expect(followed.map(\.message) == ["START one\n  at a\n  at b\n"])
+        let twoStarts = position.byteOffset
+        #expect(twoStarts > 0 && position.eventCount == 1, "the next round starts at START two's line")
+        follow(now: 7000)
+        #expect(followed.count == 2 && position.eventCount == 2)
+        let big = String(repeating: "y", count: 200_000)
+        await writer.append(timestamps: [8000, 8001, 8002, 8003], messages: ["START three", big, big, "START four"])
+        follow(now: 8004)
+        await writer.append(timestamps: [8005], messages: ["  at d"])
+        await writer.close()
+        follow(now: 8006)
+        let whole = store.cloudWatchEvents(of: name, now: 8006)
+        #expect(followed == whole, "\(followed.map { $0.message.prefix(12) }) vs \(whole.map { $0.message.prefix(12) })")
+        #expect(whole.count == 5 && position.eventCount == 5, "START three and the first big line; the second big line; START four")
+        #expect(starts.count == followed.count && starts[1] == twoStarts)
+        // A reader that starts over at byte 0 with events already given gets the rest.
+        let rest = store.events(of: name, after: LogStore.ReadPosition(byteOffset: 0, eventCount: 4), now: 8006)
+        #expect(rest.events == Array(whole[4...]))
+        // Resuming at a given event's line gives it and what follows.
+        let resumed = store.events(of: name, after: LogStore.ReadPosition(byteOffset: try #require(starts[1]), eventCount: 1), now: 8006)
+        #expect(resumed.events == Array(whole[1...]))
+    }
+
     @Test func readsCrossChunkBoundariesAndStopOnceAPageIsRead() async throws {
         let (store, dir) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(at: dir) }
