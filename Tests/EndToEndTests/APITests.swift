@@ -79,9 +79,7 @@ struct APITests {
         try await cli.killingBackgroundServeAfter {
             let out = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.out"), encoding: .utf8)) ?? ""
             #expect(out.contains("task metadata and credentials on \(endpoint) ("), "\(out)")
-            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/metadata-probe.json"])
-            let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "metadata-probe"]))
-            _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
+            let arn = try await runToStopped(endpoint, fixture: "metadata-probe")
             let id = String(arn.split(separator: "/").last ?? "")
             let events = try await aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/metadata-probe", "--log-stream-name", "probe/\(id)"])
             #expect(events.stdout.contains("uri=\(endpoint)/v4/\(id)-probe"), "\(events.stdout)")
@@ -249,9 +247,7 @@ struct APITests {
         let cli = CLIHarness()
         defer { cli.cleanup() }
         try await withServe(cli) { endpoint in
-            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/multiline-logs.json"])
-            let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "multiline-logs"]))
-            _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
+            let arn = try await runToStopped(endpoint, fixture: "multiline-logs")
             let id = String(arn.split(separator: "/").last ?? "")
             func messages(_ container: String) async throws -> [String] {
                 let page = try await aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/multiline",
@@ -283,9 +279,7 @@ struct APITests {
         let cli = CLIHarness()
         defer { cli.cleanup() }
         try await withServe(cli) { endpoint in
-            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/three-streams.json"])
-            let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "three-streams"]))
-            _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
+            let arn = try await runToStopped(endpoint, fixture: "three-streams")
             let out = try await Command.python("""
                 import boto3, botocore
                 logs = boto3.client("logs", endpoint_url="\(endpoint)", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
@@ -389,9 +383,7 @@ struct APITests {
         let cli = CLIHarness()
         defer { cli.cleanup() }
         try await withServe(cli) { endpoint in
-            _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/structured-logs.json"])
-            let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "structured-logs"]))
-            _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
+            let arn = try await runToStopped(endpoint, fixture: "structured-logs")
             func filtered(_ pattern: String) async throws -> [String] {
                 let out = try await aws(endpoint, ["logs", "filter-log-events", "--log-group-name", "/fargate-local/structured", "--filter-pattern", pattern])
                 #expect(out.status == 0, "\(pattern): \(out.stderr)")
@@ -541,6 +533,15 @@ struct APITests {
             let described = try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", taskArn])
             #expect(!described.stdout.lowercased().contains("token"))
         }
+    }
+
+    /// Registers a fixture of Tests/Fixtures/run through the aws CLI, runs it and waits until
+    /// it has stopped; its task ARN.
+    func runToStopped(_ endpoint: String, fixture: String) async throws -> String {
+        _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/\(fixture).json"])
+        let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", fixture]))
+        _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
+        return arn
     }
 
     func taskArn(_ output: Command.Output) throws -> String {
