@@ -130,31 +130,48 @@ public struct LogStore: Sendable {
         }
         guard let handle = FileHandle(forReadingAtPath: fileURL(for: name).path) else { return read }
         defer { try? handle.close() }
-        guard (try? handle.seek(toOffset: position.byteOffset)) != nil else { return read }
+        var events: [LogEvent] = []
+        var lineStarts: [UInt64?] = []
+        let end = Self.readLines(handle, from: position.byteOffset, chunkBytes: chunkBytes,
+                                 while: { atLeast.map { events.count <= $0 } ?? true }) { event, byte in
+            let pieces = LogEventGrouping.splitToEventSize(event)
+            events += pieces
+            lineStarts.append(byte)
+            lineStarts += Array(repeating: nil, count: pieces.count - 1)
+        }
+        read.events = events
+        read.lineStarts = lineStarts
+        read.position = ReadPosition(byteOffset: end, eventCount: position.eventCount + events.count)
+        return read
+    }
+
+    /// Reads a stream file's whole lines (`<ms>\t<message>\n`) from byte `offset`, a chunk at
+    /// a time while `more()` says so, giving each line that has its time, with the byte it
+    /// starts at. A line still being written (no newline yet) is left for a later read.
+    /// Returns the byte after the last whole line read.
+    private static func readLines(_ handle: FileHandle, from offset: UInt64, chunkBytes: Int = 1 << 20,
+                                  while more: () -> Bool = { true }, _ line: (LogEvent, UInt64) -> Void) -> UInt64 {
+        guard (try? handle.seek(toOffset: offset)) != nil else { return offset }
+        var end = offset
         var pending = Data()  // the start of a line whose newline is in a later chunk
-        while atLeast.map({ read.events.count <= $0 }) ?? true {
+        while more() {
             guard let chunk = try? handle.read(upToCount: chunkBytes), !chunk.isEmpty else { break }
             pending.append(chunk)
-            // A line still being written (no newline yet) is left for the next read.
             guard let lastNewline = pending.lastIndex(of: 0x0A) else { continue }
             let whole = pending[pending.startIndex...lastNewline]
             var lineStart = whole.startIndex
             while lineStart < whole.endIndex {
                 let newline = whole[lineStart...].firstIndex(of: 0x0A)!
-                let line = whole[lineStart..<newline]
-                if let tab = line.firstIndex(of: 0x09), let ts = Int64(String(decoding: line[line.startIndex..<tab], as: UTF8.self)) {
-                    let pieces = LogEventGrouping.splitToEventSize(LogEvent(timestamp: ts, message: String(decoding: line[(tab + 1)...], as: UTF8.self)))
-                    read.events += pieces
-                    read.lineStarts.append(read.position.byteOffset + UInt64(lineStart - whole.startIndex))
-                    read.lineStarts += Array(repeating: nil, count: pieces.count - 1)
-                    read.position.eventCount += pieces.count
+                let text = whole[lineStart..<newline]
+                if let tab = text.firstIndex(of: 0x09), let ts = Int64(String(decoding: text[text.startIndex..<tab], as: UTF8.self)) {
+                    line(LogEvent(timestamp: ts, message: String(decoding: text[(tab + 1)...], as: UTF8.self)), end + UInt64(lineStart - whole.startIndex))
                 }
                 lineStart = newline + 1
             }
-            read.position.byteOffset += UInt64(whole.count)
+            end += UInt64(whole.count)
             pending = Data(pending[(lastNewline + 1)...])
         }
-        return read
+        return end
     }
 
     /// Where a search from `time` on can start reading a stream: the first line whose time is
@@ -294,27 +311,12 @@ public struct LogStore: Sendable {
         var read = StreamRead(events: [], lineStarts: [], position: position)
         guard let handle = FileHandle(forReadingAtPath: fileURL(for: name).path) else { return read }
         defer { try? handle.close() }
-        guard (try? handle.seek(toOffset: position.byteOffset)) != nil else { return read }
         // The whole lines from the position on, with the byte each begins at.
         var lines: [LogEvent] = []
         var lineBytes: [UInt64] = []
-        var end = position.byteOffset
-        var pending = Data()
-        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            pending.append(chunk)
-            guard let lastNewline = pending.lastIndex(of: 0x0A) else { continue }
-            var lineStart = pending.startIndex
-            while lineStart <= lastNewline {
-                let newline = pending[lineStart...].firstIndex(of: 0x0A)!
-                let line = pending[lineStart..<newline]
-                if let tab = line.firstIndex(of: 0x09), let ts = Int64(String(decoding: line[line.startIndex..<tab], as: UTF8.self)) {
-                    lines.append(LogEvent(timestamp: ts, message: String(decoding: line[(tab + 1)...], as: UTF8.self)))
-                    lineBytes.append(end + UInt64(lineStart - pending.startIndex))
-                }
-                lineStart = newline + 1
-            }
-            end += UInt64(lastNewline + 1 - pending.startIndex)
-            pending = Data(pending[(lastNewline + 1)...])
+        let end = Self.readLines(handle, from: position.byteOffset) { line, byte in
+            lines.append(line)
+            lineBytes.append(byte)
         }
         let grouped = grouping.groupFindingStarts(lines, now: now)
         let fromStart = position.byteOffset == 0
