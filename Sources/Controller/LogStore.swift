@@ -181,9 +181,7 @@ public struct LogStore: Sendable {
     /// large stream (`aws logs tail --follow`) reads little of it. Nil for a stream grouped
     /// into multi-line events (grouping needs every line) or one that cannot be read.
     public func position(of name: LogStreamName, atOrAfter time: Int64) -> ReadPosition? {
-        let url = fileURL(for: name)
-        guard LogEventGrouping.read(from: Self.groupingURL(of: url)) == nil,
-              let handle = FileHandle(forReadingAtPath: url.path) else { return nil }
+        guard let handle = plainStreamHandle(name) else { return nil }
         defer { try? handle.close() }
         guard let size = try? handle.seekToEnd() else { return nil }
         func read(_ offset: UInt64, _ count: Int) -> Data {
@@ -223,6 +221,14 @@ public struct LogStore: Sendable {
         return ReadPosition(byteOffset: found, eventCount: eventCount(handle, before: found))
     }
 
+    /// The stream's file, open for reading, unless the stream is grouped into multi-line
+    /// events (whose events cannot be counted or found line by line) or cannot be read.
+    private func plainStreamHandle(_ name: LogStreamName) -> FileHandle? {
+        let url = fileURL(for: name)
+        guard LogEventGrouping.read(from: Self.groupingURL(of: url)) == nil else { return nil }
+        return FileHandle(forReadingAtPath: url.path)
+    }
+
     /// The number of events in the first `end` bytes of a stream file (whole lines).
     private func eventCount(_ handle: FileHandle, before end: UInt64) -> Int {
         Self.scanLines(handle, upTo: end) { _, _, _ in false }.eventCount
@@ -232,9 +238,7 @@ public struct LogStore: Sendable {
     /// before that line (more than one event can share a line: the reader skips the rest).
     /// Nil for a stream grouped into multi-line events, or one that cannot be read.
     public func position(of name: LogStreamName, eventIndex index: Int) -> ReadPosition? {
-        let url = fileURL(for: name)
-        guard LogEventGrouping.read(from: Self.groupingURL(of: url)) == nil,
-              let handle = FileHandle(forReadingAtPath: url.path) else { return nil }
+        guard let handle = plainStreamHandle(name) else { return nil }
         defer { try? handle.close() }
         return Self.scanLines(handle, upTo: .max) { _, before, events in before + events > index }
     }
@@ -242,9 +246,7 @@ public struct LogStore: Sendable {
     /// The number of events in a stream's whole lines, counted from its newlines; nil as for
     /// `position(of:eventIndex:)`.
     public func eventCount(of name: LogStreamName) -> Int? {
-        let url = fileURL(for: name)
-        guard LogEventGrouping.read(from: Self.groupingURL(of: url)) == nil,
-              let handle = FileHandle(forReadingAtPath: url.path) else { return nil }
+        guard let handle = plainStreamHandle(name) else { return nil }
         defer { try? handle.close() }
         return eventCount(handle, before: .max)
     }
