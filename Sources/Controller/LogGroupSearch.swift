@@ -5,17 +5,15 @@ import Foundation
 /// A page records where each stream stopped, so the next page reads on from there: paging
 /// through a large group reads it once, not once a page.
 public enum LogGroupSearch {
-    /// Where a stream's search goes on: at the event `skip` events after the line that starts
-    /// at `byteOffset` of the stream's file, which holds the stream's event `eventCount`.
-    /// (A line longer than an event is several events, so a page can end inside one.)
+    /// Where a stream's search goes on: `skip` events after `line`, the position of a line
+    /// start in the stream's file. (A line longer than an event is several events, so a page
+    /// can end inside one.)
     public struct Resume: Sendable, Equatable {
-        public var byteOffset: UInt64
-        public var eventCount: Int
+        public var line: LogStore.ReadPosition
         public var skip: Int
 
-        public init(byteOffset: UInt64 = 0, eventCount: Int = 0, skip: Int = 0) {
-            self.byteOffset = byteOffset
-            self.eventCount = eventCount
+        public init(line: LogStore.ReadPosition = LogStore.ReadPosition(), skip: Int = 0) {
+            self.line = line
             self.skip = skip
         }
     }
@@ -46,7 +44,7 @@ public enum LogGroupSearch {
             // reading what comes before it).
             let name = LogStreamName(group: group, stream: stream)
             let at = start.flatMap { store.position(of: name, atOrAfter: $0) }
-            return Cursor(store, name, from: Resume(byteOffset: at?.byteOffset ?? 0, eventCount: at?.eventCount ?? 0), limit: limit)
+            return Cursor(store, name, from: Resume(line: at ?? LogStore.ReadPosition()), limit: limit)
         }
         func matches(_ e: LogEvent) -> Bool {
             (start.map { e.timestamp >= $0 } ?? true) && (end.map { e.timestamp <= $0 } ?? true) && pattern.matches(e.message)
@@ -95,7 +93,7 @@ public enum LogGroupSearch {
             self.store = store
             self.name = name
             grouped = LogEventGrouping.read(from: LogStore.groupingURL(of: store.fileURL(for: name))) != nil
-            chunkStart = LogStore.ReadPosition(byteOffset: from.byteOffset, eventCount: from.eventCount)
+            chunkStart = from.line
             after = chunkStart
             pendingSkip = from.skip
         }
@@ -152,13 +150,13 @@ public enum LogGroupSearch {
         /// Where this stream goes on: at its next unconsumed event.
         var resume: Resume {
             if grouped { return Resume(skip: chunkStart.eventCount + next) }
-            guard next < buffer.count else { return Resume(byteOffset: after.byteOffset, eventCount: after.eventCount) }
+            guard next < buffer.count else { return Resume(line: after) }
             var line = next
             while line > 0, lineStarts[line] == nil { line -= 1 }
             guard let byte = lineStarts[line] else {
-                return Resume(byteOffset: chunkStart.byteOffset, eventCount: chunkStart.eventCount, skip: next)
+                return Resume(line: chunkStart, skip: next)
             }
-            return Resume(byteOffset: byte, eventCount: chunkStart.eventCount + line, skip: next - line)
+            return Resume(line: LogStore.ReadPosition(byteOffset: byte, eventCount: chunkStart.eventCount + line), skip: next - line)
         }
     }
 }

@@ -275,7 +275,7 @@ struct LogsOperations: Sendable {
     /// (`stream TAB byte TAB event TAB skip` lines), base64url-encoded after `s1.`.
     static func searchToken(_ positions: [String: LogGroupSearch.Resume]) -> String {
         let text = positions.sorted { $0.key < $1.key }
-            .map { "\($0.key)\t\($0.value.byteOffset)\t\($0.value.eventCount)\t\($0.value.skip)\n" }.joined()
+            .map { "\($0.key)\t\($0.value.line.byteOffset)\t\($0.value.line.eventCount)\t\($0.value.skip)\n" }.joined()
         return "s1." + Data(text.utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
@@ -290,7 +290,7 @@ struct LogsOperations: Sendable {
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
             guard fields.count == 4, let byte = UInt64(fields[1]), let event = Int(fields[2]), let skip = Int(fields[3]), event >= 0, skip >= 0 else { return nil }
-            positions[String(fields[0])] = LogGroupSearch.Resume(byteOffset: byte, eventCount: event, skip: skip)
+            positions[String(fields[0])] = LogGroupSearch.Resume(line: LogStore.ReadPosition(byteOffset: byte, eventCount: event), skip: skip)
         }
         return positions.isEmpty ? nil : positions
     }
