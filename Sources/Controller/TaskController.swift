@@ -155,7 +155,7 @@ public final class TaskController: Sendable {
         switch name {
         case "process": return process
         case "auto": return (try? DockerRuntime(keepContainers: keepContainers)) ?? process
-        case "docker": return try DockerRuntime(keepContainers: keepContainers)
+        case "docker": return try DockerRuntime(keepContainers: keepContainers, engineWaitSeconds: 20)
         default:
             throw ControllerError(.invalidInput, "unknown runtime \"\(name)\"; use process, docker or auto")
         }

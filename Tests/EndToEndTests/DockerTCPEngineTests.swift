@@ -21,6 +21,29 @@ struct DockerTCPEngineTests {
         }
     }
 
+    /// A busy engine (it accepts the connection, and answers its first request 4 s later)
+    /// is waited for when the Docker runtime is asked for; one that refuses the connection
+    /// fails at once, and the error names why.
+    @Test func aForcedDockerRuntimeWaitsForABusyEngine() async throws {
+        try await DockerRequirement.engine()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let log = cli.stateDirectory.appendingPathComponent("forwarder.log").path
+        let forwarder = CLIHarness.repository.appendingPathComponent("Tests/Fixtures/docker/tcp_engine_forwarder.py").path
+        let port = LocalServers.freePort()
+        try await LocalServers.withServer("/usr/bin/python3", [forwarder, String(port), log, "4"], port: port) {
+            let ran = try await cli.run(["run", "--wait", "-q", "--runtime", "docker", "Tests/Fixtures/docker/uname.json"],
+                                        environment: ["DOCKER_HOST": "tcp://127.0.0.1:\(port)"])
+            #expect(ran.status == 0 && ran.stdout == "app | x86_64\n", "\(ran.stdout)\n\(ran.stderr)")
+        }
+        let closed = LocalServers.freePort()
+        let refused = try await cli.run(["run", "--wait", "--runtime", "docker", "Tests/Fixtures/docker/uname.json"],
+                                        environment: ["DOCKER_HOST": "tcp://127.0.0.1:\(closed)"])
+        #expect(refused.status == 125 && refused.stderr.contains("no Docker engine answers on tcp://127.0.0.1:\(closed) (DOCKER_HOST): ")
+                && refused.stderr.contains("could not connect"), "\(refused.stderr)")
+    }
+
     func runTasks(_ cli: CLIHarness, port: Int, log: String) async throws {
         let env: [String: String?] = ["DOCKER_HOST": "tcp://127.0.0.1:\(port)"]
 

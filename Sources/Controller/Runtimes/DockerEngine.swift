@@ -158,9 +158,18 @@ struct DockerEngine: Sendable {
         return try send()
     }
 
-    /// True when the engine answers `/_ping`.
-    func ping() -> Bool {
-        (try? transport.send(method: "GET", target: "/_ping", timeoutSeconds: 3, stallTimeoutSeconds: nil).status) == 200
+    /// True when the engine answers `/_ping` within 3 s.
+    func ping() -> Bool { pingFailure(timeoutSeconds: 3) == nil }
+
+    /// Why the engine did not answer `/_ping` within `timeoutSeconds` (an engine that cannot
+    /// be reached fails at once; a busy one is waited for), or nil when it answered.
+    func pingFailure(timeoutSeconds: Int) -> String? {
+        do {
+            let status = try transport.send(method: "GET", target: "/_ping", timeoutSeconds: timeoutSeconds, stallTimeoutSeconds: nil).status
+            return status == 200 ? nil : "/_ping answered HTTP \(status)"
+        } catch {
+            return "\(error)"
+        }
     }
 
     /// The engine's error message from a response body (`{"message": "..."}`).

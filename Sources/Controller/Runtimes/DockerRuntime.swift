@@ -138,15 +138,19 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         return parts.isEmpty ? nil : parts.joined(separator: ", ")
     }
 
-    public init(keepContainers: Bool = false) throws(ControllerError) {
+    /// Connects to the engine (`DOCKER_HOST`, the current docker context, else the default
+    /// socket). `engineWaitSeconds`: how long an engine that accepts the connection may take
+    /// to answer its ping; `--runtime auto` keeps it short, to fall back to the process
+    /// runtime quickly, and a forced Docker runtime waits for a busy engine.
+    public init(keepContainers: Bool = false, engineWaitSeconds: Int = 3) throws(ControllerError) {
         engine = try DockerEngine.fromEnvironment()
         healthEvents = DockerHealthEvents(engine: engine)
         self.keepContainers = keepContainers
         let (layout, why) = TaskCgroup.detect()
         cgroupLayout = layout
         cgroupUnavailable = why
-        guard engine.ping() else {
-            throw ControllerError(.invalidInput, "no Docker engine answers on \(engine.address) (\(engine.source)); start dockerd (scripts/setup-machine does) or use --runtime process")
+        if let failure = engine.pingFailure(timeoutSeconds: engineWaitSeconds) {
+            throw ControllerError(.invalidInput, "no Docker engine answers on \(engine.address) (\(engine.source)): \(failure); start dockerd (scripts/setup-machine does) or use --runtime process")
         }
         gateway = Self.fetchBridgeGateway(engine)
         if let layout { Thread { TaskCgroup.sweepEmpty(layout: layout) }.start() }
