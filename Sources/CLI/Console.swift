@@ -52,7 +52,8 @@ actor ConsolePrinter: TaskConsole {
         }
     }
 
-    static let outputClosedNote = "fargate-local: stdout was closed; the task runs on to its end, and its output is kept in its log streams (fargate-local logs)"
+    static let outputClosedNote =
+        "fargate-local: stdout was closed; the task runs on to its end, and its output is kept in its log streams (fargate-local logs)"
 
     func event(_ message: String) {
         // Warnings (lines lost, say) are said even with -q, which hides the lifecycle only.

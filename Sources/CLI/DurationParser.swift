@@ -1,3 +1,5 @@
+import Foundation
+
 /// Parses durations such as `90s`, `10m`, `1h30m` or a bare number of seconds.
 enum DurationParser {
     static func seconds(_ text: String) -> Double? {
@@ -26,5 +28,3 @@ enum DurationParser {
         return total
     }
 }
-
-import Foundation

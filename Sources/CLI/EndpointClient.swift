@@ -8,9 +8,10 @@ struct EndpointClient {
     let endpoint: String
 
     func call(_ target: String, _ body: JSONValue) async throws -> JSONValue {
-        let request = HTTPRequest(method: "POST", url: endpoint.hasSuffix("/") ? endpoint : endpoint + "/",
-                                  headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)],
-                                  body: Array(body.serialized().utf8), timeoutSeconds: 30)
+        let request = HTTPRequest(
+            method: "POST", url: endpoint.hasSuffix("/") ? endpoint : endpoint + "/",
+            headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)],
+            body: Array(body.serialized().utf8), timeoutSeconds: 30)
         let response: HTTPResponse
         do {
             response = try await HTTPClient().sendAsync(request)
@@ -73,7 +74,9 @@ struct EndpointClient {
         let matches = all.filter { ($0.split(separator: "/").last ?? "").hasPrefix(reference.lowercased()) }
         guard !reference.isEmpty, let first = matches.first else { throw CLIError("no task matches \"\(reference)\"") }
         if matches.count > 1 && !matches.contains(where: { $0.hasSuffix("/" + reference) }) {
-            throw CLIError("task id prefix \"\(reference)\" is ambiguous: it matches \(matches.prefix(3).map { String($0.split(separator: "/").last ?? "") }.joined(separator: ", "))")
+            throw CLIError(
+                "task id prefix \"\(reference)\" is ambiguous: it matches \(matches.prefix(3).map { String($0.split(separator: "/").last ?? "") }.joined(separator: ", "))"
+            )
         }
         return matches.first { $0.hasSuffix("/" + reference) } ?? first
     }

@@ -9,7 +9,9 @@ struct ExecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
         abstract: "Run a command in a running container of a task (like aws ecs execute-command).",
-        discussion: "The command runs in the container's filesystem with its environment, with exec's stdin; its output is printed and its exit code is exec's. -t gives it a terminal, for an interactive shell: fargate-local exec -it TASK -- bash.")
+        discussion:
+            "The command runs in the container's filesystem with its environment, with exec's stdin; its output is printed and its exit code is exec's. -t gives it a terminal, for an interactive shell: fargate-local exec -it TASK -- bash."
+    )
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .shortAndLong, help: "The container (required when the task has more than one).") var container: String?
@@ -21,7 +23,9 @@ struct ExecCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             if global.endpointClient != nil {
-                throw CLIError("exec reads the task's state directory (--state-dir of the controller that runs it), not an --endpoint: ECS's ExecuteCommand needs a Session Manager session")
+                throw CLIError(
+                    "exec reads the task's state directory (--state-dir of the controller that runs it), not an --endpoint: ECS's ExecuteCommand needs a Session Manager session"
+                )
             }
             let (named, argv, laterTTY) = try Self.split(command)
             guard !argv.isEmpty else { throw CLIError("no command given: fargate-local exec TASK [-c CONTAINER] [-t] -- COMMAND [ARGS...]") }
@@ -43,7 +47,9 @@ struct ExecCommand: AsyncParsableCommand {
             }
             if record.task.enableExecuteCommand != true {
                 // Runs anyway: locally exec needs no agent. But the same script would fail on ECS.
-                Console.error("fargate-local: warning: task \(record.id) was not run with enableExecuteCommand (run --enable-execute-command); ECS's ExecuteCommand would refuse it (InvalidParameterException: The execute command failed because execute command was not enabled when the task was run or the execute command agent isn't running.)")
+                Console.error(
+                    "fargate-local: warning: task \(record.id) was not run with enableExecuteCommand (run --enable-execute-command); ECS's ExecuteCommand would refuse it (InvalidParameterException: The execute command failed because execute command was not enabled when the task was run or the execute command agent isn't running.)"
+                )
             }
             let code = try await ContainerExec.run(argv, in: name, of: record, tty: tty || laterTTY)
             throw ExitCode(Int32(truncatingIfNeeded: code))

@@ -2,6 +2,7 @@ import ArgumentParser
 import Controller
 import CurlHTTP
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,8 @@ public struct FargateLocalCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ValidateCommand.self, RunCommand.self, RegisterCommand.self, TaskDefinitionsCommand.self,
-            PsCommand.self, DescribeCommand.self, LogsCommand.self, ExecCommand.self, StopCommand.self, EventsCommand.self, ServeCommand.self, SuperviseCommand.self, ShimCommand.self,
+            PsCommand.self, DescribeCommand.self, LogsCommand.self, ExecCommand.self, StopCommand.self, EventsCommand.self, ServeCommand.self,
+            SuperviseCommand.self, ShimCommand.self,
         ])
 
     public init() {}

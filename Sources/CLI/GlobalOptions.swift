@@ -4,7 +4,9 @@ import Foundation
 
 /// Options every command that touches the controller's state shares.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .customLong("state-dir"), help: ArgumentHelp("Where tasks, logs and volumes are kept (default: $FARGATE_LOCAL_HOME or ~/.fargate-local).", valueName: "DIR"))
+    @Option(
+        name: .customLong("state-dir"),
+        help: ArgumentHelp("Where tasks, logs and volumes are kept (default: $FARGATE_LOCAL_HOME or ~/.fargate-local).", valueName: "DIR"))
     var stateDirectory: String?
 
     @Option(help: "AWS region the tasks see (default: $AWS_REGION, $AWS_DEFAULT_REGION or us-east-1).")
@@ -13,7 +15,11 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Cluster name used in ARNs.")
     var cluster: String = "default"
 
-    @Option(name: .customLong("aws-endpoint"), help: ArgumentHelp("Where secrets, environment files and task roles are fetched, e.g. a local moto (default: $FARGATE_LOCAL_AWS_ENDPOINT, else AWS).", valueName: "URL"))
+    @Option(
+        name: .customLong("aws-endpoint"),
+        help: ArgumentHelp(
+            "Where secrets, environment files and task roles are fetched, e.g. a local moto (default: $FARGATE_LOCAL_AWS_ENDPOINT, else AWS).", valueName: "URL"
+        ))
     var awsEndpoint: String?
 
     @Option(help: ArgumentHelp("Talk to a running controller's API instead of the state directory (default: $FARGATE_LOCAL_ENDPOINT).", valueName: "URL"))
@@ -44,9 +50,10 @@ struct GlobalOptions: ParsableArguments {
     /// The controller over the state directory; `store`: that directory's state, if already open.
     func makeController(store: StateStore? = nil) throws -> TaskController {
         do {
-            return try TaskController(configuration: ControllerConfiguration(
-                stateDirectory: resolvedStateDirectory, region: resolvedRegion, cluster: cluster, awsEndpoint: resolvedAWSEndpoint),
-                                      store: store)
+            return try TaskController(
+                configuration: ControllerConfiguration(
+                    stateDirectory: resolvedStateDirectory, region: resolvedRegion, cluster: cluster, awsEndpoint: resolvedAWSEndpoint),
+                store: store)
         } catch {
             throw CLIError("\(error)")
         }

@@ -5,10 +5,14 @@ import Server
 /// The API a `run` hosts for its own lifetime: on 127.0.0.1:8790 when that port is
 /// free, else on any free port. New tasks are pointed at whichever it got.
 enum InProcessAPI {
-    static func start(controller: TaskController, runtime: any ContainerRuntime, imageMap: [String: String], region: String) async throws -> ControllerServer.Running {
+    static func start(controller: TaskController, runtime: any ContainerRuntime, imageMap: [String: String], region: String) async throws
+        -> ControllerServer.Running
+    {
         let host = TaskHost(controller: controller, runtime: runtime, imageMap: imageMap)
-        let server = ControllerServer(host: host, controller: controller,
-                                      credentials: CredentialsProvider(environment: ProcessInfo.processInfo.environment, awsEndpoint: controller.configuration.awsEndpoint, region: region))
+        let server = ControllerServer(
+            host: host, controller: controller,
+            credentials: CredentialsProvider(
+                environment: ProcessInfo.processInfo.environment, awsEndpoint: controller.configuration.awsEndpoint, region: region))
         // The bridge listener for containers starts beside the one on 127.0.0.1.
         async let agent = attachAgentListener(server: server, runtime: runtime)
         let running: ControllerServer.Running
@@ -62,8 +66,11 @@ actor ContainerEndpointListeners {
         for (endpoint, ids) in tasksByEndpoint.sorted(by: { $0.key < $1.key }) where listeners[endpoint] == nil {
             let tasks = "task\(ids.count == 1 ? "" : "s") \(ids.joined(separator: ", "))"
             guard let url = URLComponents(string: endpoint), let host = url.host, let port = url.port,
-                  let listener = try? await server.start(address: host, port: port, surface: .taskEndpoints) else {
-                Console.error("fargate-local: warning: the containers of \(tasks) reach their metadata and credentials at \(endpoint), which cannot be listened on now (in use?): they have no such endpoints until they stop")
+                let listener = try? await server.start(address: host, port: port, surface: .taskEndpoints)
+            else {
+                Console.error(
+                    "fargate-local: warning: the containers of \(tasks) reach their metadata and credentials at \(endpoint), which cannot be listened on now (in use?): they have no such endpoints until they stop"
+                )
                 continue
             }
             listeners[endpoint] = listener

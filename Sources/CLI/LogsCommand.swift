@@ -13,7 +13,10 @@ struct LogsCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Follow until the task stops.") var follow = false
     @Option(help: ArgumentHelp("Only lines newer than this (90s, 10m, 1h).", valueName: "DURATION")) var since: String?
     @Flag(help: "Prefix each line with its timestamp.") var timestamps = false
-    @Option(help: ArgumentHelp("Only events that match this CloudWatch Logs filter pattern, as FilterLogEvents takes it: terms (ERROR -DEBUG, ?WARN ?ERROR, \"a phrase\"), %regex%, { $.level = \"error\" } or [ip, ..., status = 5*].", valueName: "PATTERN"))
+    @Option(
+        help: ArgumentHelp(
+            "Only events that match this CloudWatch Logs filter pattern, as FilterLogEvents takes it: terms (ERROR -DEBUG, ?WARN ?ERROR, \"a phrase\"), %regex%, { $.level = \"error\" } or [ip, ..., status = 5*].",
+            valueName: "PATTERN"))
     var filter: String?
 
     func run() async throws {
@@ -26,7 +29,8 @@ struct LogsCommand: AsyncParsableCommand {
             let controller = try global.makeController()
             var record = try await controller.store.resolveTask(task)
             if let container, record.task.containerIndex(container) == nil {
-                throw CLIError("task \(record.id) has no container \"\(container)\" (containers: \(record.task.containers.map(\.name).joined(separator: ", ")))")
+                throw CLIError(
+                    "task \(record.id) has no container \"\(container)\" (containers: \(record.task.containers.map(\.name).joined(separator: ", ")))")
             }
             var minTimestamp: Int64 = 0
             if let since {
@@ -59,10 +63,11 @@ struct LogsCommand: AsyncParsableCommand {
         let arn = try await client.resolve(task)
         let id = String(arn.split(separator: "/").last ?? "")
         var tokens: [String: String] = [:]
-        let minTimestamp = try since.map { s -> Int64 in
-            guard let seconds = DurationParser.seconds(s) else { throw CLIError("--since \"\(s)\": expected a duration such as 10m") }
-            return Int64((Date().timeIntervalSince1970 - seconds) * 1000)
-        } ?? 0
+        let minTimestamp =
+            try since.map { s -> Int64 in
+                guard let seconds = DurationParser.seconds(s) else { throw CLIError("--since \"\(s)\": expected a duration such as 10m") }
+                return Int64((Date().timeIntervalSince1970 - seconds) * 1000)
+            } ?? 0
         while true {
             let stopped = try await client.tasks([arn]).first?.lastStatus == .stopped
             var streams = try await client.logStreams(taskID: id)
@@ -73,7 +78,9 @@ struct LogsCommand: AsyncParsableCommand {
             var batch: [(Int64, Int, String, String)] = []
             var behind = false
             for (order, s) in streams.enumerated() {
-                var body: [(key: String, value: JSONValue)] = [("logGroupName", .string(s.group)), ("logStreamName", .string(s.stream)), ("startFromHead", .bool(true))]
+                var body: [(key: String, value: JSONValue)] = [
+                    ("logGroupName", .string(s.group)), ("logStreamName", .string(s.stream)), ("startFromHead", .bool(true)),
+                ]
                 if let token = tokens[s.stream] { body.append(("nextToken", .string(token))) }
                 let page = try await client.logs("GetLogEvents", .object(body))
                 tokens[s.stream] = page["nextForwardToken"]?.stringValue
@@ -81,7 +88,8 @@ struct LogsCommand: AsyncParsableCommand {
                 // A full page: the stream has more already, so the next round comes at once.
                 if events.count >= Self.eventsPerPage { behind = true }
                 for e in events {
-                    guard let message = e["message"]?.stringValue, case let .number(n)? = e["timestamp"], let ts = Int64(n) ?? Double(n).map({ Int64($0) }) else { continue }
+                    guard let message = e["message"]?.stringValue, case let .number(n)? = e["timestamp"], let ts = Int64(n) ?? Double(n).map({ Int64($0) })
+                    else { continue }
                     if ts >= minTimestamp { batch.append((ts, order, s.container, message)) }
                 }
             }
@@ -111,7 +119,10 @@ struct LogsCommand: AsyncParsableCommand {
         var chunk = ""
         for (ts, _, name, message) in events.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) where pattern?.matches(message) ?? true {
             if timestamps {
-                chunk += ISO8601DateFormatter.string(from: Date(timeIntervalSince1970: Double(ts) / 1000), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]) + " "
+                chunk +=
+                    ISO8601DateFormatter.string(
+                        from: Date(timeIntervalSince1970: Double(ts) / 1000), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+                    + " "
             }
             // A multi-line event ends with its last line's newline (as the awslogs driver sends it).
             let text = message.hasSuffix("\n") ? message.dropLast() : Substring(message)

@@ -14,7 +14,9 @@ struct RegisterCommand: AsyncParsableCommand {
             let loaded = TaskDefinitionFile.load(file, launchType: .fargate)
             for d in loaded.diagnostics { Console.error("\(file): \(d)") }
             if !loaded.awsCLIRefusals.isEmpty {
-                Console.error("\(file): warning: as written, `aws ecs register-task-definition --cli-input-json` refuses this file (\(loaded.awsCLIRefusals.count) parameter\(loaded.awsCLIRefusals.count == 1 ? "" : "s"); `fargate-local validate` shows what it says)")
+                Console.error(
+                    "\(file): warning: as written, `aws ecs register-task-definition --cli-input-json` refuses this file (\(loaded.awsCLIRefusals.count) parameter\(loaded.awsCLIRefusals.count == 1 ? "" : "s"); `fargate-local validate` shows what it says)"
+                )
             }
             guard loaded.isValid else { throw CLIError("\(file) is not a valid task definition; nothing was registered") }
             if let client = global.endpointClient, let document = loaded.document {

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Controller
-import ECSModel
 import Dispatch
+import ECSModel
 import Foundation
 import Server
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,10 +32,17 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "auto (Docker when an engine answers, else process), docker, or process (host subprocesses).")
     var runtime: String = "auto"
 
-    @Option(name: .customLong("env"), help: ArgumentHelp("Override an environment variable in every container (NAME=VALUE) or one (CONTAINER:NAME=VALUE). Repeatable.", valueName: "[CONTAINER:]NAME=VALUE"))
+    @Option(
+        name: .customLong("env"),
+        help: ArgumentHelp(
+            "Override an environment variable in every container (NAME=VALUE) or one (CONTAINER:NAME=VALUE). Repeatable.", valueName: "[CONTAINER:]NAME=VALUE"))
     var environment: [String] = []
 
-    @Option(name: .customLong("env-file"), help: ArgumentHelp("Read NAME=VALUE lines (or CONTAINER:NAME=VALUE; blank lines and # comments ignored, as in ECS environment files) as --env entries; --env wins. Repeatable.", valueName: "FILE"))
+    @Option(
+        name: .customLong("env-file"),
+        help: ArgumentHelp(
+            "Read NAME=VALUE lines (or CONTAINER:NAME=VALUE; blank lines and # comments ignored, as in ECS environment files) as --env entries; --env wins. Repeatable.",
+            valueName: "FILE"))
     var environmentFiles: [String] = []
 
     @Option(help: ArgumentHelp("Stop the task when it has run this long (90s, 10m, 1h).", valueName: "DURATION"))
@@ -43,7 +51,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write a report when the task stops: JSON, or JUnit XML when FILE ends in .xml. Repeatable.", valueName: "FILE"))
     var report: [String] = []
 
-    @Option(name: .customLong("image-map"), help: ArgumentHelp("In process mode, run this host executable as IMAGE's entrypoint. Repeatable.", valueName: "IMAGE=EXECUTABLE"))
+    @Option(
+        name: .customLong("image-map"),
+        help: ArgumentHelp("In process mode, run this host executable as IMAGE's entrypoint. Repeatable.", valueName: "IMAGE=EXECUTABLE"))
     var imageMap: [String] = []
 
     @Option(name: .customLong("started-by"), help: "The startedBy value recorded on the task.")
@@ -52,13 +62,19 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "The task group (default family:FAMILY).")
     var group: String?
 
-    @Flag(name: .customLong("enable-execute-command"), help: "As RunTask's enableExecuteCommand: the containers carry an ExecuteCommandAgent, and exec runs without ECS's warning.")
+    @Flag(
+        name: .customLong("enable-execute-command"),
+        help: "As RunTask's enableExecuteCommand: the containers carry an ExecuteCommandAgent, and exec runs without ECS's warning.")
     var enableExecuteCommand = false
 
     @Option(name: .customLong("launch-type"), help: "FARGATE or EC2 validation rules.")
     var launchType: String = "FARGATE"
 
-    @Option(name: .customLong("capacity-provider"), help: ArgumentHelp("Place the task as RunTask's capacityProviderStrategy does: FARGATE or FARGATE_SPOT (its capacityProviderName; `stop --spot-interruption` then reclaims it as Spot does).", valueName: "NAME"))
+    @Option(
+        name: .customLong("capacity-provider"),
+        help: ArgumentHelp(
+            "Place the task as RunTask's capacityProviderStrategy does: FARGATE or FARGATE_SPOT (its capacityProviderName; `stop --spot-interruption` then reclaims it as Spot does).",
+            valueName: "NAME"))
     var capacityProvider: String?
 
     @Flag(name: .customLong("keep-containers"), help: "Docker runtime: keep the task's containers after it stops, for debugging.")
@@ -82,7 +98,8 @@ struct RunCommand: AsyncParsableCommand {
                 return
             }
             // The runtime (for Docker: the engine probed, the bridge gateway asked) is made while the state opens.
-            async let madeRuntime = TaskController.makeRuntime(named: runtime, keepContainers: keepContainers, shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
+            async let madeRuntime = TaskController.makeRuntime(
+                named: runtime, keepContainers: keepContainers, shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
             let controller = try global.makeController(store: await prefetched?.store(for: global.resolvedStateDirectory))
             LatencyTrace.mark("run: state opened")
             let runtimeImpl: any ContainerRuntime
@@ -96,14 +113,17 @@ struct RunCommand: AsyncParsableCommand {
             // lifetime; it starts while the definition and the task are recorded.
             let docker = runtimeImpl as? DockerRuntime
             if wait { docker?.expectAgentEndpoint() }
-            let started: Task<ControllerServer.Running, any Error>? = wait ? Task {
-                do {
-                    return try await InProcessAPI.start(controller: controller, runtime: runtimeImpl, imageMap: imageMapOption(), region: global.resolvedRegion)
-                } catch {
-                    docker?.agentEndpointFailed("the controller's API could not start: \(error)")
-                    throw error
-                }
-            } : nil
+            let started: Task<ControllerServer.Running, any Error>? =
+                wait
+                ? Task {
+                    do {
+                        return try await InProcessAPI.start(
+                            controller: controller, runtime: runtimeImpl, imageMap: imageMapOption(), region: global.resolvedRegion)
+                    } catch {
+                        docker?.agentEndpointFailed("the controller's API could not start: \(error)")
+                        throw error
+                    }
+                } : nil
             // The definition is read and checked while the API starts; it is registered only
             // once the runtime is made (a run that cannot start changes nothing).
             let (source, overrides, options) = try await prepare(controller)
@@ -144,7 +164,9 @@ struct RunCommand: AsyncParsableCommand {
             var printedLimitsWarning = false
             if !quiet {
                 let api = docker == nil ? "; API on \(controller.endpointBaseURL)" : ""
-                Console.error("fargate-local: task \(record.id) (\(definition.family):\(definition.revision ?? 0)) starting with the \(runtimeImpl.name) runtime\(docker?.engineNote.map { " (\($0))" } ?? "")\(api)")
+                Console.error(
+                    "fargate-local: task \(record.id) (\(definition.family):\(definition.revision ?? 0)) starting with the \(runtimeImpl.name) runtime\(docker?.engineNote.map { " (\($0))" } ?? "")\(api)"
+                )
                 if let warning = docker?.taskLimitsWarning {
                     Console.error("fargate-local: warning: \(warning)")
                     printedLimitsWarning = true
@@ -155,8 +177,9 @@ struct RunCommand: AsyncParsableCommand {
                     }
                 }
             }
-            let final = try await Supervision.run(record: record, controller: controller, runtime: runtimeImpl,
-                                                  console: ConsolePrinter(showEvents: !quiet), signals: signals)
+            let final = try await Supervision.run(
+                record: record, controller: controller, runtime: runtimeImpl,
+                console: ConsolePrinter(showEvents: !quiet), signals: signals)
             // A limit the engine refused only shows when the first container is created.
             if !quiet, !printedLimitsWarning, let warning = docker?.taskLimitsWarning {
                 Console.error("fargate-local: warning: \(warning)")
@@ -165,8 +188,10 @@ struct RunCommand: AsyncParsableCommand {
             try writeReports(final, logs: controller.logs)
             if final.task.stopCode == .taskFailedToStart {
                 // With lifecycle events shown, the reason was just printed ("task failed to start: ...").
-                Console.error(quiet ? "fargate-local: task failed to start: \(final.task.stoppedReason ?? "unknown reason")"
-                                    : "fargate-local: task \(final.id) stopped: it failed to start (exit code \(final.waitExitCode))")
+                Console.error(
+                    quiet
+                        ? "fargate-local: task failed to start: \(final.task.stoppedReason ?? "unknown reason")"
+                        : "fargate-local: task \(final.id) stopped: it failed to start (exit code \(final.waitExitCode))")
             } else if !quiet {
                 Console.error("fargate-local: task \(final.id) stopped: \(final.task.stoppedReason ?? "") (exit code \(final.waitExitCode))")
             }
@@ -202,10 +227,13 @@ struct RunCommand: AsyncParsableCommand {
             let loaded = TaskDefinitionFile.load(taskDefinition, launchType: launch)
             for d in loaded.diagnostics { Console.error("\(taskDefinition): \(d)") }
             if !loaded.awsCLIRefusals.isEmpty {
-                Console.error("\(taskDefinition): warning: as written, `aws ecs register-task-definition --cli-input-json` refuses this file (\(loaded.awsCLIRefusals.count) parameter\(loaded.awsCLIRefusals.count == 1 ? "" : "s"); `fargate-local validate` shows what it says)")
+                Console.error(
+                    "\(taskDefinition): warning: as written, `aws ecs register-task-definition --cli-input-json` refuses this file (\(loaded.awsCLIRefusals.count) parameter\(loaded.awsCLIRefusals.count == 1 ? "" : "s"); `fargate-local validate` shows what it says)"
+                )
             }
             guard loaded.isValid else {
-                throw CLIError("\(taskDefinition) is not a valid task definition (\(loaded.diagnostics.errors.count) error(s) above); nothing was run", exitCode: 125)
+                throw CLIError(
+                    "\(taskDefinition) is not a valid task definition (\(loaded.diagnostics.errors.count) error(s) above); nothing was run", exitCode: 125)
             }
             guard let definition = loaded.definition else {
                 throw CLIError("\(taskDefinition) is not a valid task definition; nothing was run", exitCode: 125)
@@ -213,14 +241,18 @@ struct RunCommand: AsyncParsableCommand {
             source = .file(loaded, definition)
         } else {
             guard let found = try await controller.store.taskDefinition(taskDefinition) else {
-                throw CLIError("no file and no registered task definition named \"\(taskDefinition)\" (register one with `fargate-local register FILE`)", exitCode: 125)
+                throw CLIError(
+                    "no file and no registered task definition named \"\(taskDefinition)\" (register one with `fargate-local register FILE`)", exitCode: 125)
             }
             if let status = found.status, status != "ACTIVE" {
-                throw CLIError("\(found.family):\(found.revision ?? 0) is \(status) (deregistered), and ECS runs no new tasks from it (RunTask: InvalidParameterException: TaskDefinition is inactive); register it again for a new ACTIVE revision", exitCode: 125)
+                throw CLIError(
+                    "\(found.family):\(found.revision ?? 0) is \(status) (deregistered), and ECS runs no new tasks from it (RunTask: InvalidParameterException: TaskDefinition is inactive); register it again for a new ACTIVE revision",
+                    exitCode: 125)
             }
             source = .registered(found)
         }
-        let overrides = try EnvironmentOverrides.parse(try EnvironmentOverrides.entries(fromFiles: environmentFiles) + environment, containers: source.definition.containerDefinitions.compactMap(\.name))
+        let overrides = try EnvironmentOverrides.parse(
+            try EnvironmentOverrides.entries(fromFiles: environmentFiles) + environment, containers: source.definition.containerDefinitions.compactMap(\.name))
         let map = try imageMapOption()
         var seconds: Double?
         if let timeout {
@@ -305,7 +337,8 @@ enum EnvironmentOverrides {
                 let container = String(key[..<colon])
                 name = String(key[key.index(after: colon)...])
                 guard containers.contains(container) else {
-                    throw CLIError("--env \"\(entry)\": the task has no container \"\(container)\" (containers: \(containers.joined(separator: ", ")))", exitCode: 125)
+                    throw CLIError(
+                        "--env \"\(entry)\": the task has no container \"\(container)\" (containers: \(containers.joined(separator: ", ")))", exitCode: 125)
                 }
                 targets = [container]
             }
@@ -355,10 +388,13 @@ extension RunCommand {
             let loaded = TaskDefinitionFile.load(taskDefinition, launchType: launch)
             for d in loaded.diagnostics { Console.error("\(taskDefinition): \(d)") }
             if !loaded.awsCLIRefusals.isEmpty {
-                Console.error("\(taskDefinition): warning: as written, `aws ecs register-task-definition --cli-input-json` refuses this file (\(loaded.awsCLIRefusals.count) parameter\(loaded.awsCLIRefusals.count == 1 ? "" : "s"); `fargate-local validate` shows what it says)")
+                Console.error(
+                    "\(taskDefinition): warning: as written, `aws ecs register-task-definition --cli-input-json` refuses this file (\(loaded.awsCLIRefusals.count) parameter\(loaded.awsCLIRefusals.count == 1 ? "" : "s"); `fargate-local validate` shows what it says)"
+                )
             }
             guard loaded.isValid, let document = loaded.document else {
-                throw CLIError("\(taskDefinition) is not a valid task definition (\(loaded.diagnostics.errors.count) error(s) above); nothing was run", exitCode: 125)
+                throw CLIError(
+                    "\(taskDefinition) is not a valid task definition (\(loaded.diagnostics.errors.count) error(s) above); nothing was run", exitCode: 125)
             }
             let registered = try await client.ecs("RegisterTaskDefinition", document)
             reference = registered["taskDefinition"]?["taskDefinitionArn"]?.stringValue ?? reference
@@ -413,7 +449,9 @@ extension RunCommand {
             let task = try await client.tasks([arn]).first
             var behind = false
             for s in try await client.logStreams(taskID: id) {
-                var request: [(key: String, value: JSONValue)] = [("logGroupName", .string(s.group)), ("logStreamName", .string(s.stream)), ("startFromHead", .bool(true))]
+                var request: [(key: String, value: JSONValue)] = [
+                    ("logGroupName", .string(s.group)), ("logStreamName", .string(s.stream)), ("startFromHead", .bool(true)),
+                ]
                 if let token = tokens[s.stream] { request.append(("nextToken", .string(token))) }
                 let page = try await client.logs("GetLogEvents", .object(request))
                 tokens[s.stream] = page["nextForwardToken"]?.stringValue
@@ -429,7 +467,9 @@ extension RunCommand {
             }
             if let seconds, !timedOut, Date().timeIntervalSince(started) > seconds {
                 timedOut = true
-                _ = try await client.ecs("StopTask", .object([("task", .string(arn)), ("reason", .string("Task stopped by fargate-local: it ran longer than --timeout (\(timeout ?? ""))"))]))
+                _ = try await client.ecs(
+                    "StopTask",
+                    .object([("task", .string(arn)), ("reason", .string("Task stopped by fargate-local: it ran longer than --timeout (\(timeout ?? ""))"))]))
             }
             if behind { continue }
             // Stopped before its streams were read to their end: every line has been printed.

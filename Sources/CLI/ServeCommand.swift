@@ -16,9 +16,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0: any free port).") var port: Int = 8790
     @Option(help: "Runtime for tasks started through RunTask: auto (Docker when an engine answers), docker or process.") var runtime: String = "auto"
     @Option(help: ArgumentHelp("How long stopped tasks stay listable (at least 1h).", valueName: "DURATION")) var retention: String = "1h"
-    @Option(name: .customLong("image-map"), help: ArgumentHelp("In process mode, run this host executable as IMAGE's entrypoint. Repeatable.", valueName: "IMAGE=EXECUTABLE"))
+    @Option(
+        name: .customLong("image-map"),
+        help: ArgumentHelp("In process mode, run this host executable as IMAGE's entrypoint. Repeatable.", valueName: "IMAGE=EXECUTABLE"))
     var imageMap: [String] = []
-    @Option(name: .customLong("allow-user"), help: ArgumentHelp("Also answer this user's API requests (a name or uid; the user running serve and root always are). Repeatable.", valueName: "USER"))
+    @Option(
+        name: .customLong("allow-user"),
+        help: ArgumentHelp("Also answer this user's API requests (a name or uid; the user running serve and root always are). Repeatable.", valueName: "USER"))
     var allowUsers: [String] = []
 
     func run() async throws {
@@ -33,17 +37,20 @@ struct ServeCommand: AsyncParsableCommand {
                 allowed.insert(uid)
             }
             let controller = try global.makeController()
-            let runtimeImpl = try TaskController.runtime(named: runtime, shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
+            let runtimeImpl = try TaskController.runtime(
+                named: runtime, shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
             var map = SupervisorLauncher.defaultImageMap()
             for entry in imageMap {
                 guard let eq = entry.firstIndex(of: "=") else { throw CLIError("--image-map \"\(entry)\": expected IMAGE=EXECUTABLE") }
                 map[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
             }
             let taskHost = TaskHost(controller: controller, runtime: runtimeImpl, imageMap: map, eventLog: { TaskEventLog($0) })
-            let server = ControllerServer(host: taskHost, controller: controller,
-                                          credentials: CredentialsProvider(environment: ProcessInfo.processInfo.environment,
-                                                                           awsEndpoint: global.resolvedAWSEndpoint, region: global.resolvedRegion),
-                                          allowedUsers: allowed)
+            let server = ControllerServer(
+                host: taskHost, controller: controller,
+                credentials: CredentialsProvider(
+                    environment: ProcessInfo.processInfo.environment,
+                    awsEndpoint: global.resolvedAWSEndpoint, region: global.resolvedRegion),
+                allowedUsers: allowed)
             let running = try await server.start(address: host, port: port)
             let baseURL = Self.baseURL(host: host, port: running.port)
             controller.setEndpointBaseURL(baseURL)
@@ -55,12 +62,15 @@ struct ServeCommand: AsyncParsableCommand {
                 // (it was down): removed now, unless the task was run with --keep-containers.
                 for (taskID, ids) in await docker.labelledContainers() {
                     guard let record = try? await controller.store.task(id: taskID), record.task.lastStatus == .stopped,
-                          record.options.keepContainers != true else { continue }
+                        record.options.keepContainers != true
+                    else { continue }
                     let removed = await docker.removeLeftovers(taskID: taskID, containers: ids)
                     if removed > 0 { Console.error("fargate-local: removed \(removed) container(s) left by stopped task \(taskID)") }
                 }
             }
-            Console.out("fargate-local: serving ECS, CloudWatch Logs, task metadata and credentials on \(baseURL) (runtime: \(runtimeImpl.name)\((runtimeImpl as? DockerRuntime)?.engineNote.map { " on \($0)" } ?? ""), state: \(global.resolvedStateDirectory.path))")
+            Console.out(
+                "fargate-local: serving ECS, CloudWatch Logs, task metadata and credentials on \(baseURL) (runtime: \(runtimeImpl.name)\((runtimeImpl as? DockerRuntime)?.engineNote.map { " on \($0)" } ?? ""), state: \(global.resolvedStateDirectory.path))"
+            )
             if let warning = (runtimeImpl as? DockerRuntime)?.taskLimitsWarning { Console.error("fargate-local: warning: \(warning)") }
             if let warning = Self.exposureWarning(host: host) { Console.error("fargate-local: warning: \(warning)") }
             let stop = ShutdownSignal()
@@ -151,6 +161,7 @@ extension ServeCommand {
     static func exposureWarning(host: String) -> String? {
         let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
         guard !loopback else { return nil }
-        return "listening on \(host), not a loopback address: whoever reaches it from another machine can run tasks (which may mount this machine's folders) and read tasks' overrides and logs; fargate-local's API tells apart only the users of this machine"
+        return
+            "listening on \(host), not a loopback address: whoever reaches it from another machine can run tasks (which may mount this machine's folders) and read tasks' overrides and logs; fargate-local's API tells apart only the users of this machine"
     }
 }

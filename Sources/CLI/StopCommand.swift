@@ -2,6 +2,7 @@ import ArgumentParser
 import Controller
 import ECSModel
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,7 +17,11 @@ struct StopCommand: AsyncParsableCommand {
     @Flag(help: "Wait until the tasks are STOPPED.") var wait = false
     @Option(help: ArgumentHelp("Seconds to wait before SIGKILL, instead of each container's stopTimeout (like docker stop -t).", valueName: "SECONDS"))
     var time: Int?
-    @Flag(name: .customLong("spot-interruption"), help: "Stop as Fargate Spot reclaims a task: stopCode TerminationNotice, then SpotInterruption once STOPPED, stoppedReason \"Your Spot Task was interrupted.\" (SIGTERM, then SIGKILL after each container's stopTimeout, at most 120 s: Spot's two-minute warning).")
+    @Flag(
+        name: .customLong("spot-interruption"),
+        help:
+            "Stop as Fargate Spot reclaims a task: stopCode TerminationNotice, then SpotInterruption once STOPPED, stoppedReason \"Your Spot Task was interrupted.\" (SIGTERM, then SIGKILL after each container's stopTimeout, at most 120 s: Spot's two-minute warning)."
+    )
     var spotInterruption = false
 
     /// The stoppedReason Fargate gives a task it reclaims from Spot capacity.
@@ -29,10 +34,14 @@ struct StopCommand: AsyncParsableCommand {
                 throw CLIError("--spot-interruption gives Fargate's own stoppedReason (\"\(Self.spotInterruptionReason)\"); it cannot be used with --reason")
             }
             if spotInterruption && global.endpointClient != nil {
-                throw CLIError("--spot-interruption cannot be used with --endpoint: ECS's API has no way to ask for it (AWS reclaims Spot capacity itself); run it without --endpoint, on the controller's --state-dir")
+                throw CLIError(
+                    "--spot-interruption cannot be used with --endpoint: ECS's API has no way to ask for it (AWS reclaims Spot capacity itself); run it without --endpoint, on the controller's --state-dir"
+                )
             }
             if let client = global.endpointClient {
-                if time != nil { throw CLIError("--time cannot be used with --endpoint: ECS's StopTask has no such parameter; the containers' stopTimeout applies") }
+                if time != nil {
+                    throw CLIError("--time cannot be used with --endpoint: ECS's StopTask has no such parameter; the containers' stopTimeout applies")
+                }
                 var arns: [String] = []
                 for ref in tasks {
                     let arn = try await client.resolve(ref)
@@ -97,7 +106,9 @@ struct StopCommand: AsyncParsableCommand {
                         unsupervisedSince = nil
                     } else if let since = unsupervisedSince {
                         if ContinuousClock.now - since > .seconds(2) {
-                            throw CLIError("task \(id) is \(r.task.lastStatus.rawValue) and the process that supervised it has exited; `fargate-local serve` on this state directory takes such tasks over")
+                            throw CLIError(
+                                "task \(id) is \(r.task.lastStatus.rawValue) and the process that supervised it has exited; `fargate-local serve` on this state directory takes such tasks over"
+                            )
                         }
                     } else {
                         unsupervisedSince = ContinuousClock.now
@@ -125,8 +136,9 @@ struct StopCommand: AsyncParsableCommand {
             if let existing = hosts[name] {
                 host = existing
             } else {
-                let runtime = try TaskController.runtime(named: name, keepContainers: record.options.keepContainers ?? false,
-                                                         shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
+                let runtime = try TaskController.runtime(
+                    named: name, keepContainers: record.options.keepContainers ?? false,
+                    shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
                 host = TaskHost(controller: controller, runtime: runtime, servesAPI: false)
                 hosts[name] = host
             }

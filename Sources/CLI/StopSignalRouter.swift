@@ -22,13 +22,14 @@ final class StopSignalRouter: Sendable {
 
     init() {
         let box = self.box
-        sources = Mutex(StopSignals.watch { sig, count in
-            let handler = box.state.withLock { s -> (@Sendable (Int32, Int) -> Void)? in
-                if s.handler == nil { s.pending.append((sig, count)) }
-                return s.handler
-            }
-            handler?(sig, count)
-        })
+        sources = Mutex(
+            StopSignals.watch { sig, count in
+                let handler = box.state.withLock { s -> (@Sendable (Int32, Int) -> Void)? in
+                    if s.handler == nil { s.pending.append((sig, count)) }
+                    return s.handler
+                }
+                handler?(sig, count)
+            })
     }
 
     /// Hands the signals that came so far, then each new one, to `handler`.

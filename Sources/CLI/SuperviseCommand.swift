@@ -28,7 +28,9 @@ struct SuperviseCommand: AsyncParsableCommand {
             let signals = StopSignalRouter()
             let pid = getpid()
             record = try await controller.store.update(taskID) { $0.setSupervisor(pid) }
-            let runtime = try TaskController.runtime(named: record.options.runtime, keepContainers: record.options.keepContainers ?? false, shim: SupervisorLauncher.executablePath(), stateDirectory: global.resolvedStateDirectory)
+            let runtime = try TaskController.runtime(
+                named: record.options.runtime, keepContainers: record.options.keepContainers ?? false, shim: SupervisorLauncher.executablePath(),
+                stateDirectory: global.resolvedStateDirectory)
             let api = try await InProcessAPI.start(controller: controller, runtime: runtime, imageMap: record.options.imageMap, region: global.resolvedRegion)
             defer { Task { await api.stop() } }
             let final = try await Supervision.run(record: record, controller: controller, runtime: runtime, console: nil, signals: signals, takingOver: true)

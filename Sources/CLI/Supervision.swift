@@ -1,6 +1,7 @@
 import Controller
 import Dispatch
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,8 +12,10 @@ enum Supervision {
     /// `signals`: caught since before the task named this process its supervisor.
     /// `takingOver`: the task was created by another process (`run`, for `supervise`), to
     /// which a stop may have been asked for before this one caught its signals.
-    static func run(record: TaskRecord, controller: TaskController, runtime: any ContainerRuntime,
-                    console: (any TaskConsole)?, signals: StopSignalRouter, takingOver: Bool = false) async throws -> TaskRecord {
+    static func run(
+        record: TaskRecord, controller: TaskController, runtime: any ContainerRuntime,
+        console: (any TaskConsole)?, signals: StopSignalRouter, takingOver: Bool = false
+    ) async throws -> TaskRecord {
         let supervisor = controller.supervisor(for: record, runtime: runtime, console: console)
         let store = controller.store
         let id = record.id
@@ -24,7 +27,11 @@ enum Supervision {
                 let reason = asked?.reason ?? StopSignals.reason(for: sig)
                 if count == 1 {
                     supervisor.requestStop(reason: reason, code: asked?.code ?? .userInitiated, timeout: asked?.timeoutSeconds)
-                    if sig == SIGINT { await console?.event("interrupted: stopping the task (SIGTERM, then SIGKILL after each container's stopTimeout); Ctrl-C again to kill its containers now") }
+                    if sig == SIGINT {
+                        await console?.event(
+                            "interrupted: stopping the task (SIGTERM, then SIGKILL after each container's stopTimeout); Ctrl-C again to kill its containers now"
+                        )
+                    }
                 } else {
                     supervisor.requestImmediateStop(reason: reason)
                 }
@@ -62,14 +69,18 @@ enum SupervisorLauncher {
         let logDir = global.resolvedStateDirectory.appendingPathComponent("supervisors", isDirectory: true)
         try? FileManager.default.createDirectory(at: logDir, withIntermediateDirectories: true)
         let logPath = logDir.appendingPathComponent("\(taskID).log").path
-        let args = [executablePath(), "supervise", taskID,
-                    "--state-dir", global.resolvedStateDirectory.path,
-                    "--region", global.resolvedRegion, "--cluster", global.cluster] + (global.resolvedAWSEndpoint.map { ["--aws-endpoint", $0] } ?? [])
+        let args =
+            [
+                executablePath(), "supervise", taskID,
+                "--state-dir", global.resolvedStateDirectory.path,
+                "--region", global.resolvedRegion, "--cluster", global.cluster,
+            ] + (global.resolvedAWSEndpoint.map { ["--aws-endpoint", $0] } ?? [])
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         do {
-            return try DetachedProcess.spawn(args[0], Array(args.dropFirst()),
-                                             environment: ProcessInfo.processInfo.environment.map { ($0.key, $0.value) }, log: logPath)
+            return try DetachedProcess.spawn(
+                args[0], Array(args.dropFirst()),
+                environment: ProcessInfo.processInfo.environment.map { ($0.key, $0.value) }, log: logPath)
         } catch {
             throw CLIError("cannot start the background supervisor: \(error)", exitCode: 125)
         }

@@ -9,8 +9,14 @@ enum TaskOutput {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .secondsSince1970
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        struct Failure: Encodable { let arn: String; let reason: String }
-        struct Body: Encodable { let tasks: [ECSTask]; let failures: [Failure] }
+        struct Failure: Encodable {
+            let arn: String
+            let reason: String
+        }
+        struct Body: Encodable {
+            let tasks: [ECSTask]
+            let failures: [Failure]
+        }
         let body = Body(tasks: tasks, failures: failures.map { Failure(arn: $0.arn, reason: $0.reason) })
         return (try? String(decoding: encoder.encode(body), as: UTF8.self)) ?? "{}"
     }

@@ -38,14 +38,19 @@ struct ValidateCommand: AsyncParsableCommand {
             let valid = loaded.isValid && !(strict && !loaded.awsCLIRefusals.isEmpty)
             allValid = allValid && valid
             if output == "json" {
-                results.append(.object([
-                    ("file", .string(file)),
-                    ("valid", .bool(valid)),
-                    ("awsCLIRefuses", .array(loaded.awsCLIRefusals.map(JSONValue.string))),
-                    ("diagnostics", .array(loaded.diagnostics.map { d in
-                        .object([("severity", .string(d.severity.rawValue)), ("path", .string(d.path)), ("message", .string(d.message))])
-                    })),
-                ]))
+                results.append(
+                    .object([
+                        ("file", .string(file)),
+                        ("valid", .bool(valid)),
+                        ("awsCLIRefuses", .array(loaded.awsCLIRefusals.map(JSONValue.string))),
+                        (
+                            "diagnostics",
+                            .array(
+                                loaded.diagnostics.map { d in
+                                    .object([("severity", .string(d.severity.rawValue)), ("path", .string(d.path)), ("message", .string(d.message))])
+                                })
+                        ),
+                    ]))
                 continue
             }
             for d in loaded.diagnostics {
@@ -55,7 +60,9 @@ struct ValidateCommand: AsyncParsableCommand {
             let warnings = loaded.diagnostics.warnings.count
             if !loaded.awsCLIRefusals.isEmpty {
                 let severity = strict ? "error" : "warning"
-                Console.out("\(file): \(severity): as written, `aws ecs register-task-definition --cli-input-json` refuses this file (\(loaded.awsCLIRefusals.count) parameter\(loaded.awsCLIRefusals.count == 1 ? "" : "s")); it says:")
+                Console.out(
+                    "\(file): \(severity): as written, `aws ecs register-task-definition --cli-input-json` refuses this file (\(loaded.awsCLIRefusals.count) parameter\(loaded.awsCLIRefusals.count == 1 ? "" : "s")); it says:"
+                )
                 for line in loaded.awsCLIRefusals { Console.out("\(file):   \(line)") }
             }
             if valid {
@@ -63,7 +70,8 @@ struct ValidateCommand: AsyncParsableCommand {
             } else if loaded.isValid {
                 Console.out("\(file): invalid with --strict: the aws CLI refuses it as written")
             } else {
-                Console.out("\(file): invalid: \(errors) error\(errors == 1 ? "" : "s")" + (warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))
+                Console.out(
+                    "\(file): invalid: \(errors) error\(errors == 1 ? "" : "s")" + (warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))
             }
         }
         if output == "json" { Console.out(JSONValue.array(results).serialized(pretty: true)) }

@@ -35,12 +35,16 @@ public struct ContainerEnvironment: Sendable {
 
     /// The full environment of one container, without duplicate names. With a
     /// `credentialsToken`, the container credentials endpoint is advertised as SDKs expect.
-    public func variables(for container: ContainerDefinition, taskID: String, override: ContainerOverride?, credentialsToken: String? = nil,
-                          files: [(String, String)] = [], secrets: [(String, String)] = []) -> [(String, String)] {
+    public func variables(
+        for container: ContainerDefinition, taskID: String, override: ContainerOverride?, credentialsToken: String? = nil,
+        files: [(String, String)] = [], secrets: [(String, String)] = []
+    ) -> [(String, String)] {
         var ordered: [(String, String)] = []
         var index: [String: Int] = [:]
         func set(_ name: String, _ value: String) {
-            if let i = index[name] { ordered[i].1 = value } else {
+            if let i = index[name] {
+                ordered[i].1 = value
+            } else {
                 index[name] = ordered.count
                 ordered.append((name, value))
             }

@@ -2,6 +2,7 @@ import ECSModel
 import Foundation
 import ShimCore
 import Subprocess
+
 #if canImport(System)
 import System
 #else
@@ -22,7 +23,8 @@ public enum ContainerExec {
     public static func run(_ command: [String], in name: String, of record: TaskRecord, tty: Bool = false) async throws(ControllerError) -> Int {
         guard !command.isEmpty else { throw ControllerError(.invalidInput, "no command to run in container \(name)") }
         guard record.task.lastStatus != .stopped,
-              let container = record.task.containers.first(where: { $0.name == name }), container.lastStatus == .running else {
+            let container = record.task.containers.first(where: { $0.name == name }), container.lastStatus == .running
+        else {
             throw ControllerError(.state, "container \(name) of task \(record.id) is not running")
         }
         if record.runtimeName == "docker" {
@@ -30,7 +32,8 @@ public enum ContainerExec {
             return try await dockerExec(command, container: id, name: name, tty: tty)
         }
         guard let pid = record.runtimeIDs[name].flatMap(Int32.init), pid > 1,
-              let started = record.processStartTimes?[name], ProcStat.startTime(pid) == started else {
+            let started = record.processStartTimes?[name], ProcStat.startTime(pid) == started
+        else {
             throw ControllerError(.state, "container \(name) of task \(record.id) is not running (its process is gone)")
         }
         return try await processExec(command, pid: pid, name: name, tty: tty)
@@ -82,7 +85,8 @@ public enum ContainerExec {
                         source.setEventHandler { resize() }
                         source.resume()
                         resizes = source
-                    }) { chunk in
+                    }
+                ) { chunk in
                     if tty { writeAll(1, chunk) } else { demuxer.feed(chunk) }
                 }
                 guard started.status == 200 || started.status == 101 else {
@@ -148,8 +152,9 @@ public enum ContainerExec {
             environment: .custom(environment.map { Array("\($0.0)=\($0.1)\0".utf8) }),
             workingDirectory: workingDirectory.map { FilePath($0) })
         do {
-            let result = try await Subprocess.run(configuration, input: .currentStandardInput,
-                                                  output: .currentStandardOutput, error: .currentStandardError)
+            let result = try await Subprocess.run(
+                configuration, input: .currentStandardInput,
+                output: .currentStandardOutput, error: .currentStandardError)
             switch result.terminationStatus {
             case let .exited(code): return Int(code)
             case let .signaled(signal): return 128 + Int(signal)

@@ -126,9 +126,9 @@ private struct TermsPattern: Sendable {
     }
 }
 
-private extension Character {
+extension Character {
     /// What an unquoted term may hold: letters, digits and underscores.
-    var isTermCharacter: Bool { isLetter || isNumber || self == "_" }
+    fileprivate var isTermCharacter: Bool { isLetter || isNumber || self == "_" }
 }
 
 // MARK: - Regular expressions
@@ -173,7 +173,12 @@ private enum PatternValue: Sendable {
 }
 
 private enum ComparisonOperator: String, Sendable {
-    case equal = "=", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
+    case equal = "="
+    case notEqual = "!="
+    case less = "<"
+    case lessOrEqual = "<="
+    case greater = ">"
+    case greaterOrEqual = ">="
 }
 
 /// What a selector found in an event: a JSON value, a space-delimited field's text, or nothing.
@@ -258,7 +263,10 @@ private struct Comparison: Sendable {
 
 /// `$.a.b[0]` (JSON) or a space-delimited field's name.
 private enum FieldSelector: Sendable {
-    enum Step: Sendable { case member(String), index(Int) }
+    enum Step: Sendable {
+        case member(String)
+        case index(Int)
+    }
     case json([Step])
     case named(String)
 
@@ -396,19 +404,25 @@ private struct PatternScanner {
     }
 
     /// `a || b`, `a && b`, `(a)`, with `comparison` reading one test.
-    mutating func expression(_ comparison: (inout PatternScanner) throws(LogFilterPattern.SyntaxError) -> Comparison) throws(LogFilterPattern.SyntaxError) -> Expression {
+    mutating func expression(_ comparison: (inout PatternScanner) throws(LogFilterPattern.SyntaxError) -> Comparison) throws(LogFilterPattern.SyntaxError)
+        -> Expression
+    {
         var left = try conjunction(comparison)
         while take("||") { left = .or(left, try conjunction(comparison)) }
         return left
     }
 
-    private mutating func conjunction(_ comparison: (inout PatternScanner) throws(LogFilterPattern.SyntaxError) -> Comparison) throws(LogFilterPattern.SyntaxError) -> Expression {
+    private mutating func conjunction(_ comparison: (inout PatternScanner) throws(LogFilterPattern.SyntaxError) -> Comparison) throws(LogFilterPattern
+        .SyntaxError) -> Expression
+    {
         var left = try primary(comparison)
         while take("&&") { left = .and(left, try primary(comparison)) }
         return left
     }
 
-    private mutating func primary(_ comparison: (inout PatternScanner) throws(LogFilterPattern.SyntaxError) -> Comparison) throws(LogFilterPattern.SyntaxError) -> Expression {
+    private mutating func primary(_ comparison: (inout PatternScanner) throws(LogFilterPattern.SyntaxError) -> Comparison) throws(LogFilterPattern.SyntaxError)
+        -> Expression
+    {
         if take("(") {
             let inner = try expression(comparison)
             guard take(")") else { throw error("')' was expected") }
@@ -520,7 +534,8 @@ private struct DelimitedPattern: Sendable {
             while chars.first?.isWhitespace == true { chars.removeFirst() }
             guard let first = chars.first else { return out }
             if let close: Character = first == "\"" ? "\"" : first == "[" ? "]" : nil,
-               let end = chars.dropFirst().firstIndex(of: close) {
+                let end = chars.dropFirst().firstIndex(of: close)
+            {
                 out.append(String(chars[(chars.startIndex + 1)..<end]))
                 chars = chars[(end + 1)...]
             } else {

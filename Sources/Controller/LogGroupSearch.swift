@@ -34,8 +34,10 @@ public enum LogGroupSearch {
     /// The first `limit` matches of `streams` (of `group`), each from its `from` point (its
     /// start when `from` is nil; a stream `from` does not name is finished), whose time is in
     /// `start...end` and whose message matches `pattern`.
-    public static func page(_ store: LogStore, group: String, streams: [String], from: [String: Resume]?,
-                            start: Int64?, end: Int64?, pattern: LogFilterPattern, limit: Int) -> Page {
+    public static func page(
+        _ store: LogStore, group: String, streams: [String], from: [String: Resume]?,
+        start: Int64?, end: Int64?, pattern: LogFilterPattern, limit: Int
+    ) -> Page {
         var cursors: [Cursor] = streams.compactMap { stream in
             if let from {
                 return from[stream].map { Cursor(store, LogStreamName(group: group, stream: stream), from: $0, limit: limit) }

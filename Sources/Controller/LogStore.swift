@@ -85,7 +85,8 @@ public struct LogStore: Sendable {
         var events: [LogEvent] = []
         for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
             guard let tab = line.firstIndex(of: 0x09),
-                  let ts = Int64(String(decoding: line[line.startIndex..<tab], as: UTF8.self)) else { continue }
+                let ts = Int64(String(decoding: line[line.startIndex..<tab], as: UTF8.self))
+            else { continue }
             events.append(LogEvent(timestamp: ts, message: String(decoding: line[(tab + 1)...], as: UTF8.self)))
         }
         return events
@@ -122,8 +123,10 @@ public struct LogStore: Sendable {
     /// re-grouped whole, since a new line may belong to its last event. With `atLeast`, the
     /// read stops once it has more than that many events (a page and the start of the next).
     /// `chunkBytes`: how much is read at a time.
-    public func events(of name: LogStreamName, after position: ReadPosition, atLeast: Int? = nil, chunkBytes: Int = 1 << 20,
-                       now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> StreamRead {
+    public func events(
+        of name: LogStreamName, after position: ReadPosition, atLeast: Int? = nil, chunkBytes: Int = 1 << 20,
+        now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)
+    ) -> StreamRead {
         var read = StreamRead(events: [], lineStarts: [], position: position)
         if let grouping = LogEventGrouping.read(from: Self.groupingURL(of: fileURL(for: name))) {
             return groupedEvents(of: name, grouping, after: position, now: now)
@@ -132,13 +135,15 @@ public struct LogStore: Sendable {
         defer { try? handle.close() }
         var events: [LogEvent] = []
         var lineStarts: [UInt64?] = []
-        let end = Self.readLines(handle, from: position.byteOffset, chunkBytes: chunkBytes,
-                                 while: { atLeast.map { events.count <= $0 } ?? true }) { event, byte in
-            let pieces = LogEventGrouping.splitToEventSize(event)
-            events += pieces
-            lineStarts.append(byte)
-            lineStarts += Array(repeating: nil, count: pieces.count - 1)
-        }
+        let end = Self.readLines(
+            handle, from: position.byteOffset, chunkBytes: chunkBytes,
+            while: { atLeast.map { events.count <= $0 } ?? true },
+            { event, byte in
+                let pieces = LogEventGrouping.splitToEventSize(event)
+                events += pieces
+                lineStarts.append(byte)
+                lineStarts += Array(repeating: nil, count: pieces.count - 1)
+            })
         read.events = events
         read.lineStarts = lineStarts
         read.position = ReadPosition(byteOffset: end, eventCount: position.eventCount + events.count)
@@ -149,8 +154,10 @@ public struct LogStore: Sendable {
     /// a time while `more()` says so, giving each line that has its time, with the byte it
     /// starts at. A line still being written (no newline yet) is left for a later read.
     /// Returns the byte after the last whole line read.
-    private static func readLines(_ handle: FileHandle, from offset: UInt64, chunkBytes: Int = 1 << 20,
-                                  while more: () -> Bool = { true }, _ line: (LogEvent, UInt64) -> Void) -> UInt64 {
+    private static func readLines(
+        _ handle: FileHandle, from offset: UInt64, chunkBytes: Int = 1 << 20,
+        while more: () -> Bool = { true }, _ line: (LogEvent, UInt64) -> Void
+    ) -> UInt64 {
         guard (try? handle.seek(toOffset: offset)) != nil else { return offset }
         var end = offset
         var pending = Data()  // the start of a line whose newline is in a later chunk
@@ -205,7 +212,9 @@ public struct LogStore: Sendable {
             guard let tab = head.firstIndex(of: 0x09) else { return nil }
             return Int64(String(decoding: head[head.startIndex..<tab], as: UTF8.self))
         }
-        var low: UInt64 = 0, high = size, found = size
+        var low: UInt64 = 0
+        var high = size
+        var found = size
         while low < high {
             let mid = low + (high - low) / 2
             let start = lineStart(atOrAfter: mid)
@@ -273,14 +282,16 @@ public struct LogStore: Sendable {
                 guard let base = bytes.baseAddress else { return 0 }
                 var lineStart = 0
                 while lineStart < bytes.count,
-                      let found = memchr(base + lineStart, 0x0A, bytes.count - lineStart) {
+                    let found = memchr(base + lineStart, 0x0A, bytes.count - lineStart)
+                {
                     let newline = base.distance(to: found)
                     // `<digits>\t` starts an event's line; a line without one is no event.
                     var events = 0
                     var tab = lineStart
                     while tab < min(newline, lineStart + 21), bytes[tab] != 0x09 { tab += 1 }
                     if tab > lineStart, tab < newline, bytes[tab] == 0x09,
-                       (lineStart..<tab).allSatisfy({ (0x30...0x39).contains(bytes[$0]) || bytes[$0] == 0x2D }) {
+                        (lineStart..<tab).allSatisfy({ (0x30...0x39).contains(bytes[$0]) || bytes[$0] == 0x2D })
+                    {
                         if newline - tab - 1 <= surelyOneEvent {
                             events = 1
                         } else {
@@ -329,8 +340,9 @@ public struct LogStore: Sendable {
         read.lineStarts = grouped.startLines.indices.dropFirst(skip).map { i in
             i == 0 || grouped.startLines[i - 1] != grouped.startLines[i] ? lineBytes[grouped.startLines[i]] : nil
         }
-        read.position = ReadPosition(byteOffset: grouped.openStart.map { lineBytes[$0] } ?? end,
-                                     eventCount: base + grouped.events.count)
+        read.position = ReadPosition(
+            byteOffset: grouped.openStart.map { lineBytes[$0] } ?? end,
+            eventCount: base + grouped.events.count)
         return read
     }
 
@@ -406,7 +418,8 @@ public struct LogEventGrouping: Codable, Sendable, Equatable {
             let length = line.message.utf8.count
             let text = length < limit ? line.message + "\n" : line.message
             if let open = current, !starts, line.timestamp - open.timestamp < Self.flushMilliseconds,
-               open.message.utf8.count + length <= limit {
+                open.message.utf8.count + length <= limit
+            {
                 current?.message += text
             } else {
                 if let open = current { emit(open, from: currentStart) }
@@ -585,9 +598,10 @@ extension LogStore {
         let fileTime = Int64(((attrs[.modificationDate] as? Date) ?? Date()).timeIntervalSince1970 * 1000)
         let (first, last) = Self.firstAndLastTimestamps(path: path)
         let created = first ?? fileTime
-        return StreamInfo(name: name.stream, created: Date(timeIntervalSince1970: Double(created) / 1000),
-                          firstEvent: first ?? fileTime, lastEvent: last ?? fileTime,
-                          bytes: attrs[.size] as? Int64 ?? 0)
+        return StreamInfo(
+            name: name.stream, created: Date(timeIntervalSince1970: Double(created) / 1000),
+            firstEvent: first ?? fileTime, lastEvent: last ?? fileTime,
+            bytes: attrs[.size] as? Int64 ?? 0)
     }
 
     /// The timestamps of a stream file's first and last lines (`<ms>\t<message>`), read from

@@ -39,9 +39,10 @@ public struct SecretResolver: Sendable {
     }
 
     func callJSON(service: String, target: String, region: String, body: JSONValue) throws(ContainerStartError) -> JSONValue {
-        let request = HTTPRequest(method: "POST", url: url(service, region: region),
-                                  headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)],
-                                  body: Array(body.serialized().utf8), signing: signing(service, region: region), timeoutSeconds: 20)
+        let request = HTTPRequest(
+            method: "POST", url: url(service, region: region),
+            headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)],
+            body: Array(body.serialized().utf8), signing: signing(service, region: region), timeoutSeconds: 20)
         let response: HTTPResponse
         do { response = try HTTPClient().send(request) } catch {
             throw ContainerStartError(kind: "ResourceInitializationError", detail: "\(service) is unreachable: \(error.message)")
@@ -64,7 +65,8 @@ public struct SecretResolver: Sendable {
             }
             return try ssmParameter(from)
         } catch {
-            throw ContainerStartError(kind: "ResourceInitializationError",
+            throw ContainerStartError(
+                kind: "ResourceInitializationError",
                 detail: "unable to pull secrets or registry auth: unable to retrieve secret \(secret.name) from \(from): \(error.detail)")
         }
     }
@@ -75,7 +77,8 @@ public struct SecretResolver: Sendable {
     public func registryAuth(_ credentials: RepositoryCredentials, image: String) throws(ContainerStartError) -> String {
         let arn = credentials.credentialsParameter
         func failure(_ why: String) -> ContainerStartError {
-            ContainerStartError(kind: "ResourceInitializationError",
+            ContainerStartError(
+                kind: "ResourceInitializationError",
                 detail: "unable to pull secrets or registry auth: unable to retrieve repositoryCredentials from \(arn): \(why)")
         }
         guard arn.hasPrefix("arn:") && arn.contains(":secretsmanager:") else { throw failure("credentialsParameter must be a Secrets Manager secret ARN") }
@@ -86,11 +89,14 @@ public struct SecretResolver: Sendable {
             throw failure(error.detail)
         }
         guard let document = try? JSONParser.parse(secret), let username = document["username"]?.stringValue,
-              let password = document["password"]?.stringValue else {
+            let password = document["password"]?.stringValue
+        else {
             throw failure("the secret must be a JSON object with \"username\" and \"password\"")
         }
-        let auth: JSONValue = .object([("username", .string(username)), ("password", .string(password)),
-                                       ("serveraddress", .string(Self.registry(of: image)))])
+        let auth: JSONValue = .object([
+            ("username", .string(username)), ("password", .string(password)),
+            ("serveraddress", .string(Self.registry(of: image))),
+        ])
         return Data(auth.serialized().utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
     }
@@ -114,8 +120,9 @@ public struct SecretResolver: Sendable {
             let rest = String(valueFrom[range.upperBound...])
             name = rest.contains("/") ? "/" + rest : rest
         }
-        let result = try callJSON(service: "ssm", target: "AmazonSSM.GetParameter", region: region,
-                                  body: .object([("Name", .string(name)), ("WithDecryption", .bool(true))]))
+        let result = try callJSON(
+            service: "ssm", target: "AmazonSSM.GetParameter", region: region,
+            body: .object([("Name", .string(name)), ("WithDecryption", .bool(true))]))
         guard let value = result["Parameter"]?["Value"]?.stringValue else {
             throw ContainerStartError(kind: "ResourceInitializationError", detail: "the parameter has no value")
         }
@@ -156,7 +163,10 @@ public struct SecretResolver: Sendable {
         let bucket = String(path[..<slash])
         let key = String(path[path.index(after: slash)...])
         let encodedKey = key.split(separator: "/", omittingEmptySubsequences: false)
-            .map { $0.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? String($0) }
+            .map {
+                $0.addingPercentEncoding(
+                    withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? String($0)
+            }
             .joined(separator: "/")
         let url = endpoint.map { "\($0)/\(bucket)/\(encodedKey)" } ?? "https://\(bucket).s3.\(region).amazonaws.com/\(encodedKey)"
         let request = HTTPRequest(url: url, headers: [("x-amz-content-sha256", "UNSIGNED-PAYLOAD")], signing: signing("s3", region: region), timeoutSeconds: 20)

@@ -26,9 +26,11 @@ extension StateStore {
         return try await readDB { db in
             let row: Row?
             if let revision {
-                row = try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND revision = ? AND status != 'DELETED'", arguments: [family, revision])
+                row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM task_definitions WHERE family = ? AND revision = ? AND status != 'DELETED'", arguments: [family, revision])
             } else {
-                row = try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1", arguments: [family])
+                row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1", arguments: [family])
             }
             guard let row else { return nil }
             return try Self.registered(row)
@@ -49,7 +51,10 @@ extension StateStore {
         try await readDB { db in
             var sql = "SELECT arn FROM task_definitions WHERE status = ?"
             var args: [any DatabaseValueConvertible] = [status]
-            if let familyPrefix, !familyPrefix.isEmpty { sql += " AND family LIKE ? ESCAPE '\\'"; args.append(Self.likePrefix(familyPrefix)) }
+            if let familyPrefix, !familyPrefix.isEmpty {
+                sql += " AND family LIKE ? ESCAPE '\\'"
+                args.append(Self.likePrefix(familyPrefix))
+            }
             sql += " ORDER BY family \(descending ? "DESC" : "ASC"), revision \(descending ? "DESC" : "ASC")"
             return try String.fetchAll(db, sql: sql, arguments: StatementArguments(args))
         }
@@ -60,8 +65,14 @@ extension StateStore {
         try await readDB { db in
             var sql = "SELECT DISTINCT family FROM task_definitions WHERE status != 'DELETED'"
             var args: [any DatabaseValueConvertible] = []
-            if let status { sql += " AND status = ?"; args.append(status) }
-            if let prefix, !prefix.isEmpty { sql += " AND family LIKE ? ESCAPE '\\'"; args.append(Self.likePrefix(prefix)) }
+            if let status {
+                sql += " AND status = ?"
+                args.append(status)
+            }
+            if let prefix, !prefix.isEmpty {
+                sql += " AND family LIKE ? ESCAPE '\\'"
+                args.append(Self.likePrefix(prefix))
+            }
             sql += " ORDER BY family"
             return try String.fetchAll(db, sql: sql, arguments: StatementArguments(args))
         }
@@ -72,9 +83,13 @@ extension StateStore {
         let (family, revision) = Self.reference(ref)
         guard let revision else { return nil }
         return try await writeDB { db in
-            try db.execute(sql: "UPDATE task_definitions SET status = 'INACTIVE', deregistered_at = COALESCE(deregistered_at, ?) WHERE family = ? AND revision = ? AND status = 'ACTIVE'",
-                           arguments: [Date().timeIntervalSince1970, family, revision])
-            return try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND revision = ? AND status != 'DELETED'", arguments: [family, revision]).map(Self.registered)
+            try db.execute(
+                sql:
+                    "UPDATE task_definitions SET status = 'INACTIVE', deregistered_at = COALESCE(deregistered_at, ?) WHERE family = ? AND revision = ? AND status = 'ACTIVE'",
+                arguments: [Date().timeIntervalSince1970, family, revision])
+            return try Row.fetchOne(
+                db, sql: "SELECT * FROM task_definitions WHERE family = ? AND revision = ? AND status != 'DELETED'", arguments: [family, revision]
+            ).map(Self.registered)
         }
     }
 
@@ -95,7 +110,10 @@ extension StateStore {
         let (family, revision) = Self.reference(ref)
         guard let revision else { return .notFound }
         return try await writeDB { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND revision = ? AND status != 'DELETED'", arguments: [family, revision]) else {
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM task_definitions WHERE family = ? AND revision = ? AND status != 'DELETED'", arguments: [family, revision])
+            else {
                 return .notFound
             }
             let found = try Self.registered(row)
@@ -116,11 +134,15 @@ extension StateStore {
             let deleting = try Row.fetchAll(db, sql: "SELECT family, revision, arn FROM task_definitions WHERE status = 'DELETE_IN_PROGRESS'")
             var purged = 0
             for row in deleting {
-                let family: String = row["family"], revision: Int = row["revision"], arn: String = row["arn"]
+                let family: String = row["family"]
+                let revision: Int = row["revision"]
+                let arn: String = row["arn"]
                 let inUse = try String.fetchAll(db, sql: "SELECT record FROM tasks WHERE family = ? AND last_status != 'STOPPED'", arguments: [family])
                     .contains { (try? Self.decode(TaskRecord.self, $0))?.task.taskDefinitionArn == arn }
                 if inUse { continue }
-                try db.execute(sql: "UPDATE task_definitions SET status = 'DELETED', document = '{}', definition = '{}', tags = '[]' WHERE family = ? AND revision = ?", arguments: [family, revision])
+                try db.execute(
+                    sql: "UPDATE task_definitions SET status = 'DELETED', document = '{}', definition = '{}', tags = '[]' WHERE family = ? AND revision = ?",
+                    arguments: [family, revision])
                 purged += 1
             }
             return purged
@@ -148,8 +170,9 @@ extension StateStore {
     /// Creates (or reactivates) a cluster.
     public func createCluster(name: String, arn: String) async throws -> ClusterRecord {
         try await writeDB { db in
-            try db.execute(sql: "INSERT INTO clusters VALUES (?, ?, 'ACTIVE', ?) ON CONFLICT(name) DO UPDATE SET status = 'ACTIVE'",
-                           arguments: [name, arn, Date().timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT INTO clusters VALUES (?, ?, 'ACTIVE', ?) ON CONFLICT(name) DO UPDATE SET status = 'ACTIVE'",
+                arguments: [name, arn, Date().timeIntervalSince1970])
             return ClusterRecord(name: name, arn: arn, status: "ACTIVE")
         }
     }
@@ -177,8 +200,9 @@ extension StateStore {
 
     public func saveClientToken(_ token: String, request: String, taskIDs: [String]) async throws {
         try await writeDB { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO client_tokens VALUES (?, ?, ?, ?)",
-                           arguments: [token, request, taskIDs.joined(separator: ","), Date().timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO client_tokens VALUES (?, ?, ?, ?)",
+                arguments: [token, request, taskIDs.joined(separator: ","), Date().timeIntervalSince1970])
         }
     }
 

@@ -1,6 +1,7 @@
 import ECSModel
 import Foundation
 import GRDB
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,33 +42,36 @@ public final class StateStore: Sendable {
             pool = try Self.open(database, config)
             var migrator = DatabaseMigrator()
             migrator.registerMigration("v1") { db in
-                try db.execute(sql: """
-                    CREATE TABLE task_definitions (
-                        family TEXT NOT NULL, revision INTEGER NOT NULL, arn TEXT NOT NULL,
-                        status TEXT NOT NULL, registered_at REAL NOT NULL, document TEXT NOT NULL,
-                        definition TEXT NOT NULL, PRIMARY KEY (family, revision));
-                    CREATE TABLE tasks (
-                        id TEXT PRIMARY KEY, arn TEXT NOT NULL, cluster TEXT NOT NULL, family TEXT NOT NULL,
-                        last_status TEXT NOT NULL, desired_status TEXT NOT NULL, started_by TEXT,
-                        created_at REAL NOT NULL, record TEXT NOT NULL);
-                    CREATE INDEX tasks_by_status ON tasks (desired_status, created_at);
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TABLE task_definitions (
+                            family TEXT NOT NULL, revision INTEGER NOT NULL, arn TEXT NOT NULL,
+                            status TEXT NOT NULL, registered_at REAL NOT NULL, document TEXT NOT NULL,
+                            definition TEXT NOT NULL, PRIMARY KEY (family, revision));
+                        CREATE TABLE tasks (
+                            id TEXT PRIMARY KEY, arn TEXT NOT NULL, cluster TEXT NOT NULL, family TEXT NOT NULL,
+                            last_status TEXT NOT NULL, desired_status TEXT NOT NULL, started_by TEXT,
+                            created_at REAL NOT NULL, record TEXT NOT NULL);
+                        CREATE INDEX tasks_by_status ON tasks (desired_status, created_at);
+                        """)
             }
             migrator.registerMigration("v2") { db in
-                try db.execute(sql: """
-                    ALTER TABLE task_definitions ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
-                    ALTER TABLE task_definitions ADD COLUMN deregistered_at REAL;
-                    CREATE TABLE clusters (name TEXT PRIMARY KEY, arn TEXT NOT NULL, status TEXT NOT NULL, created_at REAL NOT NULL);
-                    CREATE TABLE client_tokens (token TEXT PRIMARY KEY, request TEXT NOT NULL, task_ids TEXT NOT NULL, created_at REAL NOT NULL);
-                    """)
+                try db.execute(
+                    sql: """
+                        ALTER TABLE task_definitions ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+                        ALTER TABLE task_definitions ADD COLUMN deregistered_at REAL;
+                        CREATE TABLE clusters (name TEXT PRIMARY KEY, arn TEXT NOT NULL, status TEXT NOT NULL, created_at REAL NOT NULL);
+                        CREATE TABLE client_tokens (token TEXT PRIMARY KEY, request TEXT NOT NULL, task_ids TEXT NOT NULL, created_at REAL NOT NULL);
+                        """)
             }
             // Stops asked for from outside the supervising process, apart from the task's
             // record, which that process saves whole and would overwrite.
             migrator.registerMigration("v3") { db in
-                try db.execute(sql: """
-                    CREATE TABLE stop_requests (task_id TEXT PRIMARY KEY, reason TEXT NOT NULL, timeout_seconds INTEGER,
-                      stop_code TEXT NOT NULL, requested_at REAL NOT NULL);
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TABLE stop_requests (task_id TEXT PRIMARY KEY, reason TEXT NOT NULL, timeout_seconds INTEGER,
+                          stop_code TEXT NOT NULL, requested_at REAL NOT NULL);
+                        """)
             }
             try migrator.migrate(pool)
         } catch {
@@ -104,8 +108,11 @@ public final class StateStore: Sendable {
         let docText = document.serialized()
         return try await write { db in
             if reuseIdentical,
-               let row = try Row.fetchOne(db, sql: "SELECT document, definition FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1", arguments: [definition.family]),
-               (row["document"] as String) == docText {
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT document, definition FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1",
+                    arguments: [definition.family]),
+                (row["document"] as String) == docText
+            {
                 return try Self.decode(TaskDefinition.self, row["definition"])
             }
             let last = try Int.fetchOne(db, sql: "SELECT MAX(revision) FROM task_definitions WHERE family = ?", arguments: [definition.family]) ?? 0
@@ -115,13 +122,15 @@ public final class StateStore: Sendable {
             registered.status = "ACTIVE"
             registered.registeredAt = Date()
             registered.compatibilities = ["EC2", "FARGATE"]
-            try db.execute(sql: """
-                INSERT INTO task_definitions (family, revision, arn, status, registered_at, document, definition, tags)
-                VALUES (?, ?, ?, 'ACTIVE', ?, ?, ?, ?)
-                """, arguments: [
-                definition.family, last + 1, registered.taskDefinitionArn, registered.registeredAt?.timeIntervalSince1970,
-                docText, try Self.encode(registered), try Self.encode(definition.tags ?? []),
-            ])
+            try db.execute(
+                sql: """
+                    INSERT INTO task_definitions (family, revision, arn, status, registered_at, document, definition, tags)
+                    VALUES (?, ?, ?, 'ACTIVE', ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    definition.family, last + 1, registered.taskDefinitionArn, registered.registeredAt?.timeIntervalSince1970,
+                    docText, try Self.encode(registered), try Self.encode(definition.tags ?? []),
+                ])
             return registered
         }
     }
@@ -135,9 +144,13 @@ public final class StateStore: Sendable {
         return try await read { db in
             let row: Row?
             if parts.count == 2, let rev = Int(parts[1]) {
-                row = try Row.fetchOne(db, sql: "SELECT definition, status FROM task_definitions WHERE family = ? AND revision = ? AND status != 'DELETED'", arguments: [parts[0], rev])
+                row = try Row.fetchOne(
+                    db, sql: "SELECT definition, status FROM task_definitions WHERE family = ? AND revision = ? AND status != 'DELETED'",
+                    arguments: [parts[0], rev])
             } else {
-                row = try Row.fetchOne(db, sql: "SELECT definition, status FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1", arguments: [parts[0]])
+                row = try Row.fetchOne(
+                    db, sql: "SELECT definition, status FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1",
+                    arguments: [parts[0]])
             }
             return try row.map { row in
                 var definition = try Self.decode(TaskDefinition.self, row["definition"])
@@ -153,11 +166,13 @@ public final class StateStore: Sendable {
     public func save(_ record: TaskRecord) async throws {
         let text = try Self.encode(record)
         try await write { db in
-            try db.execute(sql: """
-                INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET last_status = excluded.last_status,
-                  desired_status = excluded.desired_status, record = excluded.record
-                """, arguments: [
+            try db.execute(
+                sql: """
+                    INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET last_status = excluded.last_status,
+                      desired_status = excluded.desired_status, record = excluded.record
+                    """,
+                arguments: [
                     record.id, record.task.taskArn, record.task.clusterArn, record.definition.family,
                     record.task.lastStatus.rawValue, record.task.desiredStatus, record.task.startedBy,
                     record.task.createdAt?.timeIntervalSince1970 ?? Date().timeIntervalSince1970, text,
@@ -189,9 +204,11 @@ public final class StateStore: Sendable {
             }
             var record = try Self.decode(TaskRecord.self, text)
             change(&record)
-            try db.execute(sql: "UPDATE tasks SET last_status = ?, desired_status = ?, record = ? WHERE id = ?", arguments: [
-                record.task.lastStatus.rawValue, record.task.desiredStatus, try Self.encode(record), id,
-            ])
+            try db.execute(
+                sql: "UPDATE tasks SET last_status = ?, desired_status = ?, record = ? WHERE id = ?",
+                arguments: [
+                    record.task.lastStatus.rawValue, record.task.desiredStatus, try Self.encode(record), id,
+                ])
             return record
         }
     }
@@ -203,9 +220,11 @@ public final class StateStore: Sendable {
             guard let text = try String.fetchOne(db, sql: "SELECT record FROM tasks WHERE id = ?", arguments: [id]) else {
                 throw ControllerError(.notFound, "task \(id) not found")
             }
-            try db.execute(sql: "INSERT OR REPLACE INTO stop_requests VALUES (?, ?, ?, ?, ?)", arguments: [
-                id, request.reason, request.timeoutSeconds, request.code.rawValue, Date().timeIntervalSince1970,
-            ])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO stop_requests VALUES (?, ?, ?, ?, ?)",
+                arguments: [
+                    id, request.reason, request.timeoutSeconds, request.code.rawValue, Date().timeIntervalSince1970,
+                ])
             return try Self.decode(TaskRecord.self, text)
         }
     }
@@ -230,12 +249,14 @@ public final class StateStore: Sendable {
     public func resolveTask(_ reference: String) async throws -> TaskRecord {
         let ref = reference.hasPrefix("arn:") ? String(reference.split(separator: "/").last ?? "") : reference.lowercased()
         let ids: [String] = try await read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM tasks WHERE id LIKE ? ESCAPE '\\' LIMIT 3",
-                                arguments: [ref.replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"])
+            try String.fetchAll(
+                db, sql: "SELECT id FROM tasks WHERE id LIKE ? ESCAPE '\\' LIMIT 3",
+                arguments: [ref.replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"])
         }
         guard !ref.isEmpty, !ids.isEmpty else { throw ControllerError(.notFound, "no task matches \"\(reference)\"") }
         if ids.count > 1 && !ids.contains(ref) {
-            throw ControllerError(.ambiguous, "task id prefix \"\(reference)\" is ambiguous: it matches \(ids.joined(separator: ", "))\(ids.count == 3 ? ", …" : "")")
+            throw ControllerError(
+                .ambiguous, "task id prefix \"\(reference)\" is ambiguous: it matches \(ids.joined(separator: ", "))\(ids.count == 3 ? ", …" : "")")
         }
         let id = ids.contains(ref) ? ref : ids[0]
         guard let record = try await task(id: id) else { throw ControllerError(.notFound, "no task matches \"\(reference)\"") }
@@ -255,9 +276,18 @@ public final class StateStore: Sendable {
         try await read { db in
             var sql = "SELECT record FROM tasks WHERE 1 = 1"
             var args: [any DatabaseValueConvertible] = []
-            if let desiredStatus { sql += " AND desired_status = ?"; args.append(desiredStatus) }
-            if let family { sql += " AND family = ?"; args.append(family) }
-            if let startedBy { sql += " AND started_by = ?"; args.append(startedBy) }
+            if let desiredStatus {
+                sql += " AND desired_status = ?"
+                args.append(desiredStatus)
+            }
+            if let family {
+                sql += " AND family = ?"
+                args.append(family)
+            }
+            if let startedBy {
+                sql += " AND started_by = ?"
+                args.append(startedBy)
+            }
             sql += " ORDER BY created_at DESC"
             return try String.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { try Self.decode(TaskRecord.self, $0) }
         }
@@ -276,7 +306,10 @@ public final class StateStore: Sendable {
                 args += watched.sorted() as [any DatabaseValueConvertible]
             }
             sql += ")"
-            if let family { sql += " AND family = ?"; args.append(family) }
+            if let family {
+                sql += " AND family = ?"
+                args.append(family)
+            }
             sql += " ORDER BY created_at"
             return try String.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { try Self.decode(TaskRecord.self, $0) }
         }

@@ -1,6 +1,7 @@
 import ECSModel
 import Foundation
 import ShimCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,11 +37,15 @@ public enum SupervisorContact {
         if host == "0.0.0.0" || host.isEmpty { host = "127.0.0.1" }
         let http = EngineHTTP(address: .tcp(host: host, port: port))
         do {
-            var request: [(key: String, value: JSONValue)] = [("task", .string(record.id)), ("reason", .string(stop.reason)), ("stopCode", .string(stop.code.rawValue))]
+            var request: [(key: String, value: JSONValue)] = [
+                ("task", .string(record.id)), ("reason", .string(stop.reason)), ("stopCode", .string(stop.code.rawValue)),
+            ]
             if let timeout = stop.timeoutSeconds { request.append(("timeoutSeconds", .number(String(timeout)))) }
             let body = Array(JSONValue.object(request).serialized().utf8)
             let r = try await Blocking.run {
-                try http.send(method: "POST", target: requestedStopsPath, headers: [("Content-Type", "application/json")], body: body, timeoutSeconds: 10, stallTimeoutSeconds: 10)
+                try http.send(
+                    method: "POST", target: requestedStopsPath, headers: [("Content-Type", "application/json")], body: body, timeoutSeconds: 10,
+                    stallTimeoutSeconds: 10)
             }
             // 404: not supervised there (any more): it has just stopped.
             if r.status == 404 { return .gone }

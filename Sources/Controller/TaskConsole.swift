@@ -19,7 +19,8 @@ struct ContainerLogSink: ContainerOutputSink {
         if writesStream, let error = await writer.append(timestamps: batch.timestamps, messages: batch.lines) {
             // Said once per stream until it can be written again; the task goes on.
             if await writer.noteFailure() {
-                await console?.event("warning: container \(container)'s log stream cannot be written (\(error.localizedDescription)); its lines are lost until it can")
+                await console?.event(
+                    "warning: container \(container)'s log stream cannot be written (\(error.localizedDescription)); its lines are lost until it can")
             }
         } else if writesStream {
             await writer.noteSuccess()

@@ -14,8 +14,10 @@ public struct ControllerConfiguration: Sendable {
     /// Where secrets, environment files and task roles are fetched (e.g. a local moto); nil for AWS.
     public var awsEndpoint: String?
 
-    public init(stateDirectory: URL, region: String = "us-east-1", cluster: String = "default",
-                endpointBaseURL: String = "http://127.0.0.1:8790", awsEndpoint: String? = nil) {
+    public init(
+        stateDirectory: URL, region: String = "us-east-1", cluster: String = "default",
+        endpointBaseURL: String = "http://127.0.0.1:8790", awsEndpoint: String? = nil
+    ) {
         self.stateDirectory = stateDirectory
         self.region = region
         self.cluster = cluster
@@ -34,7 +36,7 @@ public final class TaskController: Sendable {
 
     /// Base URL of the metadata and credentials endpoints that new tasks are given.
     public var endpointBaseURL: String {
-        get { endpoint.withLock { $0 } }
+        endpoint.withLock { $0 }
     }
 
     /// Points new tasks at the server that actually listens (its port is known only once bound).
@@ -59,21 +61,30 @@ public final class TaskController: Sendable {
     }
 
     /// Creates a task in PROVISIONING and saves it; `supervise` then runs it.
-    public func createTask(definition: TaskDefinition, overrides: TaskOverride, options: RunOptions, cluster requestedCluster: String? = nil) async throws -> TaskRecord {
+    public func createTask(definition: TaskDefinition, overrides: TaskOverride, options: RunOptions, cluster requestedCluster: String? = nil) async throws
+        -> TaskRecord
+    {
         if definition.platform.isWindows {
-            throw ControllerError(.unsupportedPlatform, "Task definition \(definition.family):\(definition.revision ?? 0) asks for runtimePlatform.operatingSystemFamily \(definition.platform.osFamily); fargate-local runs Linux containers only, so it cannot run this task.")
+            throw ControllerError(
+                .unsupportedPlatform,
+                "Task definition \(definition.family):\(definition.revision ?? 0) asks for runtimePlatform.operatingSystemFamily \(definition.platform.osFamily); fargate-local runs Linux containers only, so it cannot run this task."
+            )
         }
         for (i, o) in (overrides.containerOverrides ?? []).enumerated() {
             guard let name = o.name, definition.containerDefinitions.contains(where: { $0.name == name }) else {
-                throw ControllerError(.invalidInput, "overrides.containerOverrides[\(i)].name: container \"\(o.name ?? "")\" does not exist in task definition \(definition.family):\(definition.revision ?? 0)")
+                throw ControllerError(
+                    .invalidInput,
+                    "overrides.containerOverrides[\(i)].name: container \"\(o.name ?? "")\" does not exist in task definition \(definition.family):\(definition.revision ?? 0)"
+                )
             }
         }
         let id = ARNFactory.newTaskID()
         let cluster = requestedCluster ?? configuration.cluster
         let taskArn = arns.task(cluster: cluster, id: id)
         let containers = definition.containerDefinitions.map { c in
-            var container = Container(containerArn: arns.container(cluster: cluster, taskID: id, containerID: ARNFactory.newUUID()),
-                                      taskArn: taskArn, name: c.name ?? "", image: c.image)
+            var container = Container(
+                containerArn: arns.container(cluster: cluster, taskID: id, containerID: ARNFactory.newUUID()),
+                taskArn: taskArn, name: c.name ?? "", image: c.image)
             let o = overrides.container(c.name ?? "")
             container.cpu = (o?.cpu ?? c.cpu).map(String.init) ?? "0"
             container.memory = (o?.memory ?? c.memory).map(String.init)
@@ -87,9 +98,10 @@ public final class TaskController: Sendable {
             }
             return container
         }
-        var task = ECSTask(taskArn: taskArn, clusterArn: arns.cluster(cluster),
-                           taskDefinitionArn: definition.taskDefinitionArn ?? arns.taskDefinition(family: definition.family, revision: definition.revision ?? 1),
-                           containers: containers, overrides: overrides)
+        var task = ECSTask(
+            taskArn: taskArn, clusterArn: arns.cluster(cluster),
+            taskDefinitionArn: definition.taskDefinitionArn ?? arns.taskDefinition(family: definition.family, revision: definition.revision ?? 1),
+            containers: containers, overrides: overrides)
         task.cpu = overrides.cpu ?? definition.cpu.flatMap(ResourceSize.cpuUnits).map(String.init)
         task.memory = overrides.memory ?? definition.memory.flatMap(ResourceSize.memoryMiB).map(String.init)
         task.enableExecuteCommand = options.enableExecuteCommand ?? false
@@ -106,9 +118,10 @@ public final class TaskController: Sendable {
         // As on ECS, only a task with a task role has credentials: its containers get the
         // credentials endpoint (and this token for it); without one, they get none.
         let hasTaskRole = !(overrides.taskRoleArn ?? definition.taskRoleArn ?? "").isEmpty
-        var record = TaskRecord(task: task, definition: definition, options: options, logStreams: [:], runtimeIDs: [:],
-                                stoppingContainer: nil,
-                                credentialsToken: hasTaskRole ? ARNFactory.newTaskID() + ARNFactory.newTaskID() : nil, processStartTimes: [:])
+        var record = TaskRecord(
+            task: task, definition: definition, options: options, logStreams: [:], runtimeIDs: [:],
+            stoppingContainer: nil,
+            credentialsToken: hasTaskRole ? ARNFactory.newTaskID() + ARNFactory.newTaskID() : nil, processStartTimes: [:])
         record.setSupervisor(getpid())
         try await store.save(record)
         return record
@@ -120,17 +133,19 @@ public final class TaskController: Sendable {
         for key in ["PATH", "HOME"] {
             if let v = ProcessInfo.processInfo.environment[key] { host.append((key, v)) }
         }
-        var environment = ContainerEnvironment(region: configuration.region, endpointBaseURL: endpointBaseURL,
-                                               hostVariables: runtime.name == "process" ? host : [])
+        var environment = ContainerEnvironment(
+            region: configuration.region, endpointBaseURL: endpointBaseURL,
+            hostVariables: runtime.name == "process" ? host : [])
         environment.linkLocalEndpoint = runtime.name == "docker"
         var record = record
         if runtime.name == "process", record.containerEndpoint == nil {
             // What the containers are told now; a re-adopted task keeps what they were told.
             record.containerEndpoint = endpointBaseURL
         }
-        return TaskSupervisor(record: record, store: store, logs: logs, runtime: runtime, console: console,
-                              environment: environment, stateDirectory: configuration.stateDirectory,
-                              secretResolver: SecretResolver(endpoint: configuration.awsEndpoint, region: configuration.region))
+        return TaskSupervisor(
+            record: record, store: store, logs: logs, runtime: runtime, console: console,
+            environment: environment, stateDirectory: configuration.stateDirectory,
+            secretResolver: SecretResolver(endpoint: configuration.awsEndpoint, region: configuration.region))
     }
 
     /// Tasks left by a controller that died: not STOPPED, and their supervising process is
@@ -145,12 +160,15 @@ public final class TaskController: Sendable {
     /// `shim` (the `fargate-local` executable) makes process containers outlive a crashed controller.
     /// `runtime(named:)` on a thread of its own: probing the Docker engine blocks (~1 ms),
     /// which `run` overlaps with opening the state.
-    public static func makeRuntime(named name: String, keepContainers: Bool = false, shim: String? = nil, stateDirectory: URL? = nil) async throws -> any ContainerRuntime {
+    public static func makeRuntime(named name: String, keepContainers: Bool = false, shim: String? = nil, stateDirectory: URL? = nil) async throws
+        -> any ContainerRuntime
+    {
         if name == "process" { return try runtime(named: name, keepContainers: keepContainers, shim: shim, stateDirectory: stateDirectory) }
         return try await Blocking.run { try runtime(named: name, keepContainers: keepContainers, shim: shim, stateDirectory: stateDirectory) }
     }
 
-    public static func runtime(named name: String, keepContainers: Bool = false, shim: String? = nil, stateDirectory: URL? = nil) throws -> any ContainerRuntime {
+    public static func runtime(named name: String, keepContainers: Bool = false, shim: String? = nil, stateDirectory: URL? = nil) throws -> any ContainerRuntime
+    {
         let process = ProcessRuntime(shimExecutable: shim, stateDirectory: stateDirectory)
         switch name {
         case "process": return process

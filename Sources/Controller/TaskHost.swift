@@ -1,6 +1,7 @@
 import ECSModel
 import Foundation
 import ShimCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,8 +25,10 @@ public actor TaskHost {
     /// SIGTERM stops instead.
     private let servesAPI: Bool
 
-    public init(controller: TaskController, runtime: any ContainerRuntime, imageMap: [String: String] = [:],
-                eventLog: (@Sendable (TaskRecord) -> any TaskConsole)? = nil, servesAPI: Bool = true) {
+    public init(
+        controller: TaskController, runtime: any ContainerRuntime, imageMap: [String: String] = [:],
+        eventLog: (@Sendable (TaskRecord) -> any TaskConsole)? = nil, servesAPI: Bool = true
+    ) {
         self.controller = controller
         self.runtime = runtime
         self.imageMap = imageMap
@@ -110,7 +113,8 @@ public actor TaskHost {
                 return .adopted
             }
         }
-        _ = try await controller.markLost(record, reason: "Task stopped by fargate-local: its controller exited while the task ran and its containers could not be re-adopted")
+        _ = try await controller.markLost(
+            record, reason: "Task stopped by fargate-local: its controller exited while the task ran and its containers could not be re-adopted")
         return .lost
     }
 
@@ -163,7 +167,8 @@ extension TaskController {
         for (name, runtimeID) in record.runtimeIDs {
             // Only the same process (same pid *and* start time) is killed: pids get recycled.
             if let pid = Int32(runtimeID), pid > 1, let started = record.processStartTimes?[name],
-               ProcStat.startTime(pid) == started {
+                ProcStat.startTime(pid) == started
+            {
                 kill(-pid, SIGKILL)
             }
         }

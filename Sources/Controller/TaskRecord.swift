@@ -1,6 +1,7 @@
 import ECSModel
 import Foundation
 import ShimCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,8 +23,10 @@ public struct RunOptions: Codable, Sendable, Equatable {
     /// RunTask's `enableExecuteCommand` (`run --enable-execute-command`).
     public var enableExecuteCommand: Bool?
 
-    public init(runtime: String = "process", imageMap: [String: String] = [:], timeoutSeconds: Double? = nil,
-                startedBy: String? = nil, group: String? = nil) {
+    public init(
+        runtime: String = "process", imageMap: [String: String] = [:], timeoutSeconds: Double? = nil,
+        startedBy: String? = nil, group: String? = nil
+    ) {
         self.runtime = runtime
         self.imageMap = imageMap
         self.timeoutSeconds = timeoutSeconds

@@ -64,7 +64,8 @@ public struct TaskReport: Sendable {
                 body += "<failure message=\"\(Self.escape(message))\"/>"
             }
             if let stream = record.logStreams[c.name] {
-                let tail = logs.cloudWatchEvents(of: stream).suffix(200).map { $0.message.hasSuffix("\n") ? String($0.message.dropLast()) : $0.message }.joined(separator: "\n")
+                let tail = logs.cloudWatchEvents(of: stream).suffix(200).map { $0.message.hasSuffix("\n") ? String($0.message.dropLast()) : $0.message }.joined(
+                    separator: "\n")
                 body += "<system-out>\(Self.escape(tail))</system-out>"
             }
             cases.append("    <testcase classname=\"\(Self.escape(record.definition.family))\" name=\"\(Self.escape(c.name))\">\(body)</testcase>")

@@ -1,6 +1,7 @@
 import ECSModel
 import Foundation
 import ShimCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,8 +51,10 @@ public actor TaskSupervisor {
     /// The default time a container waits for its dependencies (ECS's startTimeout default).
     static let defaultStartTimeout = 180
 
-    init(record: TaskRecord, store: StateStore, logs: LogStore, runtime: any ContainerRuntime,
-         console: (any TaskConsole)?, environment: ContainerEnvironment, stateDirectory: URL, secretResolver: SecretResolver) {
+    init(
+        record: TaskRecord, store: StateStore, logs: LogStore, runtime: any ContainerRuntime,
+        console: (any TaskConsole)?, environment: ContainerEnvironment, stateDirectory: URL, secretResolver: SecretResolver
+    ) {
         self.secretResolver = secretResolver
         self.record = record
         self.store = store
@@ -108,7 +111,8 @@ public actor TaskSupervisor {
         for note in HostPlatform.startNotes(for: record.definition.platform, runtime: runtime.name) {
             await console?.event(note)
         }
-        let setsTZ = record.definition.containerDefinitions.contains { ($0.environment ?? []).contains { $0.name == "TZ" } }
+        let setsTZ =
+            record.definition.containerDefinitions.contains { ($0.environment ?? []).contains { $0.name == "TZ" } }
             || (record.task.overrides.containerOverrides ?? []).contains { ($0.environment ?? []).contains { $0.name == "TZ" } }
         if let note = HostPlatform.timeZoneNote(runtime: runtime.name, setsTZ: setsTZ) { await console?.event(note) }
         let folders: [String: String]
@@ -173,7 +177,8 @@ public actor TaskSupervisor {
                 return false
             }
             if container.healthCheck.map({ $0.command.first != "NONE" }) == true, let i = record.task.containerIndex(name),
-               record.task.containers[i].healthStatus == nil {
+                record.task.containers[i].healthStatus == nil
+            {
                 record.task.containers[i].healthStatus = .unknown
             }
         }
@@ -221,8 +226,9 @@ public actor TaskSupervisor {
         var launch = ContainerLaunch(
             taskID: record.id, containerName: name,
             arguments: commandLine(for: container, override: override),
-            environment: environment.variables(for: container, taskID: record.id, override: override, credentialsToken: record.credentialsToken,
-                                               files: files, secrets: secrets),
+            environment: environment.variables(
+                for: container, taskID: record.id, override: override, credentialsToken: record.credentialsToken,
+                files: files, secrets: secrets),
             workingDirectory: container.workingDirectory,
             mounts: volumes.mounts(for: container, in: definition, folders: folders))
         launch.runDirectory = volumes.stateDirectory.appendingPathComponent("tasks/\(record.id)/run/\(name)").path
@@ -240,7 +246,9 @@ public actor TaskSupervisor {
         }
         if warn {
             for u in container.ulimits ?? [] {
-                guard let hostHard = u.name == "nofile" || runtime.name == "process" ? ResourceLimit.currentHard(u.name) : nil, u.hardLimit > hostHard else { continue }
+                guard let hostHard = u.name == "nofile" || runtime.name == "process" ? ResourceLimit.currentHard(u.name) : nil, u.hardLimit > hostHard else {
+                    continue
+                }
                 await console?.event("warning: container \(name): ulimit \(u.name) \(u.hardLimit) is above this host's hard limit; capped at \(hostHard)")
             }
             for warning in Self.unappliedFields(of: container, runtime: runtime.name) {
@@ -313,12 +321,13 @@ public actor TaskSupervisor {
     private func armTimeout() {
         if let seconds = record.options.timeoutSeconds {
             let sink = self.sink
-            timers.append(Task {
-                try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-                if !Task.isCancelled {
-                    sink.yield(.stop(reason: "\(TaskRecord.timeoutReasonPrefix) (\(Self.formatDuration(seconds)))", code: .userInitiated, timeout: nil))
-                }
-            })
+            timers.append(
+                Task {
+                    try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                    if !Task.isCancelled {
+                        sink.yield(.stop(reason: "\(TaskRecord.timeoutReasonPrefix) (\(Self.formatDuration(seconds)))", code: .userInitiated, timeout: nil))
+                    }
+                })
         }
     }
 
@@ -327,10 +336,13 @@ public actor TaskSupervisor {
     /// to start. Once per group and task.
     private func noteMissingLogGroup(_ group: String, of container: ContainerDefinition) async {
         guard let config = container.logConfiguration, config.logDriver == "awslogs",
-              (config.options?["awslogs-create-group"] ?? "").lowercased() != "true",
-              !notedLogGroups.contains(group), !logs.groupExists(group) else { return }
+            (config.options?["awslogs-create-group"] ?? "").lowercased() != "true",
+            !notedLogGroups.contains(group), !logs.groupExists(group)
+        else { return }
         notedLogGroups.insert(group)
-        await console?.event("note: log group \(group) did not exist, so fargate-local made it; on Fargate this task fails to start (ResourceInitializationError: ... The specified log group does not exist.) unless the group exists, or awslogs-create-group is \"true\" (with logs:CreateLogGroup for the execution role)")
+        await console?.event(
+            "note: log group \(group) did not exist, so fargate-local made it; on Fargate this task fails to start (ResourceInitializationError: ... The specified log group does not exist.) unless the group exists, or awslogs-create-group is \"true\" (with logs:CreateLogGroup for the execution role)"
+        )
     }
 
     /// The log sinks of every container (for containers found again after a restart).
@@ -343,7 +355,9 @@ public actor TaskSupervisor {
                 writers[name] = try? logs.openWriter(for: stream, startPattern: Self.multilineStartPattern(of: container))
                 record.logStreams[name] = stream
             }
-            if let writer = writers[name] { out[name] = ContainerLogSink(container: name, writer: writer, console: console, writesStream: !runtime.writesLogStreams) }
+            if let writer = writers[name] {
+                out[name] = ContainerLogSink(container: name, writer: writer, console: console, writesStream: !runtime.writesLogStreams)
+            }
         }
         return out
     }
@@ -355,7 +369,8 @@ public actor TaskSupervisor {
         phase = record.task.desiredStatus == "STOPPED" || record.task.lastStatus >= .deactivating ? .stopping : .starting
         await console?.event("re-adopted task \(record.id) after a controller restart")
         if let folders = try? volumes.prepare(record.definition.volumes ?? []), phase == .starting,
-           record.task.containers.contains(where: { $0.lastStatus == .pending }) {
+            record.task.containers.contains(where: { $0.lastStatus == .pending })
+        {
             // Containers that never started may still start: they need their launches.
             guard await buildLaunches(folders: folders) else { return await runLoop() }
         }
@@ -401,7 +416,8 @@ public actor TaskSupervisor {
     static func mappedExecutable(_ image: String, in map: [String: String]) -> String? {
         if let exact = map[image] { return exact }
         let untagged = image.split(separator: "@").first.map(String.init) ?? image
-        let repo = untagged.lastIndex(of: ":").map { i in untagged.contains("/") && untagged[i...].contains("/") ? untagged : String(untagged[..<i]) } ?? untagged
+        let repo =
+            untagged.lastIndex(of: ":").map { i in untagged.contains("/") && untagged[i...].contains("/") ? untagged : String(untagged[..<i]) } ?? untagged
         return map[repo] ?? map[repo + ":latest"]
     }
 
@@ -416,7 +432,10 @@ public actor TaskSupervisor {
         return LogStreamName(group: "/fargate-local/\(record.definition.family)", stream: "\(name)/\(record.id)")
     }
 
-    private enum Readiness { case ready, waiting, impossible(String) }
+    private enum Readiness {
+        case ready, waiting
+        case impossible(String)
+    }
 
     private func readiness(of container: ContainerDefinition) -> Readiness {
         for dep in container.dependsOn ?? [] {
@@ -429,18 +448,21 @@ public actor TaskSupervisor {
             case "COMPLETE":
                 if target.lastStatus != .stopped { return .waiting }
                 if target.exitCode == nil {
-                    return .impossible("container \"\(name)\" cannot start: its dependency \"\(dep.containerName)\" never started, so the COMPLETE condition can never be met")
+                    return .impossible(
+                        "container \"\(name)\" cannot start: its dependency \"\(dep.containerName)\" never started, so the COMPLETE condition can never be met")
                 }
             case "SUCCESS":
                 if target.lastStatus != .stopped { return .waiting }
                 if target.exitCode != 0 {
                     let how = target.exitCode.map { "exited with code \($0)" } ?? "never started"
-                    return .impossible("container \"\(name)\" cannot start: its dependency \"\(dep.containerName)\" \(how), so the SUCCESS condition can never be met")
+                    return .impossible(
+                        "container \"\(name)\" cannot start: its dependency \"\(dep.containerName)\" \(how), so the SUCCESS condition can never be met")
                 }
             case "HEALTHY":
                 if target.healthStatus == .healthy { continue }
                 if target.healthStatus == .unhealthy {
-                    return .impossible("container \"\(name)\" cannot start: its dependency \"\(dep.containerName)\" is UNHEALTHY, so the HEALTHY condition can never be met")
+                    return .impossible(
+                        "container \"\(name)\" cannot start: its dependency \"\(dep.containerName)\" is UNHEALTHY, so the HEALTHY condition can never be met")
                 }
                 if target.lastStatus == .stopped {
                     return .impossible("container \"\(name)\" cannot start: its dependency \"\(dep.containerName)\" stopped before it became HEALTHY")
@@ -470,7 +492,8 @@ public actor TaskSupervisor {
             progress = false
             for container in record.definition.containerDefinitions {
                 guard phase == .starting, let name = container.name, let i = record.task.containerIndex(name),
-                      record.task.containers[i].lastStatus == .pending, handles[name] == nil else { continue }
+                    record.task.containers[i].lastStatus == .pending, handles[name] == nil
+                else { continue }
                 switch readiness(of: container) {
                 case .ready:
                     await start(container)
@@ -480,10 +503,11 @@ public actor TaskSupervisor {
                         startTimersArmed.insert(name)
                         let seconds = container.startTimeout ?? Self.defaultStartTimeout
                         let sink = self.sink
-                        timers.append(Task {
-                            try? await Task.sleep(for: .seconds(seconds))
-                            if !Task.isCancelled { sink.yield(.startTimeout(name)) }
-                        })
+                        timers.append(
+                            Task {
+                                try? await Task.sleep(for: .seconds(seconds))
+                                if !Task.isCancelled { sink.yield(.startTimeout(name)) }
+                            })
                     }
                 case let .impossible(reason):
                     await failToStart("CannotStartContainerError: \(reason)")
@@ -502,7 +526,10 @@ public actor TaskSupervisor {
             handle = try await runtime.start(launch, output: sinkForOutput)
             LatencyTrace.mark("task \(record.id.prefix(8)): container \(name) started")
         } catch {
-            await update(container: name) { $0.lastStatus = .stopped; $0.reason = error.description }
+            await update(container: name) {
+                $0.lastStatus = .stopped
+                $0.reason = error.description
+            }
             await failToStart(error.description)
             return
         }
@@ -511,16 +538,20 @@ public actor TaskSupervisor {
         if let attachment = record.task.attachments?.first, attachment.status == "PRECREATED", attachment.detail("privateIPv4Address") != nil {
             record.task.attachments?[0].status = "ATTACHED"
         }
-        await update(container: name) { $0.lastStatus = .running; $0.runtimeId = handle.runtimeID }
+        await update(container: name) {
+            $0.lastStatus = .running
+            $0.runtimeId = handle.runtimeID
+        }
         record.runtimeIDs[name] = handle.runtimeID
         if runtime.name == "docker", let launch = launches[name], record.task.containers[record.task.containerIndex(name) ?? 0].imageDigest == nil {
             // Off the start path: one more engine request.
             let (runtime, sink) = (self.runtime, self.sink)
-            digestLookups.append(Task {
-                let digest = await runtime.imageDigest(for: launch)
-                if let digest { sink.yield(.imageDigest(name, digest)) }
-                return digest.map { (name, $0) }
-            })
+            digestLookups.append(
+                Task {
+                    let digest = await runtime.imageDigest(for: launch)
+                    if let digest { sink.yield(.imageDigest(name, digest)) }
+                    return digest.map { (name, $0) }
+                })
         }
         if let pid = Int32(handle.runtimeID), let started = ProcStat.startTime(pid) {
             record.processStartTimes = (record.processStartTimes ?? [:]).merging([name: started]) { $1 }
@@ -542,7 +573,11 @@ public actor TaskSupervisor {
             record.task.containerIndex(n).map { record.task.containers[$0].lastStatus != .pending } ?? false
         }
         if allEssentialRunning && record.task.lastStatus < .running {
-            await transition(to: .running) { $0.task.startedAt = Date(); $0.task.connectivityAt = Date(); $0.task.connectivity = "CONNECTED" }
+            await transition(to: .running) {
+                $0.task.startedAt = Date()
+                $0.task.connectivityAt = Date()
+                $0.task.connectivity = "CONNECTED"
+            }
         }
     }
 
@@ -575,7 +610,8 @@ public actor TaskSupervisor {
     /// (it then stops as if it had no policy).
     private func restart(_ name: String, after exit: ContainerExit) async -> Bool {
         guard let container = record.definition.containerDefinitions.first(where: { $0.name == name }),
-              let old = handles[name], let stream = record.logStreams[name] else { return false }
+            let old = handles[name], let stream = record.logStreams[name]
+        else { return false }
         var launch: ContainerLaunch
         if let built = launches[name] {
             launch = built
@@ -615,14 +651,19 @@ public actor TaskSupervisor {
             record.processStartTimes = (record.processStartTimes ?? [:]).merging([name: started]) { $1 }
         }
         watch(name, handle, container: container, environment: launch.environment)
-        await update(container: name) { $0.runtimeId = handle.runtimeID; $0.healthStatus = .unknown }
+        await update(container: name) {
+            $0.runtimeId = handle.runtimeID
+            $0.healthStatus = .unknown
+        }
         return true
     }
 
     /// Follows a container's health: the runtime's own check when it has one (Docker's),
     /// else probes run by the supervisor.
-    private static func healthWatch(name: String, check: HealthCheck, handle: any RunningContainer,
-                                    environment: [(String, String)], sink: AsyncStream<Event>.Continuation) -> Task<Void, Never> {
+    private static func healthWatch(
+        name: String, check: HealthCheck, handle: any RunningContainer,
+        environment: [(String, String)], sink: AsyncStream<Event>.Continuation
+    ) -> Task<Void, Never> {
         guard let statuses = handle.nativeHealth else {
             return healthLoop(name: name, check: check, handle: handle, environment: environment, sink: sink)
         }
@@ -635,8 +676,10 @@ public actor TaskSupervisor {
         }
     }
 
-    private static func healthLoop(name: String, check: HealthCheck, handle: any RunningContainer,
-                                   environment: [(String, String)], sink: AsyncStream<Event>.Continuation) -> Task<Void, Never> {
+    private static func healthLoop(
+        name: String, check: HealthCheck, handle: any RunningContainer,
+        environment: [(String, String)], sink: AsyncStream<Event>.Continuation
+    ) -> Task<Void, Never> {
         Task {
             let startedAt = ContinuousClock.now
             let startPeriod = Duration.seconds(check.effectiveStartPeriod)
@@ -645,8 +688,9 @@ public actor TaskSupervisor {
             // The first probe runs shortly after start; later ones every `interval`.
             try? await Task.sleep(for: .milliseconds(250))
             while !Task.isCancelled {
-                let ok = await handle.runHealthCheck(check.command, environment: environment,
-                                                     timeout: .seconds(check.effectiveTimeout))
+                let ok = await handle.runHealthCheck(
+                    check.command, environment: environment,
+                    timeout: .seconds(check.effectiveTimeout))
                 if Task.isCancelled { return }
                 if ok {
                     failures = 0
@@ -673,9 +717,11 @@ public actor TaskSupervisor {
         case let .exited(name, exit):
             LatencyTrace.mark("task \(record.id.prefix(8)): container \(name) exited")
             if phase == .starting, let started = lastStarts[name],
-               Self.shouldRestart(record.definition.containerDefinitions.first { $0.name == name }?.restartPolicy,
-                                  exitCode: exit.exitCode, ranFor: .now - started),
-               await restart(name, after: exit) {
+                Self.shouldRestart(
+                    record.definition.containerDefinitions.first { $0.name == name }?.restartPolicy,
+                    exitCode: exit.exitCode, ranFor: .now - started),
+                await restart(name, after: exit)
+            {
                 return
             }
             healthChecks[name]?.cancel()
@@ -687,7 +733,9 @@ public actor TaskSupervisor {
             await writers[name]?.close()
             await console?.event("container \(name) exited with code \(exit.exitCode)")
             if exit.lostLogLines > 0 {
-                await console?.event("warning: container \(name): \(exit.lostLogLines) line(s) of its output could not be written to its log stream (its disk full?) and are lost")
+                await console?.event(
+                    "warning: container \(name): \(exit.lostLogLines) line(s) of its output could not be written to its log stream (its disk full?) and are lost"
+                )
             }
             let essential = record.definition.containerDefinitions.first { $0.name == name }?.isEssential ?? false
             switch phase {
@@ -730,7 +778,10 @@ public actor TaskSupervisor {
             record.task.pullStoppedAt = Date()
             if let failure {
                 for (name, launch) in launches where failure.image != nil && launch.image == failure.image {
-                    await update(container: name) { $0.lastStatus = .stopped; $0.reason = failure.description }
+                    await update(container: name) {
+                        $0.lastStatus = .stopped
+                        $0.reason = failure.description
+                    }
                 }
                 await failToStart(failure.description)
                 return
@@ -739,9 +790,11 @@ public actor TaskSupervisor {
             await startEligibleContainers()
         case let .startTimeout(name):
             guard phase == .starting, let i = record.task.containerIndex(name),
-                  record.task.containers[i].lastStatus == .pending else { return }
+                record.task.containers[i].lastStatus == .pending
+            else { return }
             let seconds = record.definition.containerDefinitions.first { $0.name == name }?.startTimeout ?? Self.defaultStartTimeout
-            await failToStart("CannotStartContainerError: container \"\(name)\" cannot start: its dependsOn conditions were not met within its startTimeout (\(seconds) s)")
+            await failToStart(
+                "CannotStartContainerError: container \"\(name)\" cannot start: its dependsOn conditions were not met within its startTimeout (\(seconds) s)")
         }
     }
 

@@ -36,13 +36,15 @@ public struct TaskVolumes: Sendable {
                 var url = efsRoot(efs.fileSystemId)
                 if let ap = efs.authorizationConfig?.accessPointId, !ap.isEmpty {
                     guard !ap.contains("/"), ap != "..", ap != "." else {
-                        throw ContainerStartError(kind: "ResourceInitializationError", detail: "failed to mount EFS volume \(name): invalid accessPointId \(ap)")
+                        throw ContainerStartError(
+                            kind: "ResourceInitializationError", detail: "failed to mount EFS volume \(name): invalid accessPointId \(ap)")
                     }
                     url.appendPathComponent(ap, isDirectory: true)
                 }
                 let root = (efs.rootDirectory ?? "/").split(separator: "/").filter { $0 != "." && !$0.isEmpty }
                 if root.contains("..") {
-                    throw ContainerStartError(kind: "ResourceInitializationError",
+                    throw ContainerStartError(
+                        kind: "ResourceInitializationError",
                         detail: "failed to mount EFS volume \(name): rootDirectory may not contain \"..\"")
                 }
                 for part in root { url.appendPathComponent(String(part), isDirectory: true) }
@@ -57,7 +59,8 @@ public struct TaskVolumes: Sendable {
             do {
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             } catch {
-                throw ContainerStartError(kind: "ResourceInitializationError",
+                throw ContainerStartError(
+                    kind: "ResourceInitializationError",
                     detail: "failed to create the folder for volume \(name) at \(folder.path): \(error.localizedDescription)")
             }
             folders[name] = folder.path
@@ -76,9 +79,12 @@ public struct TaskVolumes: Sendable {
             guard let source = definition.containerDefinitions.first(where: { $0.name == from.sourceContainer }) else { continue }
             for mp in source.mountPoints ?? [] {
                 guard let sv = mp.sourceVolume, let host = folders[sv], let path = mp.containerPath,
-                      !result.contains(where: { $0.containerPath == path }) else { continue }
-                result.append(BindMount(hostPath: host, containerPath: path, readOnly: (from.readOnly ?? false) || (mp.readOnly ?? false),
-                                        scratchVolume: scratchName(sv, host)))
+                    !result.contains(where: { $0.containerPath == path })
+                else { continue }
+                result.append(
+                    BindMount(
+                        hostPath: host, containerPath: path, readOnly: (from.readOnly ?? false) || (mp.readOnly ?? false),
+                        scratchVolume: scratchName(sv, host)))
             }
         }
         return result

@@ -115,7 +115,8 @@ public final class CurlEasy {
                     // Small bodies are copied so libcurl's SigV4 can hash them.
                     try check(fl_easy_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)), "CURLOPT_POSTFIELDSIZE_LARGE")
                     let rc = body.withUnsafeBufferPointer { buf in
-                        fl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buf.baseAddress ?? UnsafePointer(bitPattern: 1)!))
+                        fl_easy_setopt_pointer(
+                            handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buf.baseAddress ?? UnsafePointer(bitPattern: 1)!))
                     }
                     try check(rc, "CURLOPT_COPYPOSTFIELDS")
                 }

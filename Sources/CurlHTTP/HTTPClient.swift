@@ -1,3 +1,5 @@
+import Foundation
+
 /// Sends HTTP requests with libcurl, blocking the calling thread.
 public struct HTTPClient: Sendable {
     public init() {}
@@ -8,8 +10,6 @@ public struct HTTPClient: Sendable {
         return try easy.perform()
     }
 }
-
-import Foundation
 
 extension HTTPClient {
     /// Performs `request` on a thread of its own, so async callers never block.

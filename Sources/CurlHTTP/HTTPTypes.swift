@@ -16,8 +16,10 @@ public struct HTTPRequest: Sendable {
     /// Abort when no byte arrives for this long (nil: never, for long polls such as Docker's wait and log follow).
     public var stallTimeoutSeconds: Int?
 
-    public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-                unixSocketPath: String? = nil, signing: SigV4Signing? = nil, timeoutSeconds: Int = 120, stallTimeoutSeconds: Int? = 30) {
+    public init(
+        method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+        unixSocketPath: String? = nil, signing: SigV4Signing? = nil, timeoutSeconds: Int = 120, stallTimeoutSeconds: Int? = 30
+    ) {
         self.stallTimeoutSeconds = stallTimeoutSeconds
         self.method = method
         self.url = url

@@ -106,7 +106,10 @@ extension JSONValue {
         case let .number(n): out += n
         case let .string(s): out += JSONValue.quote(s)
         case let .array(items):
-            if items.isEmpty { out += "[]"; return }
+            if items.isEmpty {
+                out += "[]"
+                return
+            }
             out += "[" + newline
             for (i, item) in items.enumerated() {
                 out += pad
@@ -115,7 +118,10 @@ extension JSONValue {
             }
             out += closePad + "]"
         case let .object(members):
-            if members.isEmpty { out += "{}"; return }
+            if members.isEmpty {
+                out += "{}"
+                return
+            }
             out += "{" + newline
             for (i, member) in members.enumerated() {
                 out += pad + JSONValue.quote(member.key) + (pretty ? ": " : ":")

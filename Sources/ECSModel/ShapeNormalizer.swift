@@ -261,7 +261,8 @@ public enum Placeholder {
             guard let start = s.range(of: open) else { continue }
             guard let end = s.range(of: close, range: start.upperBound..<s.endIndex) else { continue }
             let inner = s[start.upperBound..<end.lowerBound]
-            let looksLikeName = !inner.isEmpty && inner.count <= 64
+            let looksLikeName =
+                !inner.isEmpty && inner.count <= 64
                 && inner.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." || $0 == " " }
             if looksLikeName { return String(s[start.lowerBound..<end.upperBound]) }
         }

@@ -49,9 +49,11 @@ public enum TaskDefinitionLoader {
         do {
             root = try JSONParser.parse(bytes)
         } catch {
-            return LoadedTaskDefinition(definition: nil, document: nil, diagnostics: [
-                Diagnostic(.error, "", "malformed JSON at \(error)"),
-            ])
+            return LoadedTaskDefinition(
+                definition: nil, document: nil,
+                diagnostics: [
+                    Diagnostic(.error, "", "malformed JSON at \(error)")
+                ])
         }
         return load(json: root, launchType: launchType)
     }
@@ -60,14 +62,18 @@ public enum TaskDefinitionLoader {
     public static func load(json root: JSONValue, launchType: LaunchType = .fargate) -> LoadedTaskDefinition {
         var diagnostics: [Diagnostic] = []
         guard case .object = root else {
-            return LoadedTaskDefinition(definition: nil, document: nil, diagnostics: [
-                Diagnostic(.error, "", "a task definition must be a JSON object, not \(root.typeDescription)"),
-            ])
+            return LoadedTaskDefinition(
+                definition: nil, document: nil,
+                diagnostics: [
+                    Diagnostic(.error, "", "a task definition must be a JSON object, not \(root.typeDescription)")
+                ])
         }
         var document = root
         if let wrapped = root["taskDefinition"], case .object = wrapped {
-            diagnostics.append(Diagnostic(.warning, "taskDefinition",
-                "this is describe-task-definition output; using the task definition inside it"))
+            diagnostics.append(
+                Diagnostic(
+                    .warning, "taskDefinition",
+                    "this is describe-task-definition output; using the task definition inside it"))
             var inner = wrapped
             if let tags = root["tags"], inner["tags"] == nil { inner = inner.setting("tags", to: tags) }
             document = inner
@@ -77,8 +83,10 @@ public enum TaskDefinitionLoader {
         }
         let readOnly = (document.objectMembers ?? []).map(\.key).filter { readOnlyFields.contains($0) }
         if !readOnly.isEmpty {
-            diagnostics.append(Diagnostic(.warning, "",
-                "read-only fields from describe-task-definition output dropped: \(readOnly.joined(separator: ", "))"))
+            diagnostics.append(
+                Diagnostic(
+                    .warning, "",
+                    "read-only fields from describe-task-definition output dropped: \(readOnly.joined(separator: ", "))"))
             for key in readOnly { document = document.removing(key) }
         }
         var normalizer = ShapeNormalizer()

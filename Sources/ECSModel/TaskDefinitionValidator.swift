@@ -4,7 +4,8 @@ public enum TaskDefinitionValidator {
     /// All problems of a decoded task definition for a launch type.
     public static func validate(_ td: TaskDefinition, launchType: LaunchType = .fargate) -> [Diagnostic] {
         var v = Collector()
-        let fargate = launchType == .fargate
+        let fargate =
+            launchType == .fargate
             && (td.requiresCompatibilities.map { $0.isEmpty || $0.contains("FARGATE") } ?? true)
         if launchType == .fargate, let rc = td.requiresCompatibilities, !rc.isEmpty, !rc.contains("FARGATE") {
             v.warn("requiresCompatibilities", "does not include FARGATE; Fargate's rules were not applied (use --launch-type EC2 to check EC2 rules)")
@@ -22,10 +23,14 @@ public enum TaskDefinitionValidator {
                 continue
             }
             if !isValidName(name) {
-                v.error("\(p).name", "Container name \"\(name)\" is invalid: up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed.")
+                v.error(
+                    "\(p).name",
+                    "Container name \"\(name)\" is invalid: up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed.")
             }
             if let first = names[name] {
-                v.error("\(p).name", "Duplicate container name \"\(name)\" (also containerDefinitions[\(first)]). Container names must be unique within a task definition.")
+                v.error(
+                    "\(p).name",
+                    "Duplicate container name \"\(name)\" (also containerDefinitions[\(first)]). Container names must be unique within a task definition.")
             } else {
                 names[name] = i
             }
@@ -48,7 +53,9 @@ public enum TaskDefinitionValidator {
             } else if td.networkMode == nil {
                 v.error("networkMode", "Fargate only supports network mode 'awsvpc'; networkMode must be set to \"awsvpc\".")
             }
-            if td.pidMode == "host" { v.error("pidMode", "Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'.") }
+            if td.pidMode == "host" {
+                v.error("pidMode", "Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'.")
+            }
             if td.ipcMode != nil { v.error("ipcMode", "Tasks using the Fargate launch type do not support ipcMode.") }
             if !(td.placementConstraints ?? []).isEmpty {
                 v.error("placementConstraints", "Fargate does not support placementConstraints (Fargate places tasks itself).")
@@ -74,11 +81,15 @@ public enum TaskDefinitionValidator {
             v.error("containerDefinitions[\(i)].secrets", "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.")
         }
         if let i = containers.first(where: { $0.element.repositoryCredentials != nil })?.offset {
-            v.error("containerDefinitions[\(i)].repositoryCredentials", "Private repository authentication requires that the task definition specify a value for executionRoleArn.")
+            v.error(
+                "containerDefinitions[\(i)].repositoryCredentials",
+                "Private repository authentication requires that the task definition specify a value for executionRoleArn.")
         }
         guard fargate else { return }
         if let i = containers.first(where: { $0.element.logConfiguration?.logDriver == "awslogs" })?.offset {
-            v.error("containerDefinitions[\(i)].logConfiguration.logDriver", "Fargate requires task definition to have execution role ARN to support log driver awslogs.")
+            v.error(
+                "containerDefinitions[\(i)].logConfiguration.logDriver",
+                "Fargate requires task definition to have execution role ARN to support log driver awslogs.")
         }
         if let i = containers.first(where: { isECRImage($0.element.image ?? "") })?.offset {
             v.error("containerDefinitions[\(i)].image", "Fargate requires task definition to have execution role ARN to support ECR images.")
@@ -113,9 +124,14 @@ public enum TaskDefinitionValidator {
     private static func checkFargateWindows(_ td: TaskDefinition, _ v: inout Collector) {
         guard td.platform.isWindows else { return }
         let family = td.platform.osFamily
-        v.warn("runtimePlatform.operatingSystemFamily", "fargate-local runs Linux tasks only: it registers this \(family) task but cannot run it (RunTask: PlatformTaskDefinitionIncompatibilityException).")
+        v.warn(
+            "runtimePlatform.operatingSystemFamily",
+            "fargate-local runs Linux tasks only: it registers this \(family) task but cannot run it (RunTask: PlatformTaskDefinitionIncompatibilityException)."
+        )
         if td.platform.architecture != "X86_64" {
-            v.error("runtimePlatform.cpuArchitecture", "Windows containers on Fargate run on X86_64 only; \(family) with \(td.platform.architecture) is not supported.")
+            v.error(
+                "runtimePlatform.cpuArchitecture",
+                "Windows containers on Fargate run on X86_64 only; \(family) with \(td.platform.architecture) is not supported.")
         }
         if let cpu = td.cpu.flatMap(ResourceSize.cpuUnits), ResourceSize.fargateMemoryChoices(forCPU: cpu) != nil, ![1024, 2048, 4096].contains(cpu) {
             v.error("cpu", "Invalid 'cpu' setting for task. Windows containers on Fargate need 1024, 2048 or 4096 CPU units; \(cpu) was given.")
@@ -124,9 +140,10 @@ public enum TaskDefinitionValidator {
 
     /// ECS's rule for family, container and cluster names: up to 255 letters, digits, '_' and '-'.
     public static func isValidName(_ s: String) -> Bool {
-        s.count <= 255 && s.unicodeScalars.allSatisfy {
-            ($0.isASCII && (CharacterSetCheck.isAlnum($0) || $0 == "_" || $0 == "-"))
-        }
+        s.count <= 255
+            && s.unicodeScalars.allSatisfy {
+                ($0.isASCII && (CharacterSetCheck.isAlnum($0) || $0 == "_" || $0 == "-"))
+            }
     }
 
     private static func checkFamily(_ family: String, _ v: inout Collector) {
@@ -149,7 +166,9 @@ public enum TaskDefinitionValidator {
                 v.error("\(p).name", "Duplicate volume name \"\(name)\".")
             }
             if fargate, vol.dockerVolumeConfiguration != nil {
-                v.error("\(p).dockerVolumeConfiguration", "Fargate does not support dockerVolumeConfiguration; use an EFS volume or task storage (a volume with no configuration).")
+                v.error(
+                    "\(p).dockerVolumeConfiguration",
+                    "Fargate does not support dockerVolumeConfiguration; use an EFS volume or task storage (a volume with no configuration).")
             }
             if fargate, let source = vol.host?.sourcePath, !source.isEmpty {
                 v.warn("\(p).host.sourcePath", "Fargate does not support host.sourcePath (it is ignored by AWS); fargate-local binds \(source) as given.")
@@ -163,12 +182,15 @@ public enum TaskDefinitionValidator {
                 }
                 let auth = efs.authorizationConfig
                 if let ap = auth?.accessPointId, !ap.isEmpty, let root = efs.rootDirectory, root != "/" {
-                    v.error("\(p).efsVolumeConfiguration.rootDirectory",
-                            "Invalid request provided: Create TaskDefinition: When using an EFS access point, the root directory must either be set to \"/\" or be omitted.")
+                    v.error(
+                        "\(p).efsVolumeConfiguration.rootDirectory",
+                        "Invalid request provided: Create TaskDefinition: When using an EFS access point, the root directory must either be set to \"/\" or be omitted."
+                    )
                 }
-                if (!(auth?.accessPointId ?? "").isEmpty || auth?.iam == "ENABLED"), efs.transitEncryption != "ENABLED" {
-                    v.error("\(p).efsVolumeConfiguration.transitEncryption",
-                            "transitEncryption must be ENABLED when an EFS access point or IAM authorization is used.")
+                if !(auth?.accessPointId ?? "").isEmpty || auth?.iam == "ENABLED", efs.transitEncryption != "ENABLED" {
+                    v.error(
+                        "\(p).efsVolumeConfiguration.transitEncryption",
+                        "transitEncryption must be ENABLED when an EFS access point or IAM authorization is used.")
                 }
             }
         }
@@ -183,7 +205,9 @@ public enum TaskDefinitionValidator {
             v.error("\(p).image", "Container.image should not be null or empty.")
         }
         if let mem = c.memory, let res = c.memoryReservation, res > mem {
-            v.error("\(p).memoryReservation", "Invalid setting for container '\(c.name ?? "")'. 'memoryReservation' (\(res)) must be less than or equal to 'memory' (\(mem)).")
+            v.error(
+                "\(p).memoryReservation",
+                "Invalid setting for container '\(c.name ?? "")'. 'memoryReservation' (\(res)) must be less than or equal to 'memory' (\(mem)).")
         }
         if let mem = c.memory, mem < 6 {
             v.error("\(p).memory", "Invalid setting for container '\(c.name ?? "")'. 'memory' must be at least 6 MiB.")
@@ -311,7 +335,8 @@ public enum TaskDefinitionValidator {
         }
         for (j, f) in (c.environmentFiles ?? []).enumerated() {
             if !f.value.hasPrefix("arn:") || !f.value.contains(":s3:::") {
-                v.error("\(p).environmentFiles[\(j)].value", "Environment file must be an S3 object ARN (arn:aws:s3:::bucket/key.env); \"\(f.value)\" was given.")
+                v.error(
+                    "\(p).environmentFiles[\(j)].value", "Environment file must be an S3 object ARN (arn:aws:s3:::bucket/key.env); \"\(f.value)\" was given.")
             } else if !f.value.hasSuffix(".env") {
                 v.error("\(p).environmentFiles[\(j)].value", "Environment files must have the .env file extension.")
             }
@@ -334,7 +359,10 @@ public enum TaskDefinitionValidator {
             }
             let targetDef = td.containerDefinitions[target]
             if ["SUCCESS", "COMPLETE"].contains(dep.condition) && targetDef.isEssential {
-                v.error("\(dp).condition", "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container (container \"\(dep.containerName)\" is essential).")
+                v.error(
+                    "\(dp).condition",
+                    "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container (container \"\(dep.containerName)\" is essential)."
+                )
             }
             if dep.condition == "HEALTHY" && targetDef.healthCheck == nil {
                 v.error("\(dp).condition", "Container \"\(dep.containerName)\" has no healthCheck, so a HEALTHY condition on it can never be met.")
@@ -379,7 +407,8 @@ public enum TaskDefinitionValidator {
                     let cycle = (stack[cycleStart...] + [i, t]).compactMap { containers[$0].name }
                     let key = Set(cycle).sorted().joined(separator: ",")
                     if reported.insert(key).inserted {
-                        v.error("containerDefinitions[\(i)].dependsOn[\(j)]",
+                        v.error(
+                            "containerDefinitions[\(i)].dependsOn[\(j)]",
                             "Cycle detected in container dependencies: \(cycle.joined(separator: " -> ")).")
                     }
                 } else if state[t] == 0 {
@@ -395,12 +424,16 @@ public enum TaskDefinitionValidator {
         var taskCPU: Int?
         var taskMemory: Int?
         if let cpu = td.cpu {
-            if let units = ResourceSize.cpuUnits(cpu) { taskCPU = units } else {
+            if let units = ResourceSize.cpuUnits(cpu) {
+                taskCPU = units
+            } else {
                 v.error("cpu", "Invalid 'cpu' setting for task. \"\(cpu)\" is not a number of CPU units (\"1024\") or vCPUs (\"1 vCPU\").")
             }
         }
         if let memory = td.memory {
-            if let mib = ResourceSize.memoryMiB(memory) { taskMemory = mib } else {
+            if let mib = ResourceSize.memoryMiB(memory) {
+                taskMemory = mib
+            } else {
                 v.error("memory", "Invalid 'memory' setting for task. \"\(memory)\" is not a size in MiB (\"2048\") or GB (\"2 GB\").")
             }
         }
@@ -414,7 +447,10 @@ public enum TaskDefinitionValidator {
             if let cpu = taskCPU {
                 if let choices = ResourceSize.fargateMemoryChoices(forCPU: cpu) {
                     if let mem = taskMemory, !choices.contains(mem) {
-                        v.error("memory", "No Fargate configuration exists for given values: \(cpu) CPU, \(mem) memory. With \(cpu) CPU units, memory must be \(ResourceSize.describeChoices(choices)) MiB.")
+                        v.error(
+                            "memory",
+                            "No Fargate configuration exists for given values: \(cpu) CPU, \(mem) memory. With \(cpu) CPU units, memory must be \(ResourceSize.describeChoices(choices)) MiB."
+                        )
                     }
                 } else {
                     v.error("cpu", "Invalid 'cpu' setting for task. Fargate supports 256, 512, 1024, 2048, 4096, 8192 and 16384 CPU units; \(cpu) was given.")
@@ -429,14 +465,19 @@ public enum TaskDefinitionValidator {
             }
             for (i, c) in containers.enumerated() {
                 if let m = c.memory, m > taskMemory {
-                    v.error("containerDefinitions[\(i)].memory", "Invalid setting for container '\(c.name ?? "")'. 'memory' (\(m)) exceeds the task's memory (\(taskMemory)).")
+                    v.error(
+                        "containerDefinitions[\(i)].memory",
+                        "Invalid setting for container '\(c.name ?? "")'. 'memory' (\(m)) exceeds the task's memory (\(taskMemory)).")
                 }
             }
         }
         if let taskCPU {
             let sum = containers.reduce(0) { $0 + ($1.cpu ?? 0) }
             if sum > taskCPU {
-                v.error("containerDefinitions", "The sum of all container 'cpu' values cannot be greater than the value of the task 'cpu'. Here they are \(sum) units in all, and the task has \(taskCPU).")
+                v.error(
+                    "containerDefinitions",
+                    "The sum of all container 'cpu' values cannot be greater than the value of the task 'cpu'. Here they are \(sum) units in all, and the task has \(taskCPU)."
+                )
             }
         }
     }

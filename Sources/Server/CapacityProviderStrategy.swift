@@ -22,12 +22,15 @@ enum CapacityProviderStrategy {
                 throw APIError.invalidParameter("capacityProviderStrategy[\(i)].capacityProvider is required.")
             }
             guard fargateProviders.contains(name) else {
-                throw APIError.invalidParameter("The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.")
+                throw APIError.invalidParameter(
+                    "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again."
+                )
             }
             guard !entries.contains(where: { $0.name == name }) else {
                 throw APIError.invalidParameter("The specified capacity provider strategy cannot contain duplicate capacity providers.")
             }
-            let weight = item["weight"]?.intValue ?? 0, base = item["base"]?.intValue ?? 0
+            let weight = item["weight"]?.intValue ?? 0
+            let base = item["base"]?.intValue ?? 0
             guard (0...1000).contains(weight) else { throw APIError.invalidParameter("capacityProviderStrategy[\(i)].weight must be between 0 and 1000.") }
             guard (0...100_000).contains(base) else { throw APIError.invalidParameter("capacityProviderStrategy[\(i)].base must be between 0 and 100000.") }
             entries.append((name, weight, base))
@@ -38,9 +41,11 @@ enum CapacityProviderStrategy {
         // A provider of weight 0 places no task beyond its base; one alone takes them all.
         if entries.count == 1 && entries[0].weight == 0 { entries[0].weight = 1 }
         guard entries.contains(where: { $0.weight > 0 }) else {
-            throw APIError.invalidParameter("The specified capacity provider strategy must contain at least one capacity provider with a weight greater than zero.")
+            throw APIError.invalidParameter(
+                "The specified capacity provider strategy must contain at least one capacity provider with a weight greater than zero.")
         }
-        var based = Array(repeating: 0, count: entries.count), weighted = based
+        var based = Array(repeating: 0, count: entries.count)
+        var weighted = based
         var out: [String] = []
         for _ in 0..<count {
             let i: Int

@@ -30,13 +30,18 @@ public struct ControllerServer: Sendable {
     /// nil when the request may go on.
     func refusal(_ context: ConnectionRequestContext) -> Response? {
         guard let client = context.remoteAddress, let server = context.localAddress,
-              let uid = PeerUser.uid(client: client, server: server), !allowedUsers.contains(uid) else { return nil }
+            let uid = PeerUser.uid(client: client, server: server), !allowedUsers.contains(uid)
+        else { return nil }
         let owner = geteuid()
         var allowed = owner == 0 ? ["root (uid 0)"] : ["the user running it (uid \(owner))", "root"]
         let others = allowedUsers.subtracting([owner, 0]).sorted().map(String.init)
         if !others.isEmpty { allowed.append("uid\(others.count == 1 ? "" : "s") \(others.joined(separator: ", ")) (serve --allow-user)") }
         let list = allowed.count == 1 ? allowed[0] : allowed.dropLast().joined(separator: ", ") + " and " + allowed.last!
-        return Self.error(APIError("AccessDeniedException", "fargate-local's API answers only \(list); this request came from uid \(uid). Whoever may run tasks here may mount this machine's folders into them: serve --allow-user USER lets another user in.", status: 403))
+        return Self.error(
+            APIError(
+                "AccessDeniedException",
+                "fargate-local's API answers only \(list); this request came from uid \(uid). Whoever may run tasks here may mount this machine's folders into them: serve --allow-user USER lets another user in.",
+                status: 403))
     }
 
     static let maxBody = 16 << 20
@@ -63,7 +68,11 @@ public struct ControllerServer: Sendable {
 
         router.post("/") { request, context -> Response in
             guard case .full = surface else {
-                return Self.error(APIError("AccessDeniedException", "This is the listener for containers' 169.254.170.2 (task metadata, credentials, the agent's endpoints); fargate-local's ECS and CloudWatch Logs APIs are served on 127.0.0.1 only.", status: 403))
+                return Self.error(
+                    APIError(
+                        "AccessDeniedException",
+                        "This is the listener for containers' 169.254.170.2 (task metadata, credentials, the agent's endpoints); fargate-local's ECS and CloudWatch Logs APIs are served on 127.0.0.1 only.",
+                        status: 403))
             }
             if let refusal = self.refusal(context) { return refusal }
             let target = request.headers[HTTPField.Name("X-Amz-Target")!] ?? ""
@@ -79,7 +88,9 @@ public struct ControllerServer: Sendable {
                 } else if target.hasPrefix("Logs_20140328.") {
                     result = try await logs.handle(String(target.dropFirst("Logs_20140328.".count)), parsed)
                 } else {
-                    throw APIError("UnknownOperationException", "Unknown X-Amz-Target \"\(target)\"; fargate-local serves AmazonEC2ContainerServiceV20141113.* and Logs_20140328.*.")
+                    throw APIError(
+                        "UnknownOperationException",
+                        "Unknown X-Amz-Target \"\(target)\"; fargate-local serves AmazonEC2ContainerServiceV20141113.* and Logs_20140328.*.")
                 }
                 return Self.json(result)
             } catch {
@@ -109,7 +120,8 @@ public struct ControllerServer: Sendable {
                 taskID = String(taskID[..<dash])
             }
             guard let record = try? await store.task(id: taskID), let expected = record.credentialsToken,
-                  Self.constantTimeEqual(offered, expected) else {
+                Self.constantTimeEqual(offered, expected)
+            else {
                 return Self.error(APIError("AccessDenied", "Missing or invalid authorization token for this task's credentials.", status: 403))
             }
             do {
@@ -136,7 +148,10 @@ public struct ControllerServer: Sendable {
                     return Self.error(APIError.invalidParameter("a stop request needs the task's id in \"task\""))
                 }
                 let code = fields["stopCode"]?.stringValue.flatMap(StopCode.init(rawValue:)) ?? .userInitiated
-                guard await host.applyStop(id, reason: fields["reason"]?.stringValue ?? "Task stopped by user", code: code, timeout: fields["timeoutSeconds"]?.intValue) else {
+                guard
+                    await host.applyStop(
+                        id, reason: fields["reason"]?.stringValue ?? "Task stopped by user", code: code, timeout: fields["timeoutSeconds"]?.intValue)
+                else {
                     return Self.error(APIError("ResourceNotFoundException", "task \(id) is not supervised here", status: 404))
                 }
                 return Self.json(.object([("stopping", .string(id))]), contentType: "application/json")
@@ -153,7 +168,8 @@ public struct ControllerServer: Sendable {
         func answer(_ status: Int, _ body: [(key: String, value: JSONValue)]) -> Response {
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
-            return Response(status: HTTPResponse.Status(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: JSONValue.object(body).serialized())))
+            return Response(
+                status: HTTPResponse.Status(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: JSONValue.object(body).serialized())))
         }
         func error(_ status: Int, arn: String, _ code: String, _ message: String) -> Response {
             answer(status, [("error", .object((arn.isEmpty ? [] : [("Arn", .string(arn))]) + [("Code", .string(code)), ("Message", .string(message))]))])
@@ -183,14 +199,16 @@ public struct ControllerServer: Sendable {
 
     static func metadata(_ m: TaskMetadata, _ version: Int, _ context: ConnectionRequestContext, _ rest: String) async throws -> Response {
         do {
-            return json(try await m.handle(version: version, containerID: context.parameters.get("container") ?? "", rest: rest), contentType: "application/json")
+            return json(
+                try await m.handle(version: version, containerID: context.parameters.get("container") ?? "", rest: rest), contentType: "application/json")
         } catch {
             return Self.error(error)
         }
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
         guard x.count == y.count, !y.isEmpty else { return false }
         var diff: UInt8 = 0
         for i in 0..<x.count { diff |= x[i] ^ y[i] }

@@ -24,11 +24,13 @@ public struct CredentialsProvider: Sendable {
         let key = environment["AWS_ACCESS_KEY_ID"].flatMap { $0.isEmpty ? nil : $0 }
         let secret = environment["AWS_SECRET_ACCESS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         if let key, let secret {
-            base = Credentials(accessKeyID: key, secretAccessKey: secret, token: environment["AWS_SESSION_TOKEN"],
-                               expiration: Date().addingTimeInterval(6 * 3600), roleArn: nil)
+            base = Credentials(
+                accessKeyID: key, secretAccessKey: secret, token: environment["AWS_SESSION_TOKEN"],
+                expiration: Date().addingTimeInterval(6 * 3600), roleArn: nil)
         } else {
-            base = Credentials(accessKeyID: "AKIAFARGATELOCAL0000", secretAccessKey: "fargate-local-test-secret-not-for-aws",
-                               token: nil, expiration: Date().addingTimeInterval(6 * 3600), roleArn: nil)
+            base = Credentials(
+                accessKeyID: "AKIAFARGATELOCAL0000", secretAccessKey: "fargate-local-test-secret-not-for-aws",
+                token: nil, expiration: Date().addingTimeInterval(6 * 3600), roleArn: nil)
         }
         self.awsEndpoint = awsEndpoint
         self.region = region
@@ -42,14 +44,18 @@ public struct CredentialsProvider: Sendable {
             c.roleArn = role
             return c
         }
-        let form = [("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", role),
-                    ("RoleSessionName", "fargate-local-\(record.id.prefix(16))"), ("DurationSeconds", "3600")]
-            .map { "\($0.0)=\(Self.encode($0.1))" }.joined(separator: "&")
-        let request = HTTPRequest(method: "POST", url: endpoint.hasSuffix("/") ? endpoint : endpoint + "/",
-                                  headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(form.utf8),
-                                  signing: SigV4Signing(region: region, service: "sts", accessKeyID: base.accessKeyID,
-                                                        secretAccessKey: base.secretAccessKey, sessionToken: base.token),
-                                  timeoutSeconds: 15)
+        let form = [
+            ("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", role),
+            ("RoleSessionName", "fargate-local-\(record.id.prefix(16))"), ("DurationSeconds", "3600"),
+        ]
+        .map { "\($0.0)=\(Self.encode($0.1))" }.joined(separator: "&")
+        let request = HTTPRequest(
+            method: "POST", url: endpoint.hasSuffix("/") ? endpoint : endpoint + "/",
+            headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(form.utf8),
+            signing: SigV4Signing(
+                region: region, service: "sts", accessKeyID: base.accessKeyID,
+                secretAccessKey: base.secretAccessKey, sessionToken: base.token),
+            timeoutSeconds: 15)
         let response: HTTPResponse
         do { response = try HTTPClient().send(request) } catch { throw APIError.server("STS AssumeRole for \(role) failed: \(error.message)") }
         let text = response.bodyText
@@ -61,8 +67,9 @@ public struct CredentialsProvider: Sendable {
             throw APIError.server("STS AssumeRole for \(role) at \(endpoint) failed with HTTP \(response.status)")
         }
         let expiration = element("Expiration").flatMap { ISO8601DateFormatter().date(from: $0.replacingOccurrences(of: ".000", with: "")) }
-        return Credentials(accessKeyID: key, secretAccessKey: secret, token: element("SessionToken"),
-                           expiration: expiration ?? Date().addingTimeInterval(3600), roleArn: role)
+        return Credentials(
+            accessKeyID: key, secretAccessKey: secret, token: element("SessionToken"),
+            expiration: expiration ?? Date().addingTimeInterval(3600), roleArn: role)
     }
 
     static func encode(_ s: String) -> String {

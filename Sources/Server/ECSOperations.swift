@@ -119,7 +119,10 @@ struct ECSOperations: Sendable {
             }
             switch try await store.deleteTaskDefinition(ref) {
             case let .deleting(registered): deleted.append(taskDefinitionJSON(registered))
-            case let .active(registered): failure(registered.definition.taskDefinitionArn ?? ref, "The specified task definition is still in ACTIVE status. Deregister it before deleting it.")
+            case let .active(registered):
+                failure(
+                    registered.definition.taskDefinitionArn ?? ref, "The specified task definition is still in ACTIVE status. Deregister it before deleting it."
+                )
             case .notFound: failure(ref, "The specified task definition does not exist.")
             }
         }
@@ -149,7 +152,9 @@ struct ECSOperations: Sendable {
     /// A task definition status a listing may ask for.
     static func requireTaskDefinitionStatus(_ status: String) throws(APIError) {
         guard ["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"].contains(status) else {
-            throw APIError.invalidParameter("1 validation error detected: Value '\(status)' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [ACTIVE, INACTIVE, DELETE_IN_PROGRESS]")
+            throw APIError.invalidParameter(
+                "1 validation error detected: Value '\(status)' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [ACTIVE, INACTIVE, DELETE_IN_PROGRESS]"
+            )
         }
     }
 
@@ -270,7 +275,8 @@ struct ECSOperations: Sendable {
         let overrides = try r.decode(TaskOverride.self, "overrides", shape: "TaskOverride") ?? TaskOverride()
         for (i, o) in (overrides.containerOverrides ?? []).enumerated() {
             guard let name = o.name, registered.definition.containerDefinitions.contains(where: { $0.name == name }) else {
-                throw APIError.invalidParameter("Override for container named \(o.name ?? "") is not a container in the TaskDefinition. (overrides.containerOverrides[\(i)].name)")
+                throw APIError.invalidParameter(
+                    "Override for container named \(o.name ?? "") is not a container in the TaskDefinition. (overrides.containerOverrides[\(i)].name)")
             }
         }
         if overrides.cpu != nil || overrides.memory != nil {
@@ -305,10 +311,16 @@ struct ECSOperations: Sendable {
         if let token { try await store.saveClientToken(token, request: r.body.serialized(), taskIDs: records.map(\.id)) }
         for record in records {
             if launchType == nil && providers == nil {
-                await host.note(record, "note: RunTask had neither launchType nor capacityProviderStrategy; ECS then uses the cluster's default capacity provider strategy, and without one the EC2 launch type (InvalidParameterException: No Container Instances were found in your cluster.); fargate-local ran it on Fargate")
+                await host.note(
+                    record,
+                    "note: RunTask had neither launchType nor capacityProviderStrategy; ECS then uses the cluster's default capacity provider strategy, and without one the EC2 launch type (InvalidParameterException: No Container Instances were found in your cluster.); fargate-local ran it on Fargate"
+                )
             }
             if missingNetworkConfiguration {
-                await host.note(record, "warning: RunTask had no networkConfiguration; ECS refuses an awsvpc task without one (InvalidParameterException: Network Configuration must be provided when networkMode 'awsvpc' is specified.)")
+                await host.note(
+                    record,
+                    "warning: RunTask had no networkConfiguration; ECS refuses an awsvpc task without one (InvalidParameterException: Network Configuration must be provided when networkMode 'awsvpc' is specified.)"
+                )
             }
             await host.start(record)
         }
@@ -344,7 +356,8 @@ struct ECSOperations: Sendable {
             if let record = try await store.task(id: id), record.task.clusterArn == arns.cluster(cluster) {
                 tasks.append(taskJSON(record, includeTags: includeTags))
             } else {
-                failures.append(.object([("arn", .string(ref.hasPrefix("arn:") ? ref : arns.task(cluster: cluster, id: ref))), ("reason", .string("MISSING"))]))
+                failures.append(
+                    .object([("arn", .string(ref.hasPrefix("arn:") ? ref : arns.task(cluster: cluster, id: ref))), ("reason", .string("MISSING"))]))
             }
         }
         return .object([("tasks", .array(tasks)), ("failures", .array(failures))])
@@ -402,7 +415,9 @@ struct ECSOperations: Sendable {
             throw APIError.invalidParameter("The referenced task was not found.")
         }
         guard record.task.enableExecuteCommand == true, record.task.lastStatus == .running else {
-            throw APIError.invalidParameter("The execute command failed because execute command was not enabled when the task was run or the execute command agent isn't running. Wait and try again or run a new task with execute command enabled and try again.")
+            throw APIError.invalidParameter(
+                "The execute command failed because execute command was not enabled when the task was run or the execute command agent isn't running. Wait and try again or run a new task with execute command enabled and try again."
+            )
         }
         let names = record.task.containers.map(\.name)
         let container = try r.string("container")
@@ -413,7 +428,9 @@ struct ECSOperations: Sendable {
             throw APIError.invalidParameter("The task has more than one container (\(names.joined(separator: ", "))): specify container.")
         }
         let name = container ?? names[0]
-        throw APIError.client("fargate-local has no Session Manager for the session-manager-plugin to join; run the command with `fargate-local exec \(record.id.prefix(12)) -c \(name) -it -- COMMAND` (same container, its filesystem and environment).")
+        throw APIError.client(
+            "fargate-local has no Session Manager for the session-manager-plugin to join; run the command with `fargate-local exec \(record.id.prefix(12)) -c \(name) -it -- COMMAND` (same container, its filesystem and environment)."
+        )
     }
 
     // MARK: Task scale-in protection
@@ -438,10 +455,14 @@ struct ECSOperations: Sendable {
         for ref in refs {
             let id = ref.hasPrefix("arn:") ? String(ref.split(separator: "/").last ?? "") : ref
             if let record = try await store.task(id: id), record.task.clusterArn == arns.cluster(cluster) {
-                failures.append(.object([("arn", .string(record.task.taskArn)), ("reason", .string("TASK_NOT_VALID")),
-                                         ("detail", .string("The task is not part of an ECS service: scale-in protection is for a service's tasks."))]))
+                failures.append(
+                    .object([
+                        ("arn", .string(record.task.taskArn)), ("reason", .string("TASK_NOT_VALID")),
+                        ("detail", .string("The task is not part of an ECS service: scale-in protection is for a service's tasks.")),
+                    ]))
             } else {
-                failures.append(.object([("arn", .string(ref.hasPrefix("arn:") ? ref : arns.task(cluster: cluster, id: ref))), ("reason", .string("MISSING"))]))
+                failures.append(
+                    .object([("arn", .string(ref.hasPrefix("arn:") ? ref : arns.task(cluster: cluster, id: ref))), ("reason", .string("MISSING"))]))
             }
         }
         return .object([("protectedTasks", .array([])), ("failures", .array(failures))])

@@ -25,9 +25,13 @@ struct LogsOperations: Sendable {
 
     /// A log group name as CloudWatch Logs takes it: 1 to 512 of `a-z A-Z 0-9 _ - / . #`.
     func checkGroupName(_ name: String) throws(APIError) {
-        let allowed = name.unicodeScalars.allSatisfy { ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "_-/.#".unicodeScalars.contains($0) }
+        let allowed = name.unicodeScalars.allSatisfy {
+            ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "_-/.#".unicodeScalars.contains($0)
+        }
         guard (1...512).contains(name.count), allowed else {
-            throw APIError.invalidParameter("1 validation error detected: Value '\(name)' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+")
+            throw APIError.invalidParameter(
+                "1 validation error detected: Value '\(name)' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+"
+            )
         }
     }
 
@@ -60,10 +64,18 @@ struct LogsOperations: Sendable {
         let prefix = try r.string("logGroupNamePrefix") ?? ""
         let groups = logs.groups().filter { $0.name.hasPrefix(prefix) }
         let (page, next) = try Paging.page(groups, r, maxLimit: 50)
-        var out: [(key: String, value: JSONValue)] = [("logGroups", .array(page.map { g in
-            .object([("logGroupName", .string(g.name)), ("creationTime", WireJSON.milliseconds(g.created)),
-                     ("metricFilterCount", .number("0")), ("arn", .string(groupARN(g.name))), ("storedBytes", WireJSON.number(g.bytes))])
-        }))]
+        var out: [(key: String, value: JSONValue)] = [
+            (
+                "logGroups",
+                .array(
+                    page.map { g in
+                        .object([
+                            ("logGroupName", .string(g.name)), ("creationTime", WireJSON.milliseconds(g.created)),
+                            ("metricFilterCount", .number("0")), ("arn", .string(groupARN(g.name))), ("storedBytes", WireJSON.number(g.bytes)),
+                        ])
+                    })
+            )
+        ]
         if let next { out.append(("nextToken", .string(next))) }
         return .object(out)
     }
@@ -80,7 +92,9 @@ struct LogsOperations: Sendable {
         let prefix = try r.string("logStreamNamePrefix") ?? ""
         let orderBy = try r.string("orderBy") ?? "LogStreamName"
         guard ["LogStreamName", "LastEventTime"].contains(orderBy) else {
-            throw APIError.invalidParameter("1 validation error detected: Value '\(orderBy)' at 'orderBy' failed to satisfy constraint: Member must satisfy enum value set: [LogStreamName, LastEventTime]")
+            throw APIError.invalidParameter(
+                "1 validation error detected: Value '\(orderBy)' at 'orderBy' failed to satisfy constraint: Member must satisfy enum value set: [LogStreamName, LastEventTime]"
+            )
         }
         // CloudWatch orders by event time only across the whole group.
         if orderBy == "LastEventTime", !prefix.isEmpty {
@@ -90,15 +104,21 @@ struct LogsOperations: Sendable {
         if orderBy == "LastEventTime" { streams.sort { $0.lastEvent < $1.lastEvent } }
         if try r.bool("descending") == true { streams.reverse() }
         let (page, next) = try Paging.page(streams, r, maxLimit: 50)
-        var out: [(key: String, value: JSONValue)] = [("logStreams", .array(page.map { s in
-            .object([
-                ("logStreamName", .string(s.name)), ("creationTime", WireJSON.milliseconds(s.created)),
-                ("firstEventTimestamp", WireJSON.number(s.firstEvent)), ("lastEventTimestamp", WireJSON.number(s.lastEvent)),
-                ("lastIngestionTime", WireJSON.number(s.lastEvent)), ("uploadSequenceToken", .string("1")),
-                ("arn", .string("arn:aws:logs:\(arns.region):\(arns.account):log-group:\(group):log-stream:\(s.name)")),
-                ("storedBytes", WireJSON.number(s.bytes)),
-            ])
-        }))]
+        var out: [(key: String, value: JSONValue)] = [
+            (
+                "logStreams",
+                .array(
+                    page.map { s in
+                        .object([
+                            ("logStreamName", .string(s.name)), ("creationTime", WireJSON.milliseconds(s.created)),
+                            ("firstEventTimestamp", WireJSON.number(s.firstEvent)), ("lastEventTimestamp", WireJSON.number(s.lastEvent)),
+                            ("lastIngestionTime", WireJSON.number(s.lastEvent)), ("uploadSequenceToken", .string("1")),
+                            ("arn", .string("arn:aws:logs:\(arns.region):\(arns.account):log-group:\(group):log-stream:\(s.name)")),
+                            ("storedBytes", WireJSON.number(s.bytes)),
+                        ])
+                    })
+            )
+        ]
         if let next { out.append(("nextToken", .string(next))) }
         return .object(out)
     }
@@ -144,7 +164,8 @@ struct LogsOperations: Sendable {
         if let token = try r.string("nextToken") {
             let parts = token.split(separator: "/", omittingEmptySubsequences: false)
             guard (2...3).contains(parts.count), parts[0] == "f" || parts[0] == "b", let n = Int(parts[1]), n >= 0,
-                  parts.count == 2 || parts[0] == "f", parts.count == 2 || UInt64(parts[2]) != nil else {
+                parts.count == 2 || parts[0] == "f", parts.count == 2 || UInt64(parts[2]) != nil
+            else {
                 throw APIError.invalidParameter("The specified nextToken is invalid.")
             }
             forward = parts[0] == "f"
@@ -157,8 +178,9 @@ struct LogsOperations: Sendable {
             // follower pays for what the stream gained), and give the next page's byte.
             let from = position ?? 0
             let wanted = (byteOffset == nil ? from : 0) + limit
-            let read = logs.events(of: name, after: LogStore.ReadPosition(byteOffset: byteOffset ?? 0, eventCount: byteOffset == nil ? 0 : from),
-                                   atLeast: wanted)
+            let read = logs.events(
+                of: name, after: LogStore.ReadPosition(byteOffset: byteOffset ?? 0, eventCount: byteOffset == nil ? 0 : from),
+                atLeast: wanted)
             let skip = byteOffset == nil ? min(from, read.events.count) : 0
             let available = read.events.count - skip
             if available <= limit {
@@ -198,13 +220,20 @@ struct LogsOperations: Sendable {
             var first: Int?
             var stop = read.events.count
             for (i, e) in read.events.enumerated() {
-                if let end, e.timestamp >= end { stop = i; break }
+                if let end, e.timestamp >= end {
+                    stop = i
+                    break
+                }
                 if let start, e.timestamp < start { continue }
-                if events.count == limit { stop = i; break }
+                if events.count == limit {
+                    stop = i
+                    break
+                }
                 first = first ?? begin.eventCount + i
                 events.append(e)
             }
-            let next = stop == read.events.count
+            let next =
+                stop == read.events.count
                 ? "f/\(read.position.eventCount)/\(read.position.byteOffset)"
                 : "f/\(begin.eventCount + stop)" + (read.lineStarts[stop].map { "/\($0)" } ?? "")
             page = (events, next, first ?? begin.eventCount + stop)
@@ -276,7 +305,8 @@ struct LogsOperations: Sendable {
     static func searchToken(_ positions: [String: LogGroupSearch.Resume]) -> String {
         let text = positions.sorted { $0.key < $1.key }
             .map { "\($0.key)\t\($0.value.line.byteOffset)\t\($0.value.line.eventCount)\t\($0.value.skip)\n" }.joined()
-        return "s1." + Data(text.utf8).base64EncodedString()
+        return "s1."
+            + Data(text.utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
@@ -289,7 +319,9 @@ struct LogsOperations: Sendable {
         var positions: [String: LogGroupSearch.Resume] = [:]
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-            guard fields.count == 4, let byte = UInt64(fields[1]), let event = Int(fields[2]), let skip = Int(fields[3]), event >= 0, skip >= 0 else { return nil }
+            guard fields.count == 4, let byte = UInt64(fields[1]), let event = Int(fields[2]), let skip = Int(fields[3]), event >= 0, skip >= 0 else {
+                return nil
+            }
             positions[String(fields[0])] = LogGroupSearch.Resume(line: LogStore.ReadPosition(byteOffset: byte, eventCount: event), skip: skip)
         }
         return positions.isEmpty ? nil : positions

@@ -31,8 +31,9 @@ public enum PeerUser {
         for line in table.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count > 7,
-                  let local = fields[1].split(separator: ":").last, Int(local, radix: 16) == clientPort,
-                  let remote = fields[2].split(separator: ":").last, Int(remote, radix: 16) == serverPort else { continue }
+                let local = fields[1].split(separator: ":").last, Int(local, radix: 16) == clientPort,
+                let remote = fields[2].split(separator: ":").last, Int(remote, radix: 16) == serverPort
+            else { continue }
             return UInt32(fields[7])
         }
         return nil

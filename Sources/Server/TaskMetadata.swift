@@ -154,8 +154,13 @@ struct TaskMetadata: Sendable {
             ("Containers", .array(t.containers.map { containerJSON(record, $0, facts: facts) })),
             // Utilized (MiB): what the task's containers wrote to their own filesystems (Docker);
             // a host process writes to the host's, so 0.
-            ("EphemeralStorageMetrics", .object([("Utilized", .number(String(Self.utilizedMiB(facts)))),
-                                                 ("Reserved", .number(String((t.ephemeralStorage?.sizeInGiB ?? 20) * 1024)))])),
+            (
+                "EphemeralStorageMetrics",
+                .object([
+                    ("Utilized", .number(String(Self.utilizedMiB(facts)))),
+                    ("Reserved", .number(String((t.ephemeralStorage?.sizeInGiB ?? 20) * 1024))),
+                ])
+            ),
         ]
         if let at = t.executionStoppedAt { fields.append(("ExecutionStoppedAt", Self.rfc3339(at))) }
         if tags {
@@ -206,7 +211,8 @@ enum ProcessStats {
         let ticksPerSecond = max(UInt64(sysconf(Int32(_SC_CLK_TCK))), 1)
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where entry.allSatisfy(\.isNumber) {
             guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
+                let close = stat.lastIndex(of: ")")
+            else { continue }
             let f = stat[stat.index(after: close)...].split(separator: " ")
             // f[2] is pgrp (field 5); utime, stime are fields 14, 15; rss is field 24.
             guard f.count > 21, Int32(f[2]) == pid else { continue }
@@ -220,8 +226,9 @@ enum ProcessStats {
         if let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8), let line = text.split(separator: "\n").first {
             systemTicks = line.split(separator: " ").dropFirst().prefix(8).compactMap { UInt64($0) }.reduce(0, +)
         }
-        return Sample(read: Date(), cpuNanos: cpuTicks * 1_000_000_000 / ticksPerSecond, rssBytes: rssPages * pageSize,
-                      processes: count, systemNanos: systemTicks * 1_000_000_000 / ticksPerSecond)
+        return Sample(
+            read: Date(), cpuNanos: cpuTicks * 1_000_000_000 / ticksPerSecond, rssBytes: rssPages * pageSize,
+            processes: count, systemNanos: systemTicks * 1_000_000_000 / ticksPerSecond)
     }
 }
 

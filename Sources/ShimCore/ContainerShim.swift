@@ -27,7 +27,8 @@ public enum ContainerShim {
             return 1
         }
         defer { close(log) }
-        var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
+        var out: [Int32] = [-1, -1]
+        var err: [Int32] = [-1, -1]
         guard pipe(&out) == 0, pipe(&err) == 0 else {
             FileBytes.writeAtomically("255\nResourceInitializationError: cannot create pipes: \(String(cString: strerror(errno)))", to: files.exit)
             return 1
@@ -61,7 +62,10 @@ public enum ContainerShim {
         return 0
     }
 
-    enum Spawned { case success(pid_t), failure(String) }
+    enum Spawned {
+        case success(pid_t)
+        case failure(String)
+    }
 
     /// Starts the container in a process group of its own, signals back to their defaults,
     /// stdin from /dev/null, the shim's environment without its marker.
@@ -143,8 +147,10 @@ public enum ContainerShim {
         }
 
         while open[0] || open[1] {
-            var fds = [pollfd(fd: open[0] ? out : -1, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: open[1] ? err : -1, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: open[0] ? out : -1, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: open[1] ? err : -1, events: Int16(POLLIN), revents: 0),
+            ]
             let ready = poll(&fds, 2, 100)
             if ready < 0 && errno != EINTR { break }
             for i in 0..<2 where open[i] && fds[i].revents != 0 {

@@ -29,7 +29,10 @@ public struct AWSCredentials: Sendable {
             url = "http://169.254.170.2" + relative
         }
         guard let url else {
-            throw ZipTaskError(.badRequest, "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with a task role (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI)")
+            throw ZipTaskError(
+                .badRequest,
+                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with a task role (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI)"
+            )
         }
         let response: HTTPResponse
         do {
@@ -38,8 +41,9 @@ public struct AWSCredentials: Sendable {
             throw ZipTaskError(.aws, "cannot fetch credentials from the container credentials endpoint: \(error)")
         }
         guard response.status == 200,
-              let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-              let key = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String else {
+            let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
+            let key = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String
+        else {
             throw ZipTaskError(.aws, "the container credentials endpoint answered HTTP \(response.status) without credentials")
         }
         return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: object["Token"] as? String)

@@ -1,4 +1,5 @@
 import CurlHTTP
+import Foundation
 
 /// Classifies AWS responses: which failures are worth retrying.
 enum AWSResponse {
@@ -42,8 +43,6 @@ enum AWSResponse {
         }
     }
 }
-
-import Foundation
 
 /// Pulls element text out of small, trusted-shape XML responses (S3, SES).
 enum XMLText {

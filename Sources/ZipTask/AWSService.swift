@@ -19,8 +19,9 @@ public struct AWSService: Sendable {
 
     /// POSTs a signed body to the endpoint, retrying transient failures.
     func post(headers: [(String, String)], body: [UInt8]) throws(HTTPError) -> HTTPResponse {
-        let request = HTTPRequest(method: "POST", url: endpoint + "/", headers: headers, body: body,
-                                  signing: credentials.signing(region: region, service: signingName), timeoutSeconds: 30)
+        let request = HTTPRequest(
+            method: "POST", url: endpoint + "/", headers: headers, body: body,
+            signing: credentials.signing(region: region, service: signingName), timeoutSeconds: 30)
         return try AWSResponse.send(http, request)
     }
 }

@@ -23,7 +23,10 @@ public struct CentralDirectory: Sendable {
         var eocd = -1
         var i = tail.count - 22
         while i >= max(0, tail.count - 22 - 65535) {
-            if u32(i) == 0x0605_4b50 { eocd = i; break }
+            if u32(i) == 0x0605_4b50 {
+                eocd = i
+                break
+            }
             i -= 1
         }
         guard eocd >= 0 else { throw fail("no end of central directory record") }
@@ -58,8 +61,14 @@ public struct CentralDirectory: Sendable {
                 let size = Int(u16(e + 2))
                 if id == 0x0001 {
                     var q = e + 4
-                    if usize == 0xFFFF_FFFF && q + 8 <= e + 4 + size { usize = u64(q); q += 8 }
-                    if csize == 0xFFFF_FFFF && q + 8 <= e + 4 + size { csize = u64(q); q += 8 }
+                    if usize == 0xFFFF_FFFF && q + 8 <= e + 4 + size {
+                        usize = u64(q)
+                        q += 8
+                    }
+                    if csize == 0xFFFF_FFFF && q + 8 <= e + 4 + size {
+                        csize = u64(q)
+                        q += 8
+                    }
                 }
                 e += 4 + size
             }

@@ -40,11 +40,13 @@ public struct DynamoDBClient: Sendable {
             attributeValues[":v\(i)"] = Self.attributeValue(value)
             clauses.append("#a\(i) = :v\(i)")
         }
-        _ = try call("UpdateItem", [
-            "TableName": table, "Key": ["requestId": ["S": id]],
-            "UpdateExpression": "SET " + clauses.joined(separator: ", "),
-            "ExpressionAttributeNames": names, "ExpressionAttributeValues": attributeValues,
-        ])
+        _ = try call(
+            "UpdateItem",
+            [
+                "TableName": table, "Key": ["requestId": ["S": id]],
+                "UpdateExpression": "SET " + clauses.joined(separator: ", "),
+                "ExpressionAttributeNames": names, "ExpressionAttributeValues": attributeValues,
+            ])
     }
 
     static func attributeValue(_ v: Any) -> [String: Any] {

@@ -50,7 +50,10 @@ final class Fetcher: @unchecked Sendable {
             switch FetchRecord.decide(record: FetchRecord.load(item.recordPath), fileLength: length, etag: item.info.etag, size: item.info.size) {
             case .skip:
                 let crc = FetchRecord.load(item.recordPath)?.crc32 ?? 0
-                condition.lock(); completed.insert(item.index); checksums[item.index] = crc; condition.unlock()
+                condition.lock()
+                completed.insert(item.index)
+                checksums[item.index] = crc
+                condition.unlock()
                 skippedCount += 1
                 skippedBytes += item.info.size
             case let .resume(from):
@@ -168,14 +171,20 @@ final class Fetcher: @unchecked Sendable {
             var i = 0
             while active.count < concurrency && i < pending.count {
                 let index = pending[i]
-                if let at = retryAt[index], at > now { i += 1; continue }
+                if let at = retryAt[index], at > now {
+                    i += 1
+                    continue
+                }
                 pending.remove(at: i)
                 let item = items[index]
                 let length = Self.fileLength(item.path)
                 let decision = FetchRecord.decide(record: FetchRecord.load(item.recordPath), fileLength: length, etag: item.info.etag, size: item.info.size)
                 var offset: Int64 = 0
                 if case let .resume(from) = decision { offset = from }
-                if case .skip = decision { complete(item, crc: FetchRecord.load(item.recordPath)?.crc32 ?? 0); continue }
+                if case .skip = decision {
+                    complete(item, crc: FetchRecord.load(item.recordPath)?.crc32 ?? 0)
+                    continue
+                }
                 if item.info.size == 0 {
                     _ = FileManager.default.createFile(atPath: item.path, contents: nil)
                     complete(item, crc: 0)
@@ -231,7 +240,9 @@ final class Fetcher: @unchecked Sendable {
                             // The server ignored the Range: start this file over.
                             truncate(item.path, 0)
                             if !scheduleRetry(item, "got \(length) bytes for a \(item.info.size)-byte object") { break }
-                        } else if !scheduleRetry(item, "short read: \(length) of \(item.info.size) bytes") { break }
+                        } else if !scheduleRetry(item, "short read: \(length) of \(item.info.size) bytes") {
+                            break
+                        }
                     case 416 where length == item.info.size:
                         complete(item, crc: DownloadChecksum(prefixOf: item.path).crc.value)
                     case 404:

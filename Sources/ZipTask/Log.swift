@@ -23,7 +23,8 @@ public enum Log {
     static func quote(_ v: String) -> String {
         let needs = v.isEmpty || v.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }
         guard needs else { return v }
-        return "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        return "\""
+            + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n") + "\""
     }
 
@@ -32,7 +33,10 @@ public enum Log {
         let units = ["B", "KB", "MB", "GB", "TB"]
         var v = Double(n)
         var i = 0
-        while v >= 1000 && i < units.count - 1 { v /= 1000; i += 1 }
+        while v >= 1000 && i < units.count - 1 {
+            v /= 1000
+            i += 1
+        }
         return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
     }
 }
@@ -59,10 +63,12 @@ final class ProgressMeter {
         let elapsed = max(now.timeIntervalSince(started), 0.001)
         let rate = Double(done) / elapsed
         let eta = rate > 0 && total > done ? Double(total - done) / rate : 0
-        Log.info(stage, "progress", [
-            ("bytes", String(done)), ("total", String(total)),
-            ("percent", String(format: "%.1f", total > 0 ? 100 * Double(done) / Double(total) : 100)),
-            ("mbps", String(format: "%.1f", rate / 1_000_000)), ("eta_s", String(format: "%.0f", eta)),
-        ])
+        Log.info(
+            stage, "progress",
+            [
+                ("bytes", String(done)), ("total", String(total)),
+                ("percent", String(format: "%.1f", total > 0 ? 100 * Double(done) / Double(total) : 100)),
+                ("mbps", String(format: "%.1f", rate / 1_000_000)), ("eta_s", String(format: "%.0f", eta)),
+            ])
     }
 }

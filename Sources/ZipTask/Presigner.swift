@@ -27,7 +27,8 @@ public struct Presigner: Sendable {
             ("X-Amz-SignedHeaders", "host"),
         ]
         if let token = credentials.sessionToken, !token.isEmpty { query.append(("X-Amz-Security-Token", token)) }
-        let canonicalQuery = query
+        let canonicalQuery =
+            query
             .map { (S3Client.encodeQueryValue($0.0), S3Client.encodeQueryValue($0.1)) }
             .sorted { $0.0 < $1.0 }
             .map { "\($0.0)=\($0.1)" }.joined(separator: "&")

@@ -31,7 +31,7 @@ public struct S3Client: Sendable {
         for byte in key.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
                 out += String(format: "%%%02X", byte)
@@ -42,14 +42,16 @@ public struct S3Client: Sendable {
 
     /// Path-style `ENDPOINT/BUCKET/KEY` with an endpoint, else virtual-hosted AWS S3.
     public func url(bucket: String, key: String, query: String? = nil) -> String {
-        let base = endpoint.map { "\($0)/\(bucket)/\(Self.encodeKey(key))" }
+        let base =
+            endpoint.map { "\($0)/\(bucket)/\(Self.encodeKey(key))" }
             ?? "https://\(bucket).s3.\(region).amazonaws.com/\(Self.encodeKey(key))"
         return query.map { "\(base)?\($0)" } ?? base
     }
 
     func request(_ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, timeout: Int = 300) -> HTTPRequest {
-        HTTPRequest(method: method, url: url, headers: [("x-amz-content-sha256", "UNSIGNED-PAYLOAD")] + headers, body: body,
-                    signing: credentials.signing(region: region, service: "s3"), timeoutSeconds: timeout)
+        HTTPRequest(
+            method: method, url: url, headers: [("x-amz-content-sha256", "UNSIGNED-PAYLOAD")] + headers, body: body,
+            signing: credentials.signing(region: region, service: "s3"), timeoutSeconds: timeout)
     }
 
     /// HEAD: size, ETag and Last-Modified (and the CRC-32 checksum with `checksumMode`);
@@ -57,21 +59,28 @@ public struct S3Client: Sendable {
     public func head(bucket: String, key: String, checksumMode: Bool = false) throws(ZipTaskError) -> ObjectInfo? {
         let response: HTTPResponse
         do {
-            response = try AWSResponse.send(http, request("HEAD", url(bucket: bucket, key: key),
-                                                          headers: checksumMode ? [("x-amz-checksum-mode", "ENABLED")] : [], timeout: 60))
+            response = try AWSResponse.send(
+                http,
+                request(
+                    "HEAD", url(bucket: bucket, key: key),
+                    headers: checksumMode ? [("x-amz-checksum-mode", "ENABLED")] : [], timeout: 60))
         } catch {
             throw ZipTaskError(.aws, "HEAD s3://\(bucket)/\(key) failed: \(error)")
         }
         if response.status == 404 { return nil }
         guard response.status == 200 else {
-            throw ZipTaskError(.aws, "HEAD s3://\(bucket)/\(key) answered HTTP \(response.status)\(response.status == 403 ? " (access denied: check the task role's s3:GetObject permission)" : "")")
+            throw ZipTaskError(
+                .aws,
+                "HEAD s3://\(bucket)/\(key) answered HTTP \(response.status)\(response.status == 403 ? " (access denied: check the task role's s3:GetObject permission)" : "")"
+            )
         }
         guard let size = response.headers["content-length"].flatMap({ Int64($0) }) else {
             throw ZipTaskError(.aws, "HEAD s3://\(bucket)/\(key) gave no Content-Length")
         }
         let modified = response.headers["last-modified"].flatMap(UTCDate.parseHTTP)
-        return ObjectInfo(size: size, etag: response.headers["etag"] ?? "", lastModified: modified,
-                          checksumCRC32: response.headers["x-amz-checksum-crc32"])
+        return ObjectInfo(
+            size: size, etag: response.headers["etag"] ?? "", lastModified: modified,
+            checksumCRC32: response.headers["x-amz-checksum-crc32"])
     }
 
     /// A GET of `key` from byte `offset` (a Range request when > 0), written to `fd`, as a handle to run in a multi.
@@ -79,7 +88,8 @@ public struct S3Client: Sendable {
         var headers: [(String, String)] = []
         if offset > 0 { headers.append(("Range", "bytes=\(offset)-")) }
         if let etag, !etag.isEmpty { headers.append(("If-Match", etag)) }
-        return try CurlEasy(request("GET", url(bucket: bucket, key: key), headers: headers, timeout: 0), sink: .fileDescriptor(fd, resumed: offset > 0, tee: tee))
+        return try CurlEasy(
+            request("GET", url(bucket: bucket, key: key), headers: headers, timeout: 0), sink: .fileDescriptor(fd, resumed: offset > 0, tee: tee))
     }
 
     /// One uploaded part: its ETag and the CRC-32 S3 checked it against (base64 of the big-endian value).
@@ -109,8 +119,11 @@ public struct S3Client: Sendable {
     public func createMultipartUpload(bucket: String, key: String, contentType: String) throws(ZipTaskError) -> String {
         let r: HTTPResponse
         do {
-            r = try AWSResponse.send(http, request("POST", url(bucket: bucket, key: key, query: "uploads="),
-                                                   headers: [("Content-Type", contentType), ("x-amz-checksum-algorithm", "CRC32")]))
+            r = try AWSResponse.send(
+                http,
+                request(
+                    "POST", url(bucket: bucket, key: key, query: "uploads="),
+                    headers: [("Content-Type", contentType), ("x-amz-checksum-algorithm", "CRC32")]))
         } catch {
             throw ZipTaskError(.aws, "starting the upload of s3://\(bucket)/\(key) failed: \(error)")
         }
@@ -129,8 +142,11 @@ public struct S3Client: Sendable {
         let checksum = Self.checksumText(crc.value)
         let r: HTTPResponse
         do {
-            r = try AWSResponse.send(http, request("PUT", url(bucket: bucket, key: key, query: query),
-                                                   headers: [("x-amz-checksum-crc32", checksum)], body: body), attempts: 6)
+            r = try AWSResponse.send(
+                http,
+                request(
+                    "PUT", url(bucket: bucket, key: key, query: query),
+                    headers: [("x-amz-checksum-crc32", checksum)], body: body), attempts: 6)
         } catch {
             throw ZipTaskError(.aws, "uploading part \(partNumber) of s3://\(bucket)/\(key) failed: \(error)")
         }
@@ -152,8 +168,11 @@ public struct S3Client: Sendable {
         xml += "</CompleteMultipartUpload>"
         let r: HTTPResponse
         do {
-            r = try AWSResponse.send(http, request("POST", url(bucket: bucket, key: key, query: "uploadId=\(Self.encodeQueryValue(uploadID))"),
-                                                    headers: [("Content-Type", "application/xml")], body: Array(xml.utf8)))
+            r = try AWSResponse.send(
+                http,
+                request(
+                    "POST", url(bucket: bucket, key: key, query: "uploadId=\(Self.encodeQueryValue(uploadID))"),
+                    headers: [("Content-Type", "application/xml")], body: Array(xml.utf8)))
         } catch {
             throw ZipTaskError(.aws, "completing the upload of s3://\(bucket)/\(key) failed: \(error)")
         }
@@ -192,7 +211,7 @@ public struct S3Client: Sendable {
         for byte in s.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
                 out += String(format: "%%%02X", byte)
@@ -210,7 +229,8 @@ enum UTCDate {
         let parts = text.split(separator: " ")
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         guard parts.count >= 5, let day = Int32(parts[1]), let month = months.firstIndex(of: String(parts[2])),
-              let year = Int32(parts[3]) else { return nil }
+            let year = Int32(parts[3])
+        else { return nil }
         let clock = parts[4].split(separator: ":").compactMap { Int32($0) }
         guard clock.count == 3 else { return nil }
         var t = tm()

@@ -24,7 +24,8 @@ public struct TaskConfiguration: Sendable {
     public static func fromEnvironment(_ env: [String: String]) throws(ZipTaskError) -> TaskConfiguration {
         func required(_ name: String) throws(ZipTaskError) -> String {
             guard let v = env[name], !v.isEmpty else {
-                throw ZipTaskError(.badRequest, "\(name) is not set; the task needs it to know \(name == "REQUEST_ID" ? "which request to process" : "where to read from")")
+                throw ZipTaskError(
+                    .badRequest, "\(name) is not set; the task needs it to know \(name == "REQUEST_ID" ? "which request to process" : "where to read from")")
             }
             return v
         }
@@ -37,7 +38,9 @@ public struct TaskConfiguration: Sendable {
         }
         let requestID = try required("REQUEST_ID")
         guard Self.isSafePathComponent(requestID) else {
-            throw ZipTaskError(.badRequest, "REQUEST_ID \"\(requestID.prefix(80))\" is invalid: use 1 to 128 letters, digits, '.', '_' or '-' (it names a folder on the work volume)")
+            throw ZipTaskError(
+                .badRequest,
+                "REQUEST_ID \"\(requestID.prefix(80))\" is invalid: use 1 to 128 letters, digits, '.', '_' or '-' (it names a folder on the work volume)")
         }
         let source = try required("SOURCE_BUCKET")
         var prefix = env["DEST_PREFIX"] ?? "exports/"

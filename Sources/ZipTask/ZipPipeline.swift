@@ -36,8 +36,9 @@ public struct ZipPipeline {
         } catch {
             Log.error("failed", error.message, [("exit_code", String(error.exitCode))])
             do {
-                try dynamo.update(table: config.requestsTable, id: config.requestID,
-                                  set: ["status": "FAILED", "error": error.message, "failedAt": Self.timestamp()])
+                try dynamo.update(
+                    table: config.requestsTable, id: config.requestID,
+                    set: ["status": "FAILED", "error": error.message, "failedAt": Self.timestamp()])
             } catch let recordError {
                 Log.error("failed", "could not record the failure on the request item", [("reason", recordError.message)])
             }
@@ -144,29 +145,39 @@ public struct ZipPipeline {
 
         let expiresAt = UTCDate.iso8601(Date().addingTimeInterval(Double(config.urlExpiresSeconds)))
         let size = Log.bytes(zipped.bytes)
-        let text = "Your export \(config.requestID) is ready: \(keys.count) file\(keys.count == 1 ? "" : "s"), \(size) zipped.\n\nDownload it here (the link works until \(expiresAt)):\n\(url)\n"
-        let html = "<p>Your export <b>\(XMLText.escape(config.requestID))</b> is ready: \(keys.count) file\(keys.count == 1 ? "" : "s"), \(size) zipped.</p><p><a href=\"\(XMLText.escape(url))\">Download the zip</a> (the link works until \(expiresAt)).</p>"
-        let messageID = try ses.sendEmail(from: config.senderEmail, to: email, subject: "Your files are ready (\(keys.count) file\(keys.count == 1 ? "" : "s"), \(size))", text: text, html: html)
+        let text =
+            "Your export \(config.requestID) is ready: \(keys.count) file\(keys.count == 1 ? "" : "s"), \(size) zipped.\n\nDownload it here (the link works until \(expiresAt)):\n\(url)\n"
+        let html =
+            "<p>Your export <b>\(XMLText.escape(config.requestID))</b> is ready: \(keys.count) file\(keys.count == 1 ? "" : "s"), \(size) zipped.</p><p><a href=\"\(XMLText.escape(url))\">Download the zip</a> (the link works until \(expiresAt)).</p>"
+        let messageID = try ses.sendEmail(
+            from: config.senderEmail, to: email, subject: "Your files are ready (\(keys.count) file\(keys.count == 1 ? "" : "s"), \(size))", text: text,
+            html: html)
         Log.info("email", "email sent", [("to", email), ("messageId", messageID)])
 
-        try dynamo.update(table: config.requestsTable, id: config.requestID, set: [
-            "status": "COMPLETED", "zipKey": zipKey, "zipBytes": zipped.bytes, "zipSha256": zipped.sha,
-            "url": url, "fileCount": keys.count, "completedAt": Self.timestamp(), "error": "",
-        ])
+        try dynamo.update(
+            table: config.requestsTable, id: config.requestID,
+            set: [
+                "status": "COMPLETED", "zipKey": zipKey, "zipBytes": zipped.bytes, "zipSha256": zipped.sha,
+                "url": url, "fileCount": keys.count, "completedAt": Self.timestamp(), "error": "",
+            ])
         try? FileManager.default.removeItem(atPath: requestDir)
         let seconds = Date().timeIntervalSince(started)
-        Log.info("done", "export complete", [
-            ("files", String(keys.count)), ("input_bytes", String(totalBytes)), ("zip_bytes", String(zipped.bytes)),
-            ("seconds", String(format: "%.2f", seconds)),
-        ])
+        Log.info(
+            "done", "export complete",
+            [
+                ("files", String(keys.count)), ("input_bytes", String(totalBytes)), ("zip_bytes", String(zipped.bytes)),
+                ("seconds", String(format: "%.2f", seconds)),
+            ])
         return Outcome(zipKey: zipKey, zipBytes: zipped.bytes, zipSHA256: zipped.sha, url: url, fileCount: keys.count)
     }
 
     /// Checks the archive before it is announced: the central directory libarchive wrote lists
     /// every entry with the CRC and size of what was fed in, and S3 holds exactly the bytes
     /// streamed. Returns the number of entries.
-    private func verify(zipped: (sha: String, bytes: Int64, crcs: [UInt32], tail: [UInt8], tailOffset: Int64),
-                        parts: [S3Client.UploadedPart], items: [FetchItem], names: [String], zipKey: String) throws(ZipTaskError) -> Int {
+    private func verify(
+        zipped: (sha: String, bytes: Int64, crcs: [UInt32], tail: [UInt8], tailOffset: Int64),
+        parts: [S3Client.UploadedPart], items: [FetchItem], names: [String], zipKey: String
+    ) throws(ZipTaskError) -> Int {
         let directory = try CentralDirectory.parse(tail: zipped.tail, tailOffset: zipped.tailOffset)
         guard directory.entries.count == items.count else {
             throw ZipTaskError(.storage, "zip verification failed: \(directory.entries.count) entries for \(items.count) files")
@@ -185,15 +196,18 @@ public struct ZipPipeline {
         if let stored = uploaded.checksumCRC32 {
             let expected = S3Client.compositeChecksum(partCRCs: parts.map(\.crc32))
             guard stored == expected || "\(stored)-\(parts.count)" == expected else {
-                throw ZipTaskError(.aws, "zip verification failed: s3://\(config.destinationBucket)/\(zipKey) has checksum \(stored), the parts uploaded give \(expected)")
+                throw ZipTaskError(
+                    .aws, "zip verification failed: s3://\(config.destinationBucket)/\(zipKey) has checksum \(stored), the parts uploaded give \(expected)")
             }
         }
         return directory.entries.count
     }
 
     /// Streams each file, as soon as it is fetched, through libarchive into the multipart upload.
-    private func writeZip(items: [FetchItem], names: [String], fetcher: Fetcher, uploader: MultipartUploader,
-                          totalBytes: Int64) throws(ZipTaskError) -> (sha: String, bytes: Int64, crcs: [UInt32], tail: [UInt8], tailOffset: Int64) {
+    private func writeZip(
+        items: [FetchItem], names: [String], fetcher: Fetcher, uploader: MultipartUploader,
+        totalBytes: Int64
+    ) throws(ZipTaskError) -> (sha: String, bytes: Int64, crcs: [UInt32], tail: [UInt8], tailOffset: Int64) {
         let stream = ZipOutputStream(uploader: uploader, partSize: partSize, tailLimit: (1 << 20) + items.count * 1024)
         let writer = try ZipArchiveWriter(deflateLevel: config.deflateLevel, sink: { stream.receive($0) })
         let meter = ProgressMeter(stage: "zip", total: totalBytes)
@@ -260,7 +274,10 @@ public struct ZipPipeline {
         let free = Int64(fs.f_bavail) * Int64(fs.f_frsize)
         let margin: Int64 = 16 << 20
         if needed + margin > free {
-            throw ZipTaskError(.storage, "not enough space on the work volume \(config.workDirectory): \(Log.bytes(needed)) still to fetch, \(Log.bytes(free)) free (the zip itself is streamed to S3 and needs no space)")
+            throw ZipTaskError(
+                .storage,
+                "not enough space on the work volume \(config.workDirectory): \(Log.bytes(needed)) still to fetch, \(Log.bytes(free)) free (the zip itself is streamed to S3 and needs no space)"
+            )
         }
     }
 

@@ -1,4 +1,5 @@
 import ShimCore
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -29,7 +29,9 @@ struct ControllerFixture {
     }
 
     /// Runs a task to STOPPED with real subprocesses, recording what it reported.
-    func run(_ definition: TaskDefinition, overrides: TaskOverride = TaskOverride(), options: RunOptions = RunOptions()) async throws -> (TaskRecord, RecordingConsole) {
+    func run(_ definition: TaskDefinition, overrides: TaskOverride = TaskOverride(), options: RunOptions = RunOptions()) async throws -> (
+        TaskRecord, RecordingConsole
+    ) {
         let record = try await controller.createTask(definition: definition, overrides: overrides, options: options)
         let console = RecordingConsole()
         let final = await controller.supervisor(for: record, runtime: ProcessRuntime(), console: console).run()

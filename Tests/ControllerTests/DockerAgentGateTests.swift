@@ -13,8 +13,9 @@ struct DockerAgentGateTests {
     }
 
     func launch(_ taskID: String) -> ContainerLaunch {
-        var launch = ContainerLaunch(taskID: taskID, containerName: "c", arguments: ["true"], environment: [],
-                                     workingDirectory: nil, mounts: [])
+        var launch = ContainerLaunch(
+            taskID: taskID, containerName: "c", arguments: ["true"], environment: [],
+            workingDirectory: nil, mounts: [])
         launch.image = "debian:bookworm-slim"
         launch.command = ["true"]
         launch.labels = ["dev.fargate-local.task-id": taskID]

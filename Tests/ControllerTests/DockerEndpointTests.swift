@@ -1,7 +1,8 @@
-@testable import Controller
 import CurlHTTP
 import Foundation
 import Testing
+
+@testable import Controller
 
 /// The engine is found as the docker CLI finds it: DOCKER_HOST, else the current context
 /// (DOCKER_CONTEXT, or config.json's currentContext under DOCKER_CONFIG), else the default socket.
@@ -50,18 +51,30 @@ struct DockerEndpointTests {
                 return error.message
             }
         }
-        let supported = "fargate-local talks to an engine on this machine, over its unix socket (unix:///var/run/docker.sock) or a plain TCP port (tcp://127.0.0.1:2375)"
-        #expect(message(["DOCKER_CONFIG": dir]) == "docker context \"remote\" (tcp://10.0.0.5:2376) is on another machine: \(supported); a task's containers bind this machine's folders, join its cgroups and reach its task metadata endpoint")
-        #expect(message(["DOCKER_CONFIG": dir, "DOCKER_CONTEXT": "gone"]).hasPrefix("docker context \"gone\" (from DOCKER_CONTEXT) does not exist under \(dir)/contexts/meta"))
+        let supported =
+            "fargate-local talks to an engine on this machine, over its unix socket (unix:///var/run/docker.sock) or a plain TCP port (tcp://127.0.0.1:2375)"
+        #expect(
+            message(["DOCKER_CONFIG": dir])
+                == "docker context \"remote\" (tcp://10.0.0.5:2376) is on another machine: \(supported); a task's containers bind this machine's folders, join its cgroups and reach its task metadata endpoint"
+        )
+        #expect(
+            message(["DOCKER_CONFIG": dir, "DOCKER_CONTEXT": "gone"]).hasPrefix(
+                "docker context \"gone\" (from DOCKER_CONTEXT) does not exist under \(dir)/contexts/meta"))
         #expect(message(["DOCKER_HOST": "ssh://me@build-box"]) == "DOCKER_HOST=ssh://me@build-box is not supported: \(supported)")
-        #expect(message(["DOCKER_HOST": "tcp://127.0.0.1:2376", "DOCKER_TLS_VERIFY": "1"]) == "DOCKER_HOST=tcp://127.0.0.1:2376 with TLS (DOCKER_TLS_VERIFY) is not supported: \(supported)")
-        #expect(message(["DOCKER_HOST": "tcp://127.0.0.1:notaport"]) == "DOCKER_HOST=tcp://127.0.0.1:notaport: \"tcp://127.0.0.1:notaport\" is not an address (tcp://HOST:PORT)")
+        #expect(
+            message(["DOCKER_HOST": "tcp://127.0.0.1:2376", "DOCKER_TLS_VERIFY": "1"])
+                == "DOCKER_HOST=tcp://127.0.0.1:2376 with TLS (DOCKER_TLS_VERIFY) is not supported: \(supported)")
+        #expect(
+            message(["DOCKER_HOST": "tcp://127.0.0.1:notaport"])
+                == "DOCKER_HOST=tcp://127.0.0.1:notaport: \"tcp://127.0.0.1:notaport\" is not an address (tcp://HOST:PORT)")
         // A context with TLS material is refused as TLS.
         let secured = try config(current: "secured", contexts: [("secured", "tcp://localhost:2376")])
         defer { try? FileManager.default.removeItem(atPath: secured) }
         let entry = try #require(try FileManager.default.contentsOfDirectory(atPath: secured + "/contexts/meta").first)
         try FileManager.default.createDirectory(atPath: "\(secured)/contexts/tls/\(entry)/docker", withIntermediateDirectories: true)
-        #expect(message(["DOCKER_CONFIG": secured]).hasPrefix("docker context \"secured\" (tcp://localhost:2376) with TLS (the context's TLS certificates) is not supported"))
+        #expect(
+            message(["DOCKER_CONFIG": secured]).hasPrefix(
+                "docker context \"secured\" (tcp://localhost:2376) with TLS (the context's TLS certificates) is not supported"))
     }
 
     /// A plain TCP port on this machine is an engine address too (port 2375 by default).
@@ -80,7 +93,10 @@ struct DockerEndpointTests {
         func response(_ status: Int, _ message: String) -> HTTPResponse {
             HTTPResponse(status: status, headers: [:], body: Array("{\"message\":\"\(message)\"}".utf8))
         }
-        #expect(DockerEngine.minimumVersion(inRefusal: response(400, "client version 1.41 is too old. Minimum supported API version is 1.44, please upgrade your client to a newer version")) == "1.44")
+        #expect(
+            DockerEngine.minimumVersion(
+                inRefusal: response(400, "client version 1.41 is too old. Minimum supported API version is 1.44, please upgrade your client to a newer version")
+            ) == "1.44")
         #expect(DockerEngine.minimumVersion(inRefusal: response(400, "No such image: x")) == nil)
         #expect(DockerEngine.minimumVersion(inRefusal: response(404, "client version 1.41 is too old. Minimum supported API version is 1.44")) == nil)
         #expect(DockerEngine.compare("1.44", "1.41") == 1 && DockerEngine.compare("1.9", "1.41") == -1 && DockerEngine.compare("1.41", "1.41") == 0)

@@ -1,5 +1,6 @@
-@testable import Controller
 import Testing
+
+@testable import Controller
 
 /// `IPv4SubnetCIDRBlock` as the metadata endpoint derives it from the engine's address and prefix.
 struct DockerFactsTests {

@@ -1,6 +1,7 @@
-@testable import Controller
 import Foundation
 import Testing
+
+@testable import Controller
 
 /// The engine's log messages (`timestamps=1`) into lines with the engine's times, and the
 /// resume point a re-adopting controller goes on from.
@@ -45,8 +46,10 @@ struct DockerLogLinesTests {
         // Stored: a@5, b@5 (two lines of millisecond 5). The engine gives everything from 5 on.
         var reader = DockerLogLines(tty: false, resumeAt: LogResumePoint(milliseconds: 5, linesAtThatMillisecond: 2))
         var got: [String] = []
-        for (source, text) in [(OutputBatch.Source.stdout, "1970-01-01T00:00:00.005Z a\n"), (.stderr, "1970-01-01T00:00:00.005Z b\n"),
-                               (.stdout, "1970-01-01T00:00:00.005Z c\n"), (.stdout, "1970-01-01T00:00:00.006Z d\n")] {
+        for (source, text) in [
+            (OutputBatch.Source.stdout, "1970-01-01T00:00:00.005Z a\n"), (.stderr, "1970-01-01T00:00:00.005Z b\n"),
+            (.stdout, "1970-01-01T00:00:00.005Z c\n"), (.stdout, "1970-01-01T00:00:00.006Z d\n"),
+        ] {
             got += lines(&reader, source, text).map(\.1)
         }
         #expect(got == ["c", "d"])

@@ -14,7 +14,9 @@ struct EFSAccessPointTests {
         defer { try? FileManager.default.removeItem(at: state) }
         let volumes = TaskVolumes(stateDirectory: state, taskID: "0123456789abcdef0123456789abcdef")
         let folders = try volumes.prepare([
-            try volume(#"{"name": "ap", "efsVolumeConfiguration": {"fileSystemId": "fs-1", "rootDirectory": "/", "transitEncryption": "ENABLED", "authorizationConfig": {"accessPointId": "fsap-2"}}}"#),
+            try volume(
+                #"{"name": "ap", "efsVolumeConfiguration": {"fileSystemId": "fs-1", "rootDirectory": "/", "transitEncryption": "ENABLED", "authorizationConfig": {"accessPointId": "fsap-2"}}}"#
+            ),
             try volume(#"{"name": "root", "efsVolumeConfiguration": {"fileSystemId": "fs-1", "rootDirectory": "/exports/a"}}"#),
         ])
         #expect(folders["ap"] == state.appendingPathComponent("efs/fs-1/fsap-2").path)
@@ -22,7 +24,9 @@ struct EFSAccessPointTests {
         var isDirectory: ObjCBool = false
         #expect(FileManager.default.fileExists(atPath: folders["ap"] ?? "", isDirectory: &isDirectory) && isDirectory.boolValue)
         #expect(throws: ContainerStartError.self) {
-            try volumes.prepare([try volume(#"{"name": "bad", "efsVolumeConfiguration": {"fileSystemId": "fs-1", "authorizationConfig": {"accessPointId": "../fs-9"}}}"#)])
+            try volumes.prepare([
+                try volume(#"{"name": "bad", "efsVolumeConfiguration": {"fileSystemId": "fs-1", "authorizationConfig": {"accessPointId": "../fs-9"}}}"#)
+            ])
         }
     }
 }

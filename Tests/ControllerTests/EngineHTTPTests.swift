@@ -1,6 +1,7 @@
 import CurlHTTP
 import Foundation
 import Testing
+
 @testable import Controller
 
 /// The Docker engine's transport: the response parser in every split of its input, and
@@ -15,7 +16,10 @@ struct EngineHTTPTests {
         while i < bytes.count && !parser.isComplete {
             let piece = Array(bytes[i..<min(i + step, bytes.count)])
             _ = try piece.withUnsafeBytes { raw in
-                try parser.feed(raw, what: "test") { body.append(contentsOf: $0); return true }
+                try parser.feed(raw, what: "test") {
+                    body.append(contentsOf: $0)
+                    return true
+                }
             }
             i += step
         }
@@ -24,7 +28,10 @@ struct EngineHTTPTests {
     }
 
     static let responses: [(raw: String, status: Int, body: String)] = [
-        ("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n", 200, "hello, world"),
+        (
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n",
+            200, "hello, world"
+        ),
         ("HTTP/1.1 201 Created\r\nContent-Length: 11\r\n\r\n{\"Id\":\"ab\"}", 201, "{\"Id\":\"ab\"}"),
         ("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nnah", 404, "nah"),
         ("HTTP/1.1 204 No Content\r\nServer: Docker\r\n\r\n", 204, ""),
@@ -121,8 +128,9 @@ struct EngineHTTPTests {
     @Test func sendsABodyWithItsLength() throws {
         let server = try OneShotServer(pieces: ["HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}"])
         defer { server.finish() }
-        let response = try EngineHTTP(socketPath: server.path).send(method: "POST", target: "/v1.41/containers/create", headers: [("Content-Type", "application/json")],
-                                                                        body: Array("{\"Image\":\"x\"}".utf8), timeoutSeconds: 5, stallTimeoutSeconds: 2)
+        let response = try EngineHTTP(socketPath: server.path).send(
+            method: "POST", target: "/v1.41/containers/create", headers: [("Content-Type", "application/json")],
+            body: Array("{\"Image\":\"x\"}".utf8), timeoutSeconds: 5, stallTimeoutSeconds: 2)
         #expect(response.status == 201 && response.bodyText == "{}")
         #expect(server.request.contains("Content-Length: 13\r\n"))
     }

@@ -1,13 +1,14 @@
-@testable import Controller
 import ECSModel
 import Foundation
 import Testing
+
+@testable import Controller
 
 /// How a task's runtimePlatform meets this host: native, emulated through binfmt_misc (read
 /// from a directory laid out as /proc/sys/fs/binfmt_misc is), or not at all.
 struct HostPlatformTests {
     static let aarch64Magic = "7f454c460201010000000000000000000200b700"
-    static let x86_64Magic = "7f454c4602010100000000000000000002003e00"
+    static let amd64ELFMagic = "7f454c4602010100000000000000000002003e00"
 
     /// A binfmt_misc directory with `entries` (name → file text) beside register and status.
     func binfmt(_ entries: [String: String]) throws -> String {
@@ -34,11 +35,13 @@ struct HostPlatformTests {
     }
 
     @Test func emulationIsFoundByTheELFMachineInTheMagic() throws {
-        let fixed = try binfmt(["python3.11": "enabled\ninterpreter /usr/bin/python3.11\nflags: \noffset 0\nmagic a70d0d0a\n",
-                                "qemu-aarch64": entry(flags: "PF", magic: Self.aarch64Magic)])
+        let fixed = try binfmt([
+            "python3.11": "enabled\ninterpreter /usr/bin/python3.11\nflags: \noffset 0\nmagic a70d0d0a\n",
+            "qemu-aarch64": entry(flags: "PF", magic: Self.aarch64Magic),
+        ])
         let unfixed = try binfmt(["arm64-emu": entry(flags: "P", magic: Self.aarch64Magic)])
         let disabled = try binfmt(["qemu-aarch64": entry(enabled: false, flags: "PF", magic: Self.aarch64Magic)])
-        let otherMachine = try binfmt(["qemu-x86_64": entry(flags: "F", magic: Self.x86_64Magic)])
+        let otherMachine = try binfmt(["qemu-x86_64": entry(flags: "F", magic: Self.amd64ELFMagic)])
         defer { for d in [fixed, unfixed, disabled, otherMachine] { try? FileManager.default.removeItem(atPath: d) } }
 
         #expect(HostPlatform.execution(of: "X86_64", host: "X86_64", binfmtDirectory: fixed) == .native)
@@ -59,13 +62,21 @@ struct HostPlatformTests {
         #expect(HostPlatform.startNotes(for: RuntimePlatform(), runtime: "docker", host: "X86_64", binfmtDirectory: none).isEmpty)
         #expect(HostPlatform.startNotes(for: arm, runtime: "docker", host: "ARM64", binfmtDirectory: none).isEmpty)
         let emulated = HostPlatform.startNotes(for: arm, runtime: "docker", host: "X86_64", binfmtDirectory: qemu)
-        #expect(emulated == ["the task's containers run linux/arm64 images under emulation on this X86_64 host (binfmt_misc qemu-aarch64): slower than on Fargate"])
+        #expect(
+            emulated == ["the task's containers run linux/arm64 images under emulation on this X86_64 host (binfmt_misc qemu-aarch64): slower than on Fargate"])
         let missing = HostPlatform.startNotes(for: arm, runtime: "docker", host: "X86_64", binfmtDirectory: none)
-        #expect(missing.count == 1 && missing[0].hasPrefix("warning: ") && missing[0].contains("'exec format error'") && missing[0].contains("qemu-user-static"), "\(missing)")
+        #expect(
+            missing.count == 1 && missing[0].hasPrefix("warning: ") && missing[0].contains("'exec format error'") && missing[0].contains("qemu-user-static"),
+            "\(missing)")
         let process = HostPlatform.startNotes(for: arm, runtime: "process", host: "X86_64", binfmtDirectory: qemu)
-        #expect(process == ["warning: the task's runtimePlatform.cpuArchitecture is ARM64; the process runtime runs this X86_64 host's own executables (use --runtime docker to run its arm64 images)"])
+        #expect(
+            process == [
+                "warning: the task's runtimePlatform.cpuArchitecture is ARM64; the process runtime runs this X86_64 host's own executables (use --runtime docker to run its arm64 images)"
+            ])
         // An X86_64 task on an ARM64 host (an ARM laptop) is the same question the other way.
-        #expect(HostPlatform.startNotes(for: RuntimePlatform(), runtime: "docker", host: "ARM64", binfmtDirectory: none).first?.contains("no X86_64 emulation") == true)
+        #expect(
+            HostPlatform.startNotes(for: RuntimePlatform(), runtime: "docker", host: "ARM64", binfmtDirectory: none).first?.contains("no X86_64 emulation")
+                == true)
     }
 
     /// The process runtime's containers tell time in the host's zone: said when it is not
@@ -84,7 +95,10 @@ struct HostPlatformTests {
         #expect(HostPlatform.hostTimeZone(localtime: dir + "/utc-copy") == nil)
         #expect(HostPlatform.hostTimeZone(localtime: dir + "/none") == nil)
         let note = HostPlatform.timeZoneNote(runtime: "process", setsTZ: false, localtime: dir + "/paris")
-        #expect(note == "note: the process runtime's containers tell time in this host's time zone (Europe/Paris); on Fargate they use their image's, UTC for most images (set TZ in the task's environment to choose one)")
+        #expect(
+            note
+                == "note: the process runtime's containers tell time in this host's time zone (Europe/Paris); on Fargate they use their image's, UTC for most images (set TZ in the task's environment to choose one)"
+        )
         #expect(HostPlatform.timeZoneNote(runtime: "process", setsTZ: true, localtime: dir + "/paris") == nil)
         #expect(HostPlatform.timeZoneNote(runtime: "docker", setsTZ: false, localtime: dir + "/paris") == nil)
     }

@@ -1,5 +1,6 @@
 import ShimCore
 import Testing
+
 @testable import Controller
 
 struct LineAssemblerTests {

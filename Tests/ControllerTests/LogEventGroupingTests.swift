@@ -1,7 +1,8 @@
-@testable import Controller
 import ECSModel
 import ShimCore
 import Testing
+
+@testable import Controller
 
 /// awslogs multi-line events, grouped from a stream's lines as the awslogs driver groups them.
 struct LogEventGroupingTests {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Controller
 
 /// CloudWatch Logs filter patterns (FilterLogEvents, `logs --filter`), from AWS's documented

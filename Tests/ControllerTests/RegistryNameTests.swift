@@ -1,5 +1,6 @@
-@testable import Controller
 import Testing
+
+@testable import Controller
 
 /// Which registry `repositoryCredentials` are for, from the image reference (as Docker reads it).
 struct RegistryNameTests {

@@ -1,7 +1,8 @@
-@testable import Controller
 import ECSModel
 import Foundation
 import Testing
+
+@testable import Controller
 
 /// When ECS's container restart policy restarts a container that exited.
 struct RestartPolicyRuleTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Controller
 
 /// Processes the controller starts (shims, supervisors, iptables) inherit none of its other

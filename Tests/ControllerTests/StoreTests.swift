@@ -1,8 +1,9 @@
-@testable import Controller
 import ECSModel
 import Foundation
 import Synchronization
 import Testing
+
+@testable import Controller
 
 struct StateStoreTests {
     static let text = #"{"family": "svc", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "c", "image": "i"}]}"#
@@ -142,7 +143,8 @@ struct StateStoreTests {
         defer { f.cleanup() }
         let td = try await f.register(Self.text)
         await #expect(throws: ControllerError.self) {
-            _ = try await f.controller.createTask(definition: td, overrides: TaskOverride(containerOverrides: [ContainerOverride(name: "ghost")]), options: RunOptions())
+            _ = try await f.controller.createTask(
+                definition: td, overrides: TaskOverride(containerOverrides: [ContainerOverride(name: "ghost")]), options: RunOptions())
         }
         #expect(try await f.controller.store.tasks().isEmpty)
     }

@@ -111,7 +111,8 @@ struct SupervisorTests {
     @Test func unhealthyDependencyFailsTheTask() async throws {
         let f = try ControllerFixture()
         defer { f.cleanup() }
-        let td = try await f.register("""
+        let td = try await f.register(
+            """
             {"family": "unhealthy", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
               {"name": "db", "image": "x", "essential": false, "command": ["sh", "-c", "while true; do sleep 0.1; done"],
                "healthCheck": {"command": ["CMD", "false"], "interval": 5, "retries": 1, "timeout": 2}},
@@ -133,7 +134,8 @@ struct SupervisorTests {
         #expect(record.task.stoppedReason?.hasPrefix("CannotStartContainerError:") == true)
         #expect(record.task.stoppedReason?.contains("--image-map") == true)
 
-        let missing = try await f.register("""
+        let missing = try await f.register(
+            """
             {"family": "missing-exe", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
              "containerDefinitions": [{"name": "app", "image": "x", "command": ["no-such-binary-here"]}]}
             """)
@@ -144,7 +146,8 @@ struct SupervisorTests {
     @Test func imageMapSuppliesTheEntrypoint() async throws {
         let f = try ControllerFixture()
         defer { f.cleanup() }
-        let td = try await f.register("""
+        let td = try await f.register(
+            """
             {"family": "mapped", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
              "containerDefinitions": [{"name": "app", "image": "example/echo:2", "command": ["mapped", "args"]}]}
             """)
@@ -156,7 +159,8 @@ struct SupervisorTests {
     @Test func environmentFollowsEcsPrecedence() async throws {
         let f = try ControllerFixture()
         defer { f.cleanup() }
-        let td = try await f.register("""
+        let td = try await f.register(
+            """
             {"family": "env", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
               {"name": "a", "image": "x", "command": ["sh", "-c", "echo R=$AWS_REGION D=$AWS_DEFAULT_REGION X=$AWS_EXECUTION_ENV M=${ECS_CONTAINER_METADATA_URI_V4:+set} V=$V W=$W P=${PATH:+set}"],
                "environment": [{"name": "V", "value": "from-definition"}, {"name": "W", "value": "kept"}],
@@ -175,7 +179,8 @@ struct SupervisorTests {
     @Test func workingDirectoryIsHonoured() async throws {
         let f = try ControllerFixture()
         defer { f.cleanup() }
-        let td = try await f.register("""
+        let td = try await f.register(
+            """
             {"family": "wd", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
               {"name": "a", "image": "x", "workingDirectory": "/usr/share", "command": ["pwd"]}]}
             """)
@@ -187,7 +192,8 @@ struct SupervisorTests {
         let f = try ControllerFixture()
         defer { f.cleanup() }
         let lines = 200_000
-        let td = try await f.register("""
+        let td = try await f.register(
+            """
             {"family": "chatty", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
               {"name": "a", "image": "x", "command": ["seq", "1", "\(lines)"]},
               {"name": "b", "image": "x", "essential": false, "command": ["sh", "-c", "seq 1 \(lines) >&2"]}]}
@@ -209,7 +215,8 @@ struct SupervisorTests {
         defer { f.cleanup() }
         let mount = "/tmp/fl-test-mnt-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: mount) }
-        let writer = try await f.register("""
+        let writer = try await f.register(
+            """
             {"family": "efs-writer", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
              "volumes": [{"name": "efs", "efsVolumeConfiguration": {"fileSystemId": "fs-1234", "rootDirectory": "/exports"}}, {"name": "scratch"}],
              "containerDefinitions": [{"name": "w", "image": "x",
@@ -232,7 +239,8 @@ struct SupervisorTests {
         // The host's own path is untouched: the bind mount lived in the task's namespace only.
         #expect(!FileManager.default.fileExists(atPath: "\(mount)/efs/note"))
 
-        let reader = try await f.register("""
+        let reader = try await f.register(
+            """
             {"family": "efs-reader", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
              "volumes": [{"name": "efs", "efsVolumeConfiguration": {"fileSystemId": "fs-1234", "rootDirectory": "/exports"}}],
              "containerDefinitions": [{"name": "r", "image": "x", "command": ["cat", "\(mount)/efs/note"],

@@ -41,10 +41,11 @@ struct LifecycleTests {
 
 struct LoaderTests {
     @Test func describeOutputIsUnwrappedAndReadOnlyFieldsDropped() throws {
-        let loaded = TaskDefinitionLoader.load(text: #"""
-            {"taskDefinition": {"family": "w", "revision": 4, "status": "ACTIVE", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
-              "containerDefinitions": [{"name": "c", "image": "i"}]}, "tags": [{"key": "k", "value": "v"}]}
-            """#)
+        let loaded = TaskDefinitionLoader.load(
+            text: #"""
+                {"taskDefinition": {"family": "w", "revision": 4, "status": "ACTIVE", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+                  "containerDefinitions": [{"name": "c", "image": "i"}]}, "tags": [{"key": "k", "value": "v"}]}
+                """#)
         #expect(loaded.isValid)
         #expect(loaded.document?["revision"] == nil)
         #expect(loaded.document?["status"] == nil)
@@ -53,10 +54,11 @@ struct LoaderTests {
     }
 
     @Test func typesAreCoercedWhereEcsAcceptsThem() throws {
-        let loaded = TaskDefinitionLoader.load(text: #"""
-            {"family": "f", "networkMode": "awsvpc", "cpu": 1024, "memory": "2 GB",
-             "containerDefinitions": [{"name": "c", "image": "i", "memory": "256", "essential": "false"}, {"name": "d", "image": "i"}]}
-            """#)
+        let loaded = TaskDefinitionLoader.load(
+            text: #"""
+                {"family": "f", "networkMode": "awsvpc", "cpu": 1024, "memory": "2 GB",
+                 "containerDefinitions": [{"name": "c", "image": "i", "memory": "256", "essential": "false"}, {"name": "d", "image": "i"}]}
+                """#)
         #expect(loaded.isValid, "\(loaded.diagnostics)")
         #expect(loaded.definition?.cpu == "1024")
         #expect(loaded.definition?.containerDefinitions[0].memory == 256)
@@ -64,9 +66,10 @@ struct LoaderTests {
     }
 
     @Test func everyProblemIsReportedNotJustTheFirst() {
-        let loaded = TaskDefinitionLoader.load(text: #"""
-            {"family": "bad name!", "networkMode": "bridge", "containerDefinitions": [{"name": "", "image": ""}]}
-            """#)
+        let loaded = TaskDefinitionLoader.load(
+            text: #"""
+                {"family": "bad name!", "networkMode": "bridge", "containerDefinitions": [{"name": "", "image": ""}]}
+                """#)
         let paths = Set(loaded.diagnostics.errors.map(\.path))
         #expect(paths.isSuperset(of: ["family", "networkMode", "cpu", "memory", "containerDefinitions[0].name", "containerDefinitions[0].image"]))
     }
@@ -74,18 +77,20 @@ struct LoaderTests {
     /// An empty string is dropped as absent where a field may be absent; where the field is
     /// required, it is an error that names the field, not a decoding failure.
     @Test func anEmptyRequiredFieldIsAnErrorAtItsPath() {
-        let loaded = TaskDefinitionLoader.load(text: #"""
-            {"family": "f", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
-             "containerDefinitions": [{"name": "c", "image": "i", "logConfiguration": {"logDriver": ""},
-                                       "dependsOn": [{"containerName": "d", "condition": ""}]},
-                                      {"name": "d", "image": "i", "essential": false}]}
-            """#)
+        let loaded = TaskDefinitionLoader.load(
+            text: #"""
+                {"family": "f", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+                 "containerDefinitions": [{"name": "c", "image": "i", "logConfiguration": {"logDriver": ""},
+                                           "dependsOn": [{"containerName": "d", "condition": ""}]},
+                                          {"name": "d", "image": "i", "essential": false}]}
+                """#)
         #expect(!loaded.isValid)
         let errors = loaded.diagnostics.errors.map { "\($0.path): \($0.message)" }
-        #expect(errors.sorted() == [
-            "containerDefinitions[0].dependsOn[0].condition: is required; an empty value was given",
-            "containerDefinitions[0].logConfiguration.logDriver: is required; an empty value was given",
-        ], "\(loaded.diagnostics)")
+        #expect(
+            errors.sorted() == [
+                "containerDefinitions[0].dependsOn[0].condition: is required; an empty value was given",
+                "containerDefinitions[0].logConfiguration.logDriver: is required; an empty value was given",
+            ], "\(loaded.diagnostics)")
         #expect(!loaded.diagnostics.contains { $0.path.hasSuffix("logDriver") && $0.severity == .warning }, "\(loaded.diagnostics)")
     }
 

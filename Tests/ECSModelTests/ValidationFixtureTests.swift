@@ -47,12 +47,14 @@ struct ValidationFixtureTests {
             #expect(loaded.isValid == expectation.valid, "\(context)")
             #expect(loaded.diagnostics.errors.count == expectation.errors.count, "\(context)")
             for (path, text) in expectation.errors {
-                #expect(loaded.diagnostics.errors.contains { $0.path == path && $0.message.contains(text) },
-                        "missing error at \(path) containing \(text): \(context)")
+                #expect(
+                    loaded.diagnostics.errors.contains { $0.path == path && $0.message.contains(text) },
+                    "missing error at \(path) containing \(text): \(context)")
             }
             for (path, text) in expectation.warnings {
-                #expect(loaded.diagnostics.warnings.contains { $0.path == path && $0.message.contains(text) },
-                        "missing warning at \(path) containing \(text): \(context)")
+                #expect(
+                    loaded.diagnostics.warnings.contains { $0.path == path && $0.message.contains(text) },
+                    "missing warning at \(path) containing \(text): \(context)")
             }
         }
     }

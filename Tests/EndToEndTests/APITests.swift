@@ -9,8 +9,10 @@ struct APITests {
     /// `errorLog`: a file that gets serve's stderr.
     func withServe<T: Sendable>(_ cli: CLIHarness, _ extra: [String] = [], errorLog: String? = nil, _ body: (String) async throws -> T) async throws -> T {
         let port = LocalServers.freePort()
-        return try await LocalServers.withServer(CLIHarness.binary, ["serve", "--runtime", "process", "--port", String(port), "--state-dir", cli.stateDirectory.path] + extra,
-                                                 port: port, errorLog: errorLog) {
+        return try await LocalServers.withServer(
+            CLIHarness.binary, ["serve", "--runtime", "process", "--port", String(port), "--state-dir", cli.stateDirectory.path] + extra,
+            port: port, errorLog: errorLog
+        ) {
             try await body("http://127.0.0.1:\(port)")
         }
     }
@@ -42,8 +44,10 @@ struct APITests {
         defer { cli.cleanup() }
         #expect(getuid() == 0, "this test acts as the user nobody through setpriv, which needs root (CI runs as root)")
         let listTasks = { (endpoint: String, user: String?) async throws -> Command.Output in
-            let curl = ["curl", "-s", "--max-time", "5", "-w", "\n%{http_code}", "-X", "POST", "-H", "X-Amz-Target: AmazonEC2ContainerServiceV20141113.ListTasks",
-                        "-H", "Content-Type: application/x-amz-json-1.1", "-d", "{}", endpoint + "/"]
+            let curl = [
+                "curl", "-s", "--max-time", "5", "-w", "\n%{http_code}", "-X", "POST", "-H", "X-Amz-Target: AmazonEC2ContainerServiceV20141113.ListTasks",
+                "-H", "Content-Type: application/x-amz-json-1.1", "-d", "{}", endpoint + "/",
+            ]
             guard let user else { return try await Command.run(curl[0], Array(curl.dropFirst())) }
             return try await Command.run("setpriv", ["--reuid=\(user)", "--regid=\(user)", "--clear-groups"] + curl)
         }
@@ -56,7 +60,8 @@ struct APITests {
             #expect(other.stdout.contains("this request came from uid 65534"), "\(other.stdout)")
             // Not the APIs: what a task's processes reach stays open to every user (a process
             // container may run as its definition's user).
-            let health = try await Command.run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "curl", "-s", "--max-time", "5", endpoint + "/health"])
+            let health = try await Command.run(
+                "setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "curl", "-s", "--max-time", "5", endpoint + "/health"])
             #expect(health.stdout == "{\"status\":\"ok\"}", "\(health.stdout)")
         }
         let allowing = CLIHarness()
@@ -81,7 +86,8 @@ struct APITests {
             #expect(out.contains("task metadata and credentials on \(endpoint) ("), "\(out)")
             let arn = try await runToStopped(endpoint, fixture: "metadata-probe")
             let id = String(arn.split(separator: "/").last ?? "")
-            let events = try await aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/metadata-probe", "--log-stream-name", "probe/\(id)"])
+            let events = try await aws(
+                endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/metadata-probe", "--log-stream-name", "probe/\(id)"])
             #expect(events.stdout.contains("uri=\(endpoint)/v4/\(id)-probe"), "\(events.stdout)")
             #expect(events.stdout.contains("metadata=200"), "\(events.stdout)")
         }
@@ -102,7 +108,9 @@ struct APITests {
                 let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "hello"]))
                 _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
                 let task = try JSONParser.parse(try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", arn]).stdout)["tasks"]?.arrayValue?.first
-                #expect(task?["stopCode"] == .string("EssentialContainerExited") && task?["containers"]?.arrayValue?.first?["exitCode"] == .number("0"), "\(task?.serialized() ?? "")")
+                #expect(
+                    task?["stopCode"] == .string("EssentialContainerExited") && task?["containers"]?.arrayValue?.first?["exitCode"] == .number("0"),
+                    "\(task?.serialized() ?? "")")
             }
             let first = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("first-line"), encoding: .utf8)) ?? ""
             #expect(first.hasPrefix("fargate-local: serving ECS"), "\(first)")
@@ -119,13 +127,18 @@ struct APITests {
         try await withServe(cli, errorLog: errorLog) { endpoint in
             let reg = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://taskdefs/hello.json"])
             #expect(reg.status == 0, "\(reg.stderr)")
-            let run = try await aws(endpoint, ["ecs", "run-task", "--task-definition", "hello", "--started-by", "cli",
-                                               "--overrides", #"{"containerOverrides":[{"name":"hello","environment":[{"name":"GREETING","value":"via-cli"}]}]}"#])
+            let run = try await aws(
+                endpoint,
+                [
+                    "ecs", "run-task", "--task-definition", "hello", "--started-by", "cli",
+                    "--overrides", #"{"containerOverrides":[{"name":"hello","environment":[{"name":"GREETING","value":"via-cli"}]}]}"#,
+                ])
             #expect(run.status == 0, "\(run.stderr)")
-            let taskArn = try #require(try JSONParser.parse(run.stdout)["tasks"].flatMap { v -> String? in
-                if case let .array(t) = v { return t.first?["taskArn"]?.stringValue }
-                return nil
-            })
+            let taskArn = try #require(
+                try JSONParser.parse(run.stdout)["tasks"].flatMap { v -> String? in
+                    if case let .array(t) = v { return t.first?["taskArn"]?.stringValue }
+                    return nil
+                })
             let wait = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", taskArn])
             #expect(wait.status == 0, "\(wait.stderr)")
             let listed = try await aws(endpoint, ["ecs", "list-tasks", "--desired-status", "STOPPED", "--started-by", "cli"])
@@ -145,25 +158,43 @@ struct APITests {
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(log.contains("fargate-local: task \(id) (hello:1): container hello started"), "\(log)")
-            #expect(log.contains("fargate-local: task \(id) (hello:1): task STOPPED (EssentialContainerExited): Essential container in task exited [exit codes: hello=0]"), "\(log)")
+            #expect(
+                log.contains(
+                    "fargate-local: task \(id) (hello:1): task STOPPED (EssentialContainerExited): Essential container in task exited [exit codes: hello=0]"),
+                "\(log)")
             #expect(!log.contains("via-cli"), "an override's value reached serve's log: \(log)")
             // ECS needs a networkConfiguration for an awsvpc task: without one the task runs
             // here, and serve's log says ECS would have refused it; a malformed one is refused.
-            #expect(log.contains("fargate-local: task \(id) (hello:1): warning: RunTask had no networkConfiguration; ECS refuses an awsvpc task without one"), "\(log)")
+            #expect(
+                log.contains("fargate-local: task \(id) (hello:1): warning: RunTask had no networkConfiguration; ECS refuses an awsvpc task without one"),
+                "\(log)")
             // Nor a launch type or capacity provider strategy: ECS would use EC2 in a cluster without a default strategy.
-            #expect(log.contains("fargate-local: task \(id) (hello:1): note: RunTask had neither launchType nor capacityProviderStrategy; ECS then uses the cluster's default capacity provider strategy, and without one the EC2 launch type"), "\(log)")
-            let empty = try await aws(endpoint, ["ecs", "run-task", "--task-definition", "hello", "--network-configuration", "awsvpcConfiguration={subnets=[]}"])
-            #expect(empty.status != 0 && empty.stderr.contains("InvalidParameterException") && empty.stderr.contains("subnets can not be empty."), "\(empty.stderr)")
-            let configured = try await aws(endpoint, ["ecs", "run-task", "--task-definition", "hello", "--launch-type", "FARGATE",
-                                                      "--network-configuration", "awsvpcConfiguration={subnets=[subnet-0123456789abcdef0],assignPublicIp=DISABLED}"])
+            #expect(
+                log.contains(
+                    "fargate-local: task \(id) (hello:1): note: RunTask had neither launchType nor capacityProviderStrategy; ECS then uses the cluster's default capacity provider strategy, and without one the EC2 launch type"
+                ), "\(log)")
+            let empty = try await aws(
+                endpoint, ["ecs", "run-task", "--task-definition", "hello", "--network-configuration", "awsvpcConfiguration={subnets=[]}"])
+            #expect(
+                empty.status != 0 && empty.stderr.contains("InvalidParameterException") && empty.stderr.contains("subnets can not be empty."), "\(empty.stderr)"
+            )
+            let configured = try await aws(
+                endpoint,
+                [
+                    "ecs", "run-task", "--task-definition", "hello", "--launch-type", "FARGATE",
+                    "--network-configuration", "awsvpcConfiguration={subnets=[subnet-0123456789abcdef0],assignPublicIp=DISABLED}",
+                ])
             #expect(configured.status == 0, "\(configured.stderr)")
-            let second = String((try JSONParser.parse(configured.stdout)["tasks"].flatMap { v -> String? in
-                if case let .array(t) = v { return t.first?["taskArn"]?.stringValue }
-                return nil
-            } ?? "").split(separator: "/").last ?? "")
+            let second = String(
+                (try JSONParser.parse(configured.stdout)["tasks"].flatMap { v -> String? in
+                    if case let .array(t) = v { return t.first?["taskArn"]?.stringValue }
+                    return nil
+                } ?? "").split(separator: "/").last ?? "")
             _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", second])
             let later = (try? String(contentsOfFile: errorLog, encoding: .utf8)) ?? ""
-            #expect(!second.isEmpty && !later.contains("task \(second) (hello:1): warning: RunTask had no networkConfiguration") && !later.contains("task \(second) (hello:1): note: RunTask had neither launchType"), "\(later)")
+            #expect(
+                !second.isEmpty && !later.contains("task \(second) (hello:1): warning: RunTask had no networkConfiguration")
+                    && !later.contains("task \(second) (hello:1): note: RunTask had neither launchType"), "\(later)")
         }
     }
 
@@ -185,7 +216,9 @@ struct APITests {
                 }
                 return log
             }
-            #expect(log.contains("warning: listening on \(host), not a loopback address: whoever reaches it from another machine can run tasks") == warned, "\(host): \(log)")
+            #expect(
+                log.contains("warning: listening on \(host), not a loopback address: whoever reaches it from another machine can run tasks") == warned,
+                "\(host): \(log)")
         }
     }
 
@@ -206,13 +239,16 @@ struct APITests {
             let running = try await task()
             #expect(running?["enableExecuteCommand"] == .bool(true), "\(running?.serialized() ?? "")")
             let agent = running?["containers"]?.arrayValue?.first?["managedAgents"]?.arrayValue?.first
-            #expect(agent?["name"]?.stringValue == "ExecuteCommandAgent" && agent?["lastStatus"]?.stringValue == "RUNNING" && agent?["lastStartedAt"] != nil, "\(agent?.serialized() ?? "none")")
+            #expect(
+                agent?["name"]?.stringValue == "ExecuteCommandAgent" && agent?["lastStatus"]?.stringValue == "RUNNING" && agent?["lastStartedAt"] != nil,
+                "\(agent?.serialized() ?? "none")")
             let exec = try await cli.run(["exec", id, "--", "true"])
             #expect(exec.status == 0 && !exec.stderr.contains("enableExecuteCommand"), "\(exec.stderr)")
             // ExecuteCommand (boto3, as the aws CLI sends it before starting the session-manager-plugin):
             // ECS's checks, then what to run instead.
             func executeCommand(_ task: String, interactive: Bool = true) async throws -> String {
-                try await Command.python("""
+                try await Command.python(
+                    """
                     import boto3, botocore
                     ecs = boto3.client("ecs", endpoint_url="\(endpoint)", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
                     try:
@@ -220,10 +256,13 @@ struct APITests {
                         print("no error")
                     except botocore.exceptions.ClientError as e:
                         print(e.response["Error"]["Code"] + ": " + e.response["Error"]["Message"])
-                    """).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                    """
+                ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             }
             let session = try await executeCommand(arn)
-            #expect(session.hasPrefix("ClientException: fargate-local has no Session Manager") && session.contains("fargate-local exec \(id.prefix(12)) -c worker -it -- COMMAND"), "\(session)")
+            #expect(
+                session.hasPrefix("ClientException: fargate-local has no Session Manager")
+                    && session.contains("fargate-local exec \(id.prefix(12)) -c worker -it -- COMMAND"), "\(session)")
             #expect(try await executeCommand(arn, interactive: false) == "InvalidParameterException: Interactive is the only mode supported currently.")
             _ = try await aws(endpoint, ["ecs", "stop-task", "--task", arn])
             _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
@@ -233,10 +272,17 @@ struct APITests {
             let plain = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", "long-running"]))
             _ = try await aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks", plain])
             let described = try JSONParser.parse(try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", plain]).stdout)["tasks"]?.arrayValue?.first
-            #expect(described?["enableExecuteCommand"] == .bool(false) && described?["containers"]?.arrayValue?.first?["managedAgents"] == nil, "\(described?.serialized() ?? "")")
-            #expect(try await executeCommand(plain).hasPrefix("InvalidParameterException: The execute command failed because execute command was not enabled when the task was run"))
+            #expect(
+                described?["enableExecuteCommand"] == .bool(false) && described?["containers"]?.arrayValue?.first?["managedAgents"] == nil,
+                "\(described?.serialized() ?? "")")
+            #expect(
+                try await executeCommand(plain).hasPrefix(
+                    "InvalidParameterException: The execute command failed because execute command was not enabled when the task was run"))
             let warned = try await cli.run(["exec", String(plain.split(separator: "/").last ?? ""), "--", "true"])
-            #expect(warned.status == 0 && warned.stderr.contains("was not run with enableExecuteCommand (run --enable-execute-command); ECS's ExecuteCommand would refuse it"), "\(warned.stderr)")
+            #expect(
+                warned.status == 0
+                    && warned.stderr.contains("was not run with enableExecuteCommand (run --enable-execute-command); ECS's ExecuteCommand would refuse it"),
+                "\(warned.stderr)")
             _ = try await aws(endpoint, ["ecs", "stop-task", "--task", plain])
         }
     }
@@ -250,8 +296,12 @@ struct APITests {
             let arn = try await runToStopped(endpoint, fixture: "multiline-logs")
             let id = String(arn.split(separator: "/").last ?? "")
             func messages(_ container: String) async throws -> [String] {
-                let page = try await aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/multiline",
-                                                    "--log-stream-name", "ml/\(container)/\(id)", "--start-from-head"])
+                let page = try await aws(
+                    endpoint,
+                    [
+                        "logs", "get-log-events", "--log-group-name", "/fargate-local/multiline",
+                        "--log-stream-name", "ml/\(container)/\(id)", "--start-from-head",
+                    ])
                 return (try JSONParser.parse(page.stdout)["events"]?.arrayValue ?? []).compactMap { $0["message"]?.stringValue }
             }
             #expect(try await messages("java") == ["starting up\n", "2026-11-27 ERROR boom\n  at Frame.one\n  at Frame.two\n", "2026-11-27 INFO done\n"])
@@ -263,7 +313,8 @@ struct APITests {
             let stack = try await messages("stack")
             #expect(stack.map(\.utf8.count) == [6 + 2 * 100_001, 100_001], "\(stack.map(\.utf8.count))")
             #expect(stack.last?.first == "3" && stack.first?.hasPrefix("START\n1") == true)
-            let filtered = try await aws(endpoint, ["logs", "filter-log-events", "--log-group-name", "/fargate-local/multiline", "--filter-pattern", "\"Frame.two\""])
+            let filtered = try await aws(
+                endpoint, ["logs", "filter-log-events", "--log-group-name", "/fargate-local/multiline", "--filter-pattern", "\"Frame.two\""])
             let found = (try JSONParser.parse(filtered.stdout)["events"]?.arrayValue ?? []).compactMap { $0["message"]?.stringValue }
             #expect(found == ["2026-11-27 ERROR boom\n  at Frame.one\n  at Frame.two\n"], "\(filtered.stdout)")
             let printed = try await cli.run(["logs", id, "--container", "java"])
@@ -279,8 +330,9 @@ struct APITests {
         let cli = CLIHarness()
         defer { cli.cleanup() }
         try await withServe(cli) { endpoint in
-            let arn = try await runToStopped(endpoint, fixture: "three-streams")
-            let out = try await Command.python("""
+            try await runToStopped(endpoint, fixture: "three-streams")
+            let out = try await Command.python(
+                """
                 import boto3, botocore
                 logs = boto3.client("logs", endpoint_url="\(endpoint)", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
                 g = "/fargate-local/three"
@@ -368,8 +420,11 @@ struct APITests {
             _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/structured-logs.json"])
             _ = try await aws(endpoint, ["ecs", "deregister-task-definition", "--task-definition", "structured-logs:1"])
             let refused = try await cli.run(["run", "--wait", "--runtime", "process", "structured-logs:1"])
-            #expect(refused.status == 125 && refused.stderr.contains("structured-logs:1 is INACTIVE (deregistered)") && refused.stderr.contains("TaskDefinition is inactive"), "\(refused.stderr)")
-            let tasks = try JSONParser.parse(try await aws(endpoint, ["ecs", "list-tasks", "--desired-status", "STOPPED"]).stdout)["taskArns"]?.arrayValue ?? []
+            #expect(
+                refused.status == 125 && refused.stderr.contains("structured-logs:1 is INACTIVE (deregistered)")
+                    && refused.stderr.contains("TaskDefinition is inactive"), "\(refused.stderr)")
+            let tasks =
+                try JSONParser.parse(try await aws(endpoint, ["ecs", "list-tasks", "--desired-status", "STOPPED"]).stdout)["taskArns"]?.arrayValue ?? []
             #expect(tasks.isEmpty, "\(tasks)")
             let ran = try await cli.run(["run", "--wait", "-q", "--runtime", "process", "structured-logs"])
             #expect(ran.status == 0 && ran.stdout.contains("plain ERROR line"), "\(ran.stderr)")
@@ -401,8 +456,11 @@ struct APITests {
             #expect(try await filtered("?ERROR ?login") == [access, plain])
             #expect(try await filtered(#""status=500""#) == [plain])
             #expect(try await filtered("%latency.:[0-9]{3}%") == [error, warn])
-            let refused = try await aws(endpoint, ["logs", "filter-log-events", "--log-group-name", "/fargate-local/structured", "--filter-pattern", "status=500"])
-            #expect(refused.status != 0 && refused.stderr.contains("(InvalidParameterException)") && refused.stderr.contains("Invalid character(s) in term '='"), "\(refused.stderr)")
+            let refused = try await aws(
+                endpoint, ["logs", "filter-log-events", "--log-group-name", "/fargate-local/structured", "--filter-pattern", "status=500"])
+            #expect(
+                refused.status != 0 && refused.stderr.contains("(InvalidParameterException)") && refused.stderr.contains("Invalid character(s) in term '='"),
+                "\(refused.stderr)")
             let id = String(arn.split(separator: "/").last ?? "")
             let printed = try await cli.run(["logs", id, "--filter", #"{ $.level = "error" || $.level = "warn" }"#])
             #expect(printed.status == 0 && printed.stdout == error + "\n" + warn + "\n", "\(printed.stdout)\(printed.stderr)")
@@ -426,14 +484,18 @@ struct APITests {
             let made = try await logs(["create-log-group", "--log-group-name", "/ecs/made-first"])
             #expect(made.status == 0, "\(made.stderr)")
             let again = try await logs(["create-log-group", "--log-group-name", "/ecs/made-first"])
-            #expect(again.status != 0 && again.stderr.contains("ResourceAlreadyExistsException") && again.stderr.contains("The specified log group already exists"), "\(again.stderr)")
+            #expect(
+                again.status != 0 && again.stderr.contains("ResourceAlreadyExistsException") && again.stderr.contains("The specified log group already exists"),
+                "\(again.stderr)")
             let badName = try await logs(["create-log-group", "--log-group-name", "no spaces"])
             #expect(badName.status != 0 && badName.stderr.contains("InvalidParameterException"), "\(badName.stderr)")
             let listed = try await logs(["describe-log-groups", "--log-group-name-prefix", "/ecs/made"])
             #expect(listed.stdout.contains("\"logGroupName\": \"/ecs/made-first\""), "\(listed.stdout)")
 
             func definition(_ family: String, group: String, createGroup: Bool = false) throws -> String {
-                let options = "\"awslogs-group\": \"\(group)\", \"awslogs-region\": \"us-east-1\", \"awslogs-stream-prefix\": \"p\"" + (createGroup ? ", \"awslogs-create-group\": \"true\"" : "")
+                let options =
+                    "\"awslogs-group\": \"\(group)\", \"awslogs-region\": \"us-east-1\", \"awslogs-stream-prefix\": \"p\""
+                    + (createGroup ? ", \"awslogs-create-group\": \"true\"" : "")
                 let json = """
                     {"family": "\(family)", "executionRoleArn": "arn:aws:iam::000000000000:role/ecsTaskExecutionRole", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
                      "containerDefinitions": [{"name": "c", "image": "x", "command": ["true"],
@@ -444,13 +506,18 @@ struct APITests {
                 return "file://\(file.path)"
             }
             var arns: [String] = []
-            for (family, group, create) in [("first", "/ecs/made-first", false), ("created", "/ecs/by-the-driver", true), ("missing", "/ecs/never-made", false)] {
+            for (family, group, create) in [
+                ("first", "/ecs/made-first", false), ("created", "/ecs/by-the-driver", true), ("missing", "/ecs/never-made", false),
+            ] {
                 _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", try definition(family, group: group, createGroup: create)])
                 arns.append(try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", family])))
             }
             _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks"] + arns)
             let notes = try String(contentsOfFile: errorLog, encoding: .utf8).split(separator: "\n").filter { $0.contains("did not exist") }
-            #expect(notes.count == 1 && notes.first?.contains("log group /ecs/never-made did not exist, so fargate-local made it; on Fargate this task fails to start") == true, "\(notes)")
+            #expect(
+                notes.count == 1
+                    && notes.first?.contains("log group /ecs/never-made did not exist, so fargate-local made it; on Fargate this task fails to start") == true,
+                "\(notes)")
             #expect(notes.first?.contains("awslogs-create-group is \"true\"") == true)
 
             let deleted = try await logs(["delete-log-group", "--log-group-name", "/ecs/never-made"])
@@ -471,7 +538,8 @@ struct APITests {
         defer { cli.cleanup() }
         try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
         try await withServe(cli) { endpoint in
-            let probe = "curl -s -w ' %{http_code}\\\\n' $ECS_AGENT_URI/task-protection/v1/state; "
+            let probe =
+                "curl -s -w ' %{http_code}\\\\n' $ECS_AGENT_URI/task-protection/v1/state; "
                 + "curl -s -w ' %{http_code}\\\\n' -X PUT -d '{\\\"ProtectionEnabled\\\":true,\\\"ExpiresInMinutes\\\":60}' $ECS_AGENT_URI/task-protection/v1/state; "
                 + "curl -s -w ' %{http_code}\\\\n' -X PUT -d '{}' $ECS_AGENT_URI/task-protection/v1/state"
             for (family, role) in [("with-role", ", \"taskRoleArn\": \"arn:aws:iam::000000000000:role/app\""), ("without-role", "")] {
@@ -489,20 +557,30 @@ struct APITests {
             func lines(_ arn: String) async throws -> [String] {
                 let id = String(arn.split(separator: "/").last ?? "")
                 let family = arn == withRole ? "with-role" : "without-role"
-                let page = try await aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/\(family)", "--log-stream-name", "worker/\(id)"])
+                let page = try await aws(
+                    endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/\(family)", "--log-stream-name", "worker/\(id)"])
                 return (try JSONParser.parse(page.stdout)["events"]?.arrayValue ?? []).compactMap { $0["message"]?.stringValue }
             }
             let notValid = "{\"failure\":{\"Arn\":\"\(withRole)\",\"Detail\":null,\"Reason\":\"TASK_NOT_VALID\"}} 200"
-            #expect(try await lines(withRole) == [notValid, notValid,
-                "{\"error\":{\"Arn\":\"\(withRole)\",\"Code\":\"InvalidParameterException\",\"Message\":\"Invalid request: does not contain 'ProtectionEnabled' field\"}} 400"])
-            #expect(try await lines(withoutRole).first == "{\"error\":{\"Arn\":\"\(withoutRole)\",\"Code\":\"AccessDeniedException\",\"Message\":\"Invalid Request: no task IAM role credentials available for task\"}} 403")
+            #expect(
+                try await lines(withRole) == [
+                    notValid, notValid,
+                    "{\"error\":{\"Arn\":\"\(withRole)\",\"Code\":\"InvalidParameterException\",\"Message\":\"Invalid request: does not contain 'ProtectionEnabled' field\"}} 400",
+                ])
+            #expect(
+                try await lines(withoutRole).first
+                    == "{\"error\":{\"Arn\":\"\(withoutRole)\",\"Code\":\"AccessDeniedException\",\"Message\":\"Invalid Request: no task IAM role credentials available for task\"}} 403"
+            )
 
             let got = try JSONParser.parse(try await aws(endpoint, ["ecs", "get-task-protection", "--cluster", "default", "--tasks", withRole, "0123"]).stdout)
             let reasons = (got["failures"]?.arrayValue ?? []).compactMap { $0["reason"]?.stringValue }
             #expect(reasons == ["TASK_NOT_VALID", "MISSING"] && got["protectedTasks"]?.arrayValue?.isEmpty == true, "\(got.serialized())")
-            let updated = try await aws(endpoint, ["ecs", "update-task-protection", "--cluster", "default", "--tasks", withRole, "--protection-enabled", "--expires-in-minutes", "60"])
+            let updated = try await aws(
+                endpoint, ["ecs", "update-task-protection", "--cluster", "default", "--tasks", withRole, "--protection-enabled", "--expires-in-minutes", "60"])
             #expect(updated.stdout.contains("TASK_NOT_VALID"), "\(updated.stdout)\(updated.stderr)")
-            let tooLong = try await aws(endpoint, ["ecs", "update-task-protection", "--cluster", "default", "--tasks", withRole, "--protection-enabled", "--expires-in-minutes", "3000"])
+            let tooLong = try await aws(
+                endpoint,
+                ["ecs", "update-task-protection", "--cluster", "default", "--tasks", withRole, "--protection-enabled", "--expires-in-minutes", "3000"])
             #expect(tooLong.status != 0 && tooLong.stderr.contains("InvalidParameterException"), "\(tooLong.stderr)")
         }
     }
@@ -537,6 +615,7 @@ struct APITests {
 
     /// Registers a fixture of Tests/Fixtures/run through the aws CLI, runs it and waits until
     /// it has stopped; its task ARN.
+    @discardableResult
     func runToStopped(_ endpoint: String, fixture: String) async throws -> String {
         _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/\(fixture).json"])
         let arn = try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition", fixture]))
@@ -588,13 +667,20 @@ struct APITests {
         let id = String(arn.split(separator: "/").last ?? "")
         try await cli.killingBackgroundServeAfter {
             // What the container was told, read from its own environment.
-            let pid = try #require(try JSONParser.parse(try await cli.run(["describe", id]).stdout)["tasks"]?.arrayValue?.first?["containers"]?.arrayValue?.first?["runtimeId"]?.stringValue)
+            let pid = try #require(
+                try JSONParser.parse(try await cli.run(["describe", id]).stdout)["tasks"]?.arrayValue?.first?["containers"]?.arrayValue?.first?["runtimeId"]?
+                    .stringValue)
             let environ = try await Command.run("/bin/sh", ["-c", "tr '\\0' '\\n' < /proc/$0/environ | grep ^ECS_CONTAINER_METADATA_URI_V4=", pid])
             #expect(environ.stdout == "ECS_CONTAINER_METADATA_URI_V4=\(firstEndpoint)/v4/\(id)-ticker\n", "\(environ.stdout) \(environ.stderr)")
             let metadata = try await Command.run("curl", ["-s", "--max-time", "5", "\(firstEndpoint)/v4/\(id)-ticker/task"])
             #expect(metadata.stdout.contains("\"TaskARN\":\"\(arn)\""), "\(metadata.stdout)")
-            let api = try await Command.run("curl", ["-s", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "X-Amz-Target: AmazonEC2ContainerServiceV20141113.ListTasks",
-                                                     "-H", "Content-Type: application/x-amz-json-1.1", "-d", "{}", firstEndpoint + "/"])
+            let api = try await Command.run(
+                "curl",
+                [
+                    "-s", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H",
+                    "X-Amz-Target: AmazonEC2ContainerServiceV20141113.ListTasks",
+                    "-H", "Content-Type: application/x-amz-json-1.1", "-d", "{}", firstEndpoint + "/",
+                ])
             #expect(api.stdout == "403", "the ECS API is not served on a task's address: \(api.stdout)")
             let out = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.out"), encoding: .utf8)) ?? ""
             #expect(out.contains("serving task metadata and credentials on \(firstEndpoint) too, for the containers of re-adopted task \(id)"), "\(out)")
@@ -611,11 +697,17 @@ struct APITests {
         let port = LocalServers.freePort()
         try await cli.startBackgroundServe(port: port, runtime: "process")
         try await cli.killingBackgroundServeAfter {
-            let id = try await cli.run(["run", "--runtime", "process", "Tests/Fixtures/run/long-running.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            let killed = try await Command.run("/bin/sh", ["-c", """
-                for _ in $(seq 100); do "$0" logs --state-dir "$1" "$2" | grep -q 'worker: started' && break; sleep 0.05; done
-                pkill -9 -f "supervise $2" && echo killed
-                """, CLIHarness.binary, cli.stateDirectory.path, id])
+            let id = try await cli.run(["run", "--runtime", "process", "Tests/Fixtures/run/long-running.json"]).stdout.trimmingCharacters(
+                in: .whitespacesAndNewlines)
+            let killed = try await Command.run(
+                "/bin/sh",
+                [
+                    "-c",
+                    """
+                    for _ in $(seq 100); do "$0" logs --state-dir "$1" "$2" | grep -q 'worker: started' && break; sleep 0.05; done
+                    pkill -9 -f "supervise $2" && echo killed
+                    """, CLIHarness.binary, cli.stateDirectory.path, id,
+                ])
             #expect(killed.stdout == "killed\n", "\(killed.stdout) \(killed.stderr)")
             var log = ""
             for _ in 0..<100 where !log.contains("re-adopted task \(id)") {
@@ -640,7 +732,8 @@ struct APITests {
         _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
         let final = try JSONParser.parse(try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", arn]).stdout)
         guard case let .array(tasks)? = final["tasks"], let task = tasks.first, case let .array(containers)? = task["containers"] else {
-            Issue.record("no task"); return
+            Issue.record("no task")
+            return
         }
         #expect(task["stopCode"] == .string("UserInitiated"))
         #expect(task["stoppedReason"] == .string("after the restart"))
@@ -656,8 +749,14 @@ struct APITests {
         }
         #expect(log.contains(stopped), "\(log)")
         #expect(log.contains("fargate-local: task \(id) (ticker:1): container ticker exited with code 0"), "\(log)")
-        let events = try JSONParser.parse(try await aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/ticker", "--log-stream-name", "ticker/\(id)", "--start-from-head"]).stdout)
-        guard case let .array(list)? = events["events"] else { Issue.record("no events"); return }
+        let events = try JSONParser.parse(
+            try await aws(
+                endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/ticker", "--log-stream-name", "ticker/\(id)", "--start-from-head"]
+            ).stdout)
+        guard case let .array(list)? = events["events"] else {
+            Issue.record("no events")
+            return
+        }
         let messages = list.compactMap { $0["message"]?.stringValue }
         let ticks = messages.compactMap { $0.hasPrefix("tick ") ? Int($0.dropFirst(5)) : nil }
         // stdout and stderr are two pipes: sh's "Terminated" (stderr) may come before or after.
@@ -698,7 +797,10 @@ struct APITests {
     @Test func interruptingARunThroughTheEndpointStopsItsTask() async throws {
         let server = CLIHarness()
         let client = CLIHarness()
-        defer { server.cleanup(); client.cleanup() }
+        defer {
+            server.cleanup()
+            client.cleanup()
+        }
         try FileManager.default.createDirectory(at: client.stateDirectory, withIntermediateDirectories: true)
         func definition(_ family: String, trap: String, stopTimeout: Int) throws -> String {
             let json = """
@@ -723,21 +825,28 @@ struct APITests {
             """
         try await withServe(server) { endpoint in
             let graceful = try definition("graceful", trap: "echo worker: bye; exit 3", stopTimeout: 30)
-            let once = try await Command.run("bash", ["-c", script, CLIHarness.binary, client.stateDirectory.path + "/once", endpoint, graceful, "worker: bye", "once"],
-                                             workingDirectory: CLIHarness.repository.path)
+            let once = try await Command.run(
+                "bash", ["-c", script, CLIHarness.binary, client.stateDirectory.path + "/once", endpoint, graceful, "worker: bye", "once"],
+                workingDirectory: CLIHarness.repository.path)
             #expect(once.stdout.contains("run exited 3") && once.stdout.contains("worker | worker: bye"), "\(once.stdout)\n\(once.stderr)")
-            #expect(once.stderr.contains("interrupted: stopping task") && once.stderr.contains("stopped: Task stopped by user (interrupted) (exit code 3)"), "\(once.stderr)")
+            #expect(
+                once.stderr.contains("interrupted: stopping task") && once.stderr.contains("stopped: Task stopped by user (interrupted) (exit code 3)"),
+                "\(once.stderr)")
 
             let stubborn = try definition("stubborn", trap: "echo worker: ignoring SIGTERM", stopTimeout: 3)
-            let twice = try await Command.run("bash", ["-c", script, CLIHarness.binary, client.stateDirectory.path + "/twice", endpoint, stubborn, "ignoring SIGTERM", "twice"],
-                                              workingDirectory: CLIHarness.repository.path)
+            let twice = try await Command.run(
+                "bash", ["-c", script, CLIHarness.binary, client.stateDirectory.path + "/twice", endpoint, stubborn, "ignoring SIGTERM", "twice"],
+                workingDirectory: CLIHarness.repository.path)
             #expect(twice.stdout.contains("run exited 130") && twice.stderr.contains("no longer following task"), "\(twice.stdout)\n\(twice.stderr)")
-            let tasks = try JSONParser.parse(try await aws(endpoint, ["ecs", "list-tasks", "--family", "stubborn", "--desired-status", "STOPPED"]).stdout)["taskArns"]?.arrayValue ?? []
+            let tasks =
+                try JSONParser.parse(try await aws(endpoint, ["ecs", "list-tasks", "--family", "stubborn", "--desired-status", "STOPPED"]).stdout)["taskArns"]?
+                .arrayValue ?? []
             let arn = try #require(tasks.first?.stringValue)
             _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arn])
             let task = try JSONParser.parse(try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", arn]).stdout)["tasks"]?.arrayValue?.first
             #expect(task?["stoppedReason"]?.stringValue == "Task stopped by user (interrupted)", "\(task?.serialized() ?? "")")
-            #expect(task?["containers"]?.arrayValue?.first?["exitCode"] == .number("137"), "the controller finished the stop: SIGKILL after the 3 s stopTimeout")
+            #expect(
+                task?["containers"]?.arrayValue?.first?["exitCode"] == .number("137"), "the controller finished the stop: SIGKILL after the 3 s stopTimeout")
         }
     }
 
@@ -751,11 +860,15 @@ struct APITests {
             _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/long-running.json"])
             // Takes a second to stop: its state can be seen while it stops.
             let slow = cli.stateDirectory.appendingPathComponent("slow-stop.json")
-            try #"{"family": "slow-stop", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "w", "image": "x", "command": ["sh", "-c", "trap 'sleep 1; exit 143' TERM; while true; do sleep 0.1; done"]}]}"#
+            try
+                #"{"family": "slow-stop", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "w", "image": "x", "command": ["sh", "-c", "trap 'sleep 1; exit 143' TERM; while true; do sleep 0.1; done"]}]}"#
                 .write(to: slow, atomically: true, encoding: .utf8)
             _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://\(slow.path)"])
             var arns: [String] = []
-            for args in [["long-running", "--launch-type", "FARGATE"], ["long-running", "--launch-type", "FARGATE"], ["slow-stop", "--capacity-provider-strategy", "capacityProvider=FARGATE_SPOT,weight=1"]] {
+            for args in [
+                ["long-running", "--launch-type", "FARGATE"], ["long-running", "--launch-type", "FARGATE"],
+                ["slow-stop", "--capacity-provider-strategy", "capacityProvider=FARGATE_SPOT,weight=1"],
+            ] {
                 arns.append(try taskArn(try await aws(endpoint, ["ecs", "run-task", "--task-definition"] + args)))
             }
             _ = try await aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks"] + arns)
@@ -769,15 +882,19 @@ struct APITests {
             }
             // The notice first, as Fargate Spot gives it while the containers have their SIGTERM.
             let notice = try await describe([arns[2]]).first
-            #expect(notice?["desiredStatus"] == .string("STOPPED") && notice?["lastStatus"] != .string("STOPPED")
-                    && notice?["stopCode"] == .string("TerminationNotice") && notice?["stoppedReason"] == .string("Your Spot Task was interrupted."), "\(notice?.serialized() ?? "")")
+            #expect(
+                notice?["desiredStatus"] == .string("STOPPED") && notice?["lastStatus"] != .string("STOPPED")
+                    && notice?["stopCode"] == .string("TerminationNotice") && notice?["stoppedReason"] == .string("Your Spot Task was interrupted."),
+                "\(notice?.serialized() ?? "")")
             _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", arns[2]])
             let tasks = try await describe(arns)
             func task(_ arn: String) -> JSONValue? { tasks.first { $0["taskArn"]?.stringValue == arn } }
-            #expect(task(arns[0])?["lastStatus"] == .string("STOPPED") && task(arns[0])?["stopCode"] == .string("UserInitiated")
+            #expect(
+                task(arns[0])?["lastStatus"] == .string("STOPPED") && task(arns[0])?["stopCode"] == .string("UserInitiated")
                     && task(arns[0])?["stoppedReason"] == .string("just this one"), "\(task(arns[0])?.serialized() ?? "")")
             #expect(task(arns[1])?["lastStatus"] == .string("RUNNING"), "serve or its other task was stopped: \(task(arns[1])?.serialized() ?? "")")
-            #expect(task(arns[2])?["stopCode"] == .string("SpotInterruption") && task(arns[2])?["stoppedReason"] == .string("Your Spot Task was interrupted.")
+            #expect(
+                task(arns[2])?["stopCode"] == .string("SpotInterruption") && task(arns[2])?["stoppedReason"] == .string("Your Spot Task was interrupted.")
                     && task(arns[2])?["containers"]?.arrayValue?.first?["exitCode"] == .number("143"), "\(task(arns[2])?.serialized() ?? "")")
             let onDemand = try await cli.run(["stop", ids[1], "--spot-interruption"])
             #expect(onDemand.stderr.contains("was not placed on FARGATE_SPOT; on ECS only FARGATE_SPOT tasks are interrupted"), "\(onDemand.stderr)")
@@ -793,8 +910,10 @@ struct APITests {
         try await withServe(cli) { first in
             try await withServe(cli) { second in
                 _ = try await aws(second, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/long-running.json"])
-                let arns = [try taskArn(try await aws(second, ["ecs", "run-task", "--task-definition", "long-running", "--launch-type", "FARGATE"])),
-                            try taskArn(try await aws(second, ["ecs", "run-task", "--task-definition", "long-running", "--launch-type", "FARGATE"]))]
+                let arns = [
+                    try taskArn(try await aws(second, ["ecs", "run-task", "--task-definition", "long-running", "--launch-type", "FARGATE"])),
+                    try taskArn(try await aws(second, ["ecs", "run-task", "--task-definition", "long-running", "--launch-type", "FARGATE"])),
+                ]
                 _ = try await aws(second, ["ecs", "wait", "tasks-running", "--tasks"] + arns)
                 let stop = try await aws(first, ["ecs", "stop-task", "--task", arns[0], "--reason", "from the other controller"])
                 #expect(stop.status == 0, "\(stop.stderr)")
@@ -811,7 +930,10 @@ struct APITests {
     @Test func cliCommandsWorkThroughTheEndpoint() async throws {
         let server = CLIHarness()
         let client = CLIHarness()  // a different, empty state directory: only the API can answer
-        defer { server.cleanup(); client.cleanup() }
+        defer {
+            server.cleanup()
+            client.cleanup()
+        }
         try await withServe(server) { endpoint in
             _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/long-running.json"])
             _ = try await aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://taskdefs/hello.json"])
@@ -824,7 +946,8 @@ struct APITests {
             let id = String(taskArn.split(separator: "/").last ?? "")
 
             let ps = try await client.run(["ps", "--endpoint", endpoint])
-            #expect(ps.stdout.contains(String(id.prefix(12))) && ps.stdout.contains("long-running:1") && ps.stdout.contains("RUNNING"), "\(ps.stdout)\(ps.stderr)")
+            #expect(
+                ps.stdout.contains(String(id.prefix(12))) && ps.stdout.contains("long-running:1") && ps.stdout.contains("RUNNING"), "\(ps.stdout)\(ps.stderr)")
             #expect(!ps.stdout.contains(String(helloArn.split(separator: "/").last?.prefix(12) ?? "x")))
             let all = try await client.run(["ps", "-a", "--endpoint", endpoint, "--started-by", "via-endpoint", "--output", "json"])
             #expect(all.stdout.contains(taskArn) && !all.stdout.contains(helloArn))
@@ -839,11 +962,16 @@ struct APITests {
             let after = try await client.run(["describe", id, "--endpoint", endpoint])
             #expect(after.stdout.contains("\"stoppedReason\" : \"stopped over the API\""))
             let registered = try await client.run(["register", "taskdefs/hello.json", "--endpoint", endpoint])
-            #expect(registered.stdout.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("task-definition/hello:2"), "\(registered.stdout)\(registered.stderr)")
+            #expect(
+                registered.stdout.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("task-definition/hello:2"),
+                "\(registered.stdout)\(registered.stderr)")
             let latest = try await client.run(["taskdefs", "hello", "--endpoint", endpoint])
             #expect(latest.stdout.contains("task-definition/hello:2"))
             let events = try await client.run(["events", "--endpoint", endpoint])
-            #expect(events.stdout.split(separator: "\n").contains { $0.contains("\"detail-type\":\"ECS Task State Change\"") && $0.contains(taskArn) && $0.contains("\"lastStatus\":\"STOPPED\"") }, "\(events.stdout)")
+            #expect(
+                events.stdout.split(separator: "\n").contains {
+                    $0.contains("\"detail-type\":\"ECS Task State Change\"") && $0.contains(taskArn) && $0.contains("\"lastStatus\":\"STOPPED\"")
+                }, "\(events.stdout)")
             // The client's own state directory was never used.
             #expect(!FileManager.default.fileExists(atPath: client.stateDirectory.appendingPathComponent("state.sqlite").path))
         }
@@ -893,7 +1021,10 @@ struct APITests {
     @Test func runSubmitsToAReachableController() async throws {
         let server = CLIHarness()
         let client = CLIHarness()
-        defer { server.cleanup(); client.cleanup() }
+        defer {
+            server.cleanup()
+            client.cleanup()
+        }
         try await withServe(server) { endpoint in
             let r = try await client.run(["run", "--wait", "Tests/Fixtures/run/essential-exit.json", "--endpoint", endpoint])
             #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-import TestSupport
 import Subprocess
+import TestSupport
+import Testing
+
 #if canImport(System)
 import System
 #else
@@ -87,8 +88,10 @@ struct CLIHarness {
     /// Starts `fargate-local serve` in the background (so a test can kill -9 it), waits for
     /// /health, and records its pid in `serve.pid`. `output`: a bash redirection of its
     /// output (appended to `serve.out` unless given; `$1` is the state directory).
-    func startBackgroundServe(port: Int, runtime: String, host: String = "127.0.0.1",
-                              output: String = #">>"$1/serve.out" 2>&1"#) async throws {
+    func startBackgroundServe(
+        port: Int, runtime: String, host: String = "127.0.0.1",
+        output: String = #">>"$1/serve.out" 2>&1"#
+    ) async throws {
         let url = host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
         let script = """
             "$0" serve --runtime \(runtime) --host \(host) --port \(port) --state-dir "$1" \(output) & echo $! > "$1/serve.pid"

@@ -31,21 +31,28 @@ struct DockerContextTests {
         defer { for d in [good, broken] { try? FileManager.default.removeItem(atPath: d) } }
         let task = "Tests/Fixtures/docker/uname.json"
 
-        let through = try await cli.run(["run", "--wait", "--runtime", "docker", task],
-                                        environment: ["DOCKER_CONFIG": good, "DOCKER_HOST": nil, "DOCKER_CONTEXT": nil])
+        let through = try await cli.run(
+            ["run", "--wait", "--runtime", "docker", task],
+            environment: ["DOCKER_CONFIG": good, "DOCKER_HOST": nil, "DOCKER_CONTEXT": nil])
         #expect(through.status == 0 && through.stdout.contains("app | "), "\(through.stdout)\n\(through.stderr)")
         #expect(through.stderr.contains("starting with the docker runtime (docker context fl-test: \(socket))"), "\(through.stderr)")
 
         // A context whose engine does not answer: `--runtime docker` says which socket it
         // tried and why; nothing ran. DOCKER_CONTEXT=default goes back to the default socket.
-        let refused = try await cli.run(["run", "--wait", "--runtime", "docker", task],
-                                        environment: ["DOCKER_CONFIG": broken, "DOCKER_HOST": nil, "DOCKER_CONTEXT": nil])
+        let refused = try await cli.run(
+            ["run", "--wait", "--runtime", "docker", task],
+            environment: ["DOCKER_CONFIG": broken, "DOCKER_HOST": nil, "DOCKER_CONTEXT": nil])
         #expect(refused.status == 125, "\(refused.stdout)\n\(refused.stderr)")
-        #expect(refused.stderr.contains("no Docker engine answers on \(cli.stateDirectory.appendingPathComponent("nothing.sock").path) (docker context fl-test)"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("no Docker engine answers on \(cli.stateDirectory.appendingPathComponent("nothing.sock").path) (docker context fl-test)"),
+            "\(refused.stderr)")
         #expect(!refused.stdout.contains("app | "), "\(refused.stdout)")
-        let byDefault = try await cli.run(["run", "--wait", "--runtime", "docker", task],
-                                          environment: ["DOCKER_CONFIG": broken, "DOCKER_HOST": nil, "DOCKER_CONTEXT": "default"])
+        let byDefault = try await cli.run(
+            ["run", "--wait", "--runtime", "docker", task],
+            environment: ["DOCKER_CONFIG": broken, "DOCKER_HOST": nil, "DOCKER_CONTEXT": "default"])
         #expect(byDefault.status == 0 && byDefault.stdout.contains("app | "), "\(byDefault.stdout)\n\(byDefault.stderr)")
-        #expect(byDefault.stderr.contains("starting with the docker runtime; ") || byDefault.stderr.contains("starting with the docker runtime\n"), "\(byDefault.stderr)")
+        #expect(
+            byDefault.stderr.contains("starting with the docker runtime; ") || byDefault.stderr.contains("starting with the docker runtime\n"),
+            "\(byDefault.stderr)")
     }
 }

@@ -9,7 +9,10 @@ enum DockerRequirement {
     static func engine() async throws {
         let ping = try await Command.run("curl", ["-sf", "--unix-socket", "/var/run/docker.sock", "http://localhost/_ping"])
         guard ping.stdout == "OK" else {
-            throw LocalServers.ServerError(description: "no Docker engine answers on /var/run/docker.sock; run scripts/setup-machine (installs docker.io, starts dockerd, builds debian:bookworm-slim)")
+            throw LocalServers.ServerError(
+                description:
+                    "no Docker engine answers on /var/run/docker.sock; run scripts/setup-machine (installs docker.io, starts dockerd, builds debian:bookworm-slim)"
+            )
         }
         let image = try await Command.run("docker", ["image", "inspect", "debian:bookworm-slim"])
         guard image.status == 0 else {

@@ -33,7 +33,9 @@ struct DockerRuntimeTests {
         let warnings = r.stderr.components(separatedBy: "log stream cannot be written").count - 1
         #expect(warnings == 1, "said once: \(r.stderr)")
         let printed = r.stdout.split(separator: "\n")
-        #expect(printed.count == 400_001 && printed.contains("flood | 400000") && printed.contains("flood | done"), "every line still reaches run's stdout: \(printed.count) lines")
+        #expect(
+            printed.count == 400_001 && printed.contains("flood | 400000") && printed.contains("flood | done"),
+            "every line still reaches run's stdout: \(printed.count) lines")
         let task = try #require(try JSONParser.parse(try await cli.run(["ps", "-a", "--output", "json"]).stdout)["tasks"]?.arrayValue?.first)
         #expect(task["lastStatus"]?.stringValue == "STOPPED" && task["stopCode"]?.stringValue == "EssentialContainerExited", "\(task.serialized())")
     }
@@ -82,7 +84,10 @@ struct DockerRuntimeTests {
         let r = try await run(cli, "oom.json", ["--report", path])
         #expect(r.status == 137, "\(r.stdout)\n\(r.stderr)")
         #expect(!r.stdout.contains("records in"), "dd finished: \(r.stdout)")
-        guard case let .array(containers)? = try report(path)["containers"] else { Issue.record("no containers"); return }
+        guard case let .array(containers)? = try report(path)["containers"] else {
+            Issue.record("no containers")
+            return
+        }
         #expect(containers.first?["reason"] == .string("OutOfMemoryError: Container killed due to memory usage"))
     }
 
@@ -98,7 +103,10 @@ struct DockerRuntimeTests {
         #expect(r.status != 0, "\(r.stdout)\n\(r.stderr)")
         let doc = try report(path)
         #expect(doc["stopCode"] == .string("EssentialContainerExited"))
-        guard case let .array(containers)? = doc["containers"] else { Issue.record("no containers"); return }
+        guard case let .array(containers)? = doc["containers"] else {
+            Issue.record("no containers")
+            return
+        }
         let killed = containers.filter { $0["reason"] == .string("OutOfMemoryError: Container killed due to memory usage") }
         #expect(killed.count == 1, "\(containers)")
         #expect(killed.first?["exitCode"] == .number("137"))
@@ -135,13 +143,20 @@ struct DockerRuntimeTests {
         let r = try await run(cli, "health.json", ["--keep-containers", "--report", path])
         let id = String((try report(path)["taskArn"]?.stringValue ?? "").split(separator: "/").last ?? "")
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
-        let healthy = r.stderr.range(of: "container db is HEALTHY"), appStarted = r.stderr.range(of: "container app started")
+        let healthy = r.stderr.range(of: "container db is HEALTHY")
+        let appStarted = r.stderr.range(of: "container app started")
         #expect(healthy != nil && appStarted != nil && healthy!.lowerBound < appStarted!.lowerBound, "\(r.stderr)")
-        guard case let .array(containers)? = try report(path)["containers"] else { Issue.record("no containers"); return }
+        guard case let .array(containers)? = try report(path)["containers"] else {
+            Issue.record("no containers")
+            return
+        }
         #expect(containers.first { $0["name"] == .string("db") }?["healthStatus"] == .string("HEALTHY"))
-        let config = try await Command.run("docker", ["ps", "-aq", "--filter", "label=dev.fargate-local.task-id=\(id)", "--filter", "label=com.amazonaws.ecs.container-name=db"])
-        let inspect = try await Command.run("docker", ["inspect", "-f", "{{json .Config.Healthcheck}}", config.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
-        #expect(inspect.stdout.contains(#""Test":["CMD-SHELL","test -f /tmp/ready"],"Interval":5000000000,"Timeout":2000000000,"Retries":1"#), "\(inspect.stdout)")
+        let config = try await Command.run(
+            "docker", ["ps", "-aq", "--filter", "label=dev.fargate-local.task-id=\(id)", "--filter", "label=com.amazonaws.ecs.container-name=db"])
+        let inspect = try await Command.run(
+            "docker", ["inspect", "-f", "{{json .Config.Healthcheck}}", config.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
+        #expect(
+            inspect.stdout.contains(#""Test":["CMD-SHELL","test -f /tmp/ready"],"Interval":5000000000,"Timeout":2000000000,"Retries":1"#), "\(inspect.stdout)")
         _ = try await Command.run("/bin/sh", ["-c", "docker rm -f $(docker ps -aq --filter label=dev.fargate-local.task-id=\(id)) >/dev/null 2>&1"])
     }
 
@@ -201,8 +216,10 @@ struct DockerRuntimeTests {
         let seen = line("ip")?.split(separator: " ").map(String.init) ?? []
         #expect(seen.count == 3 && seen[1] == "mac", "\(r.stdout)")
         #expect(r.stderr.contains("task network interface attached: \(seen.first ?? "?") (ip-"), "\(r.stderr)")
-        let imageID = try await Command.run("docker", ["image", "inspect", "-f", "{{.Id}}", "debian:bookworm-slim"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let subnet = try await Command.run("docker", ["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "bridge"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let imageID = try await Command.run("docker", ["image", "inspect", "-f", "{{.Id}}", "debian:bookworm-slim"]).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        let subnet = try await Command.run("docker", ["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "bridge"]).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let meta = json("meta")
         #expect(meta?["ImageID"]?.stringValue == imageID, "\(r.stdout)")
         #expect(meta?["DockerName"]?.stringValue == "app")
@@ -250,7 +267,8 @@ struct DockerRuntimeTests {
         #expect(separate.stdout.contains("app | keepalive=123 shmmax=123456789 side-visible=0"), "\(separate.stdout)\n\(separate.stderr)")
         // A task of one container holds its own network namespace: its net.* sysctls are its own.
         let solo = cli.stateDirectory.appendingPathComponent("solo.json")
-        try #"{"family": "docker-solo-sysctl", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "solo", "image": "debian:bookworm-slim", "systemControls": [{"namespace": "net.ipv4.tcp_keepalive_time", "value": "77"}], "command": ["cat", "/proc/sys/net/ipv4/tcp_keepalive_time"]}]}"#
+        try
+            #"{"family": "docker-solo-sysctl", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "solo", "image": "debian:bookworm-slim", "systemControls": [{"namespace": "net.ipv4.tcp_keepalive_time", "value": "77"}], "command": ["cat", "/proc/sys/net/ipv4/tcp_keepalive_time"]}]}"#
             .write(to: solo, atomically: true, encoding: .utf8)
         let one = try await cli.run(["run", "--wait", "--runtime", "docker", solo.path])
         #expect(one.stdout.contains("solo | 77"), "\(one.stdout)\n\(one.stderr)")
@@ -289,7 +307,9 @@ struct DockerRuntimeTests {
             #expect(containers.first?["networkInterfaces"]?.serialized().contains(address) == true)
         }
         let table = try await cli.run(["ps"])
-        #expect(table.stdout.contains("ADDRESS") && table.stdout.split(separator: "\n").contains { $0.hasPrefix(String(id.prefix(12))) && $0.contains(address) }, "\(table.stdout)")
+        #expect(
+            table.stdout.contains("ADDRESS") && table.stdout.split(separator: "\n").contains { $0.hasPrefix(String(id.prefix(12))) && $0.contains(address) },
+            "\(table.stdout)")
         // Not published: the host reaches the task at its own address.
         var answer = ""
         for _ in 0..<50 where answer.isEmpty {
@@ -305,23 +325,39 @@ struct DockerRuntimeTests {
         let missing = try await cli.run(["exec", id, "--", "no-such-command"])
         #expect(missing.status == 126, "\(missing.stderr)")
         // exec's stdin reaches the command, to its end (the command sees EOF after it).
-        let piped = try await Command.run("/bin/sh", ["-c", "printf 'one\\ntwo\\n' | \"$0\" exec --state-dir \"$1\" \"$2\" -- sh -c 'wc -l; exit 5'",
-                                                      CLIHarness.binary, cli.stateDirectory.path, id])
+        let piped = try await Command.run(
+            "/bin/sh",
+            [
+                "-c", "printf 'one\\ntwo\\n' | \"$0\" exec --state-dir \"$1\" \"$2\" -- sh -c 'wc -l; exit 5'",
+                CLIHarness.binary, cli.stateDirectory.path, id,
+            ])
         #expect(piped.status == 5 && piped.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2", "\(piped.stdout)\n\(piped.stderr)")
         // -t: a terminal in the container (its output through it, CRLF), stdin not a terminal here.
         let withTTY = try await cli.run(["exec", id, "-t", "--", "sh", "-c", "test -t 1 && echo tty-out; exit 2"])
         #expect(withTTY.status == 2 && withTTY.stdout == "tty-out\r\n", "\(withTTY.stdout.debugDescription)\n\(withTTY.stderr)")
         // -it from a terminal (script(1) gives one): the container's terminal takes its size,
         // keys go through, and the terminal is given back out of raw mode.
-        let inner = "stty rows 30 cols 100; \"$0\" exec --state-dir \"$1\" -it \"$2\" -- sh -c "
+        let inner =
+            "stty rows 30 cols 100; \"$0\" exec --state-dir \"$1\" -it \"$2\" -- sh -c "
             + "'for i in $(seq 50); do s=$(stty size); [ \"$s\" != \"0 0\" ] && break; sleep 0.1; done; echo size=$s; test -t 0 && echo in-tty'; stty -a"
-        let scripted = try await Command.run("script", ["-qec", "sh -c '\(inner.replacingOccurrences(of: "'", with: "'\\''"))' \"\(CLIHarness.binary)\" \"\(cli.stateDirectory.path)\" \"\(id)\"", "/dev/null"])
+        let scripted = try await Command.run(
+            "script",
+            [
+                "-qec", "sh -c '\(inner.replacingOccurrences(of: "'", with: "'\\''"))' \"\(CLIHarness.binary)\" \"\(cli.stateDirectory.path)\" \"\(id)\"",
+                "/dev/null",
+            ])
         #expect(scripted.stdout.contains("size=30 100") && scripted.stdout.contains("in-tty"), "\(scripted.stdout)\n\(scripted.stderr)")
         #expect(scripted.stdout.contains(" icanon") && !scripted.stdout.contains("-icanon"), "the terminal stayed raw: \(scripted.stdout)")
         // A window resize here (SIGWINCH) resizes the container's terminal.
-        let resizing = "stty rows 30 cols 100; t=$(tty); (sleep 1; stty -F $t rows 40 cols 120) & \"$0\" exec --state-dir \"$1\" -it \"$2\" -- sh -c "
+        let resizing =
+            "stty rows 30 cols 100; t=$(tty); (sleep 1; stty -F $t rows 40 cols 120) & \"$0\" exec --state-dir \"$1\" -it \"$2\" -- sh -c "
             + "'for i in $(seq 100); do s=$(stty size); [ \"$s\" = \"40 120\" ] && break; sleep 0.1; done; echo resized=$s'"
-        let resized = try await Command.run("script", ["-qec", "sh -c '\(resizing.replacingOccurrences(of: "'", with: "'\\''"))' \"\(CLIHarness.binary)\" \"\(cli.stateDirectory.path)\" \"\(id)\"", "/dev/null"])
+        let resized = try await Command.run(
+            "script",
+            [
+                "-qec", "sh -c '\(resizing.replacingOccurrences(of: "'", with: "'\\''"))' \"\(CLIHarness.binary)\" \"\(cli.stateDirectory.path)\" \"\(id)\"",
+                "/dev/null",
+            ])
         #expect(resized.stdout.contains("resized=40 120"), "\(resized.stdout)\n\(resized.stderr)")
         _ = try await cli.run(["stop", id, "--wait"])
         let afterwards = try await cli.run(["exec", id, "--", "true"])
@@ -365,7 +401,10 @@ struct DockerRuntimeTests {
         #expect(r.stdout.contains("host got: published"), "\(r.stdout)")
         // perl runs as PID 1 and ignores SIGTERM (as it would on ECS): SIGKILL after stopTimeout.
         #expect(r.stdout.contains("exit=137"), "\(r.stdout)")
-        #expect(r.stdout.contains("web | nofile=\(Int(try await Command.run("/bin/sh", ["-c", "ulimit -Hn"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1)"), "\(r.stdout)")
+        #expect(
+            r.stdout.contains(
+                "web | nofile=\(Int(try await Command.run("/bin/sh", ["-c", "ulimit -Hn"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1)"),
+            "\(r.stdout)")
         #expect(r.stdout.contains("warning: container web: ulimit nofile 1048576 is above this host's hard limit"))
     }
 
@@ -420,11 +459,15 @@ struct DockerRuntimeTests {
         let r = try await cli.run(["run", "--wait", "-q", "--keep-containers", "--runtime", "docker", "Tests/Fixtures/docker/nofile-default.json"])
         #expect(r.status == 0 && r.stdout == "c | nofile \(expected) \(expected)\n", "\(r.stdout)\n\(r.stderr)")
         // Set on the container, not left to the engine (whose default here may be the same).
-        let arn = try #require(JSONParser.parse(try await cli.run(["ps", "-a", "--output", "json"]).stdout)["tasks"]?.arrayValue?.first?["taskArn"]?.stringValue)
-        let ids = try await Command.run("docker", ["ps", "-aq", "--filter", "label=com.amazonaws.ecs.task-arn=\(arn)"]).stdout.split(separator: "\n").map(String.init)
+        let arn = try #require(
+            JSONParser.parse(try await cli.run(["ps", "-a", "--output", "json"]).stdout)["tasks"]?.arrayValue?.first?["taskArn"]?.stringValue)
+        let ids = try await Command.run("docker", ["ps", "-aq", "--filter", "label=com.amazonaws.ecs.task-arn=\(arn)"]).stdout.split(separator: "\n").map(
+            String.init)
         let limits = try await Command.run("docker", ["inspect", "--format", "{{json .HostConfig.Ulimits}}"] + ids)
         _ = try await Command.run("docker", ["rm", "-f"] + ids)
-        #expect(limits.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[{\"Name\":\"nofile\",\"Hard\":\(expected),\"Soft\":\(expected)}]", "\(limits.stdout)")
+        #expect(
+            limits.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[{\"Name\":\"nofile\",\"Hard\":\(expected),\"Soft\":\(expected)}]",
+            "\(limits.stdout)")
     }
 
     /// Regression: Docker's wait and log follow are long polls; a container silent for longer
@@ -456,8 +499,12 @@ struct DockerRuntimeTests {
         #expect(kept.status == 0)
         let arn = try #require(try report(path)["taskArn"]?.stringValue)
         let id = String(arn.split(separator: "/").last ?? "")
-        let labels = try await Command.run("docker", ["ps", "-a", "--filter", "label=dev.fargate-local.task-id=\(id)", "--format",
-            "{{.Label \"com.amazonaws.ecs.container-name\"}} {{.Label \"com.amazonaws.ecs.task-arn\"}} {{.Label \"com.amazonaws.ecs.task-definition-family\"}}"])
+        let labels = try await Command.run(
+            "docker",
+            [
+                "ps", "-a", "--filter", "label=dev.fargate-local.task-id=\(id)", "--format",
+                "{{.Label \"com.amazonaws.ecs.container-name\"}} {{.Label \"com.amazonaws.ecs.task-arn\"}} {{.Label \"com.amazonaws.ecs.task-definition-family\"}}",
+            ])
         #expect(labels.stdout.contains("writer \(arn) docker-efs-writer"), "\(labels.stdout)")
         _ = try await Command.run("/bin/sh", ["-c", "docker rm -f $(docker ps -aq --filter label=dev.fargate-local.task-id=\(id)) >/dev/null 2>&1"])
 
@@ -476,21 +523,26 @@ struct ZipTaskContainerTests {
         try await DockerRuntimeTests().requireDocker()
         let image = try await Command.run("docker", ["image", "inspect", "fargate-local/zip-task:latest"])
         guard image.status == 0 else {
-            throw LocalServers.ServerError(description: "the task image fargate-local/zip-task:latest is missing; run scripts/build-task-image (scripts/test does)")
+            throw LocalServers.ServerError(
+                description: "the task image fargate-local/zip-task:latest is missing; run scripts/build-task-image (scripts/test does)")
         }
         let gateway = try await LocalServers.dockerGateway()
         try await LocalServers.withMoto(host: gateway) { endpoint in
             var s = try ZipScenario(endpoint: endpoint)
             s.bucket = "zip-export-source"
             defer { s.cleanup() }
-            let objects: [(String, [UInt8])] = [("in/a.log", ZipScenario.content(random: false, size: 300_000)),
-                                                ("../../escape.bin", ZipScenario.content(random: true, size: 200_000))]
+            let objects: [(String, [UInt8])] = [
+                ("in/a.log", ZipScenario.content(random: false, size: 300_000)),
+                ("../../escape.bin", ZipScenario.content(random: true, size: 200_000)),
+            ]
             try await s.seed(objects: objects)
             let cli = CLIHarness()
             defer { cli.cleanup() }
-            let r = try await cli.run(["run", "--wait", "--runtime", "docker", "taskdefs/zip-export.json",
-                                       "--env", "REQUEST_ID=\(s.requestID)", "--env", "AWS_ENDPOINT_URL=\(endpoint)",
-                                       "--env", "AWS_ACCESS_KEY_ID=test", "--env", "AWS_SECRET_ACCESS_KEY=test"])
+            let r = try await cli.run([
+                "run", "--wait", "--runtime", "docker", "taskdefs/zip-export.json",
+                "--env", "REQUEST_ID=\(s.requestID)", "--env", "AWS_ENDPOINT_URL=\(endpoint)",
+                "--env", "AWS_ACCESS_KEY_ID=test", "--env", "AWS_SECRET_ACCESS_KEY=test",
+            ])
             #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
             #expect(r.stdout.contains("stage=verify msg=\"zip verified\" entries=2"))
             let state = try await s.inspect()
@@ -550,15 +602,23 @@ struct DockerReadoptionTests {
         _ = try await aws(endpoint, ["ecs", "wait", "tasks-stopped", "--tasks", taskArn])
         let final = try JSONParser.parse(try await aws(endpoint, ["ecs", "describe-tasks", "--tasks", taskArn]).stdout)
         guard case let .array(tasks)? = final["tasks"], let task = tasks.first, case let .array(containers)? = task["containers"] else {
-            Issue.record("no task"); return
+            Issue.record("no task")
+            return
         }
         #expect(task["stopCode"] == .string("UserInitiated"))
         #expect(task["stoppedReason"] == .string("after the restart"))
         #expect(containers.first?["exitCode"] == .number("0"))
         let unrouted = try await rules()
         #expect(unrouted.isEmpty, "\(unrouted)")
-        let events = try JSONParser.parse(try await aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/docker-ticker", "--log-stream-name", "ticker/\(id)", "--start-from-head"]).stdout)
-        guard case let .array(list)? = events["events"] else { Issue.record("no events"); return }
+        let events = try JSONParser.parse(
+            try await aws(
+                endpoint,
+                ["logs", "get-log-events", "--log-group-name", "/fargate-local/docker-ticker", "--log-stream-name", "ticker/\(id)", "--start-from-head"]
+            ).stdout)
+        guard case let .array(list)? = events["events"] else {
+            Issue.record("no events")
+            return
+        }
         let messages = list.compactMap { $0["message"]?.stringValue }
         let ticks = messages.compactMap { $0.hasPrefix("tick ") ? Int($0.dropFirst(5)) : nil }
         #expect(messages.last == "got SIGTERM")
@@ -566,7 +626,8 @@ struct DockerReadoptionTests {
         #expect(ticks == Array(1...(ticks.last ?? 0)), "ticks have gaps or duplicates across the restart: \(ticks)")
         // Each line has the time the engine read it, also those written while no controller ran
         // (not the time the new controller caught up with them): the ticks stay 0.2 s apart.
-        let times = list.compactMap { e -> Int64? in e["message"]?.stringValue?.hasPrefix("tick ") == true ? e["timestamp"]?.doubleValue.map { Int64($0) } : nil }
+        let times = list.compactMap { e -> Int64? in e["message"]?.stringValue?.hasPrefix("tick ") == true ? e["timestamp"]?.doubleValue.map { Int64($0) } : nil
+        }
         let gaps = zip(times, times.dropFirst()).map { $1 - $0 }
         #expect(times.count == ticks.count && gaps.allSatisfy { $0 >= 50 }, "ticks stamped together (caught up, not as written): \(gaps)")
         let left = try await Command.run("docker", ["ps", "-aq", "--filter", "label=dev.fargate-local.task-id=\(id)"])

@@ -33,14 +33,17 @@ struct DockerTCPEngineTests {
         let forwarder = CLIHarness.repository.appendingPathComponent("Tests/Fixtures/docker/tcp_engine_forwarder.py").path
         let port = LocalServers.freePort()
         try await LocalServers.withServer("/usr/bin/python3", [forwarder, String(port), log, "4"], port: port) {
-            let ran = try await cli.run(["run", "--wait", "-q", "--runtime", "docker", "Tests/Fixtures/docker/uname.json"],
-                                        environment: ["DOCKER_HOST": "tcp://127.0.0.1:\(port)"])
+            let ran = try await cli.run(
+                ["run", "--wait", "-q", "--runtime", "docker", "Tests/Fixtures/docker/uname.json"],
+                environment: ["DOCKER_HOST": "tcp://127.0.0.1:\(port)"])
             #expect(ran.status == 0 && ran.stdout == "app | x86_64\n", "\(ran.stdout)\n\(ran.stderr)")
         }
         let closed = LocalServers.freePort()
-        let refused = try await cli.run(["run", "--wait", "--runtime", "docker", "Tests/Fixtures/docker/uname.json"],
-                                        environment: ["DOCKER_HOST": "tcp://127.0.0.1:\(closed)"])
-        #expect(refused.status == 125 && refused.stderr.contains("no Docker engine answers on tcp://127.0.0.1:\(closed) (DOCKER_HOST): ")
+        let refused = try await cli.run(
+            ["run", "--wait", "--runtime", "docker", "Tests/Fixtures/docker/uname.json"],
+            environment: ["DOCKER_HOST": "tcp://127.0.0.1:\(closed)"])
+        #expect(
+            refused.status == 125 && refused.stderr.contains("no Docker engine answers on tcp://127.0.0.1:\(closed) (DOCKER_HOST): ")
                 && refused.stderr.contains("could not connect"), "\(refused.stderr)")
     }
 
@@ -63,9 +66,13 @@ struct DockerTCPEngineTests {
         for _ in 0..<100 where !(try await cli.run(["logs", id])).stdout.contains("tick 2") {
             try await Task.sleep(for: .milliseconds(100))
         }
-        let piped = try await Command.run("/bin/sh", ["-c", "printf 'one\\ntwo\\n' | \"$0\" exec --state-dir \"$1\" \"$2\" -- sh -c 'wc -l; exit 5'",
-                                                      CLIHarness.binary, cli.stateDirectory.path, id],
-                                          environment: ["DOCKER_HOST": "tcp://127.0.0.1:\(port)"])
+        let piped = try await Command.run(
+            "/bin/sh",
+            [
+                "-c", "printf 'one\\ntwo\\n' | \"$0\" exec --state-dir \"$1\" \"$2\" -- sh -c 'wc -l; exit 5'",
+                CLIHarness.binary, cli.stateDirectory.path, id,
+            ],
+            environment: ["DOCKER_HOST": "tcp://127.0.0.1:\(port)"])
         #expect(piped.status == 5 && piped.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2", "\(piped.stdout)\n\(piped.stderr)")
         let stop = try await cli.run(["stop", id, "--wait"], environment: env)
         #expect(stop.status == 0, "\(stop.stderr)")
@@ -75,7 +82,8 @@ struct DockerTCPEngineTests {
         let connections = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count
         #expect(connections > 10, "the engine was reached through the port: \(connections) connections")
         // An engine elsewhere is refused before anything runs.
-        let remote = try await cli.run(["run", "--wait", "--runtime", "docker", "Tests/Fixtures/docker/endpoints.json"], environment: ["DOCKER_HOST": "tcp://10.0.0.5:2375"])
+        let remote = try await cli.run(
+            ["run", "--wait", "--runtime", "docker", "Tests/Fixtures/docker/endpoints.json"], environment: ["DOCKER_HOST": "tcp://10.0.0.5:2375"])
         #expect(remote.status == 125 && remote.stderr.contains("DOCKER_HOST=tcp://10.0.0.5:2375 is on another machine"), "\(remote.stderr)")
     }
 }

@@ -44,7 +44,9 @@ struct ImagePullTests {
         let cli = CLIHarness()
         defer { cli.cleanup() }
         try await withRegistry(cli) { image, _ in
-            let file = try write(cli, """
+            let file = try write(
+                cli,
+                """
                 {"family": "pulled", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
                  "containerDefinitions": [{"name": "app", "image": "\(image)", "command": ["cat", "/etc/debian_version"]}]}
                 """)
@@ -82,7 +84,9 @@ struct ImagePullTests {
         try await LocalServers.withServer("/usr/bin/python3", [registry, String(port)], port: port) {
             let image = "127.0.0.1:\(port)/fl-test/slow:1"
             let report = cli.stateDirectory.appendingPathComponent("report.json").path
-            let file = try write(cli, """
+            let file = try write(
+                cli,
+                """
                 {"family": "slow-pull", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
                  "containerDefinitions": [{"name": "app", "image": "\(image)", "command": ["true"]}]}
                 """)
@@ -108,7 +112,9 @@ struct ImagePullTests {
         let fields = info.stdout.split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
         let expected = fields.dropFirst().first.flatMap { $0.split(separator: "@").last.map(String.init) } ?? fields.first
         let tasks = try JSONParser.parse(try await cli.run(["ps", "-a", "--output", "json"]).stdout)["tasks"]?.arrayValue ?? []
-        #expect(expected?.hasPrefix("sha256:") == true && tasks.first?["containers"]?.arrayValue?.first?["imageDigest"]?.stringValue == expected, "\(tasks) vs \(info.stdout)")
+        #expect(
+            expected?.hasPrefix("sha256:") == true && tasks.first?["containers"]?.arrayValue?.first?["imageDigest"]?.stringValue == expected,
+            "\(tasks) vs \(info.stdout)")
     }
 
     @Test func everyImageOfATaskIsPulledBeforeAnyContainerStarts() async throws {
@@ -117,7 +123,9 @@ struct ImagePullTests {
         try await withRegistry(cli) { image, port in
             let missing = "127.0.0.1:\(port)/fl-test/not-there:1"
             let report = cli.stateDirectory.appendingPathComponent("report.json").path
-            let file = try write(cli, """
+            let file = try write(
+                cli,
+                """
                 {"family": "pull-first", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
                  "containerDefinitions": [
                    {"name": "first", "image": "debian:bookworm-slim", "essential": false, "command": ["echo", "first ran"]},
@@ -135,13 +143,16 @@ struct ImagePullTests {
             #expect(doc["stopCode"] == .string("TaskFailedToStart"), "\(doc)")
             let described = try await cli.run(["ps", "-a", "--output", "json"])
             let task = try JSONParser.parse(described.stdout)["tasks"]?.arrayValue?.first
-            let started = task?["pullStartedAt"]?.doubleValue, stopped = task?["pullStoppedAt"]?.doubleValue
+            let started = task?["pullStartedAt"]?.doubleValue
+            let stopped = task?["pullStoppedAt"]?.doubleValue
             #expect(started != nil && stopped != nil && started! <= stopped!, "\(described.stdout)")
             let containers = task?["containers"]?.arrayValue ?? []
             #expect(containers.count == 3 && containers.allSatisfy { $0["exitCode"] == nil }, "\(containers)")
             // As on ECS, the container whose image could not be pulled carries the error as its reason.
             let reasons = containers.map { ($0["name"]?.stringValue ?? "", $0["reason"]?.stringValue) }
-            #expect(reasons.first { $0.0 == "last" }?.1?.hasPrefix("CannotPullContainerError: pull image manifest has been retried 1 time(s): \(missing)") == true, "\(reasons)")
+            #expect(
+                reasons.first { $0.0 == "last" }?.1?.hasPrefix("CannotPullContainerError: pull image manifest has been retried 1 time(s): \(missing)") == true,
+                "\(reasons)")
             #expect(reasons.filter { $0.0 != "last" }.allSatisfy { $0.1 == nil }, "\(reasons)")
         }
     }

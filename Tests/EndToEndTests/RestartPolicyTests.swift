@@ -10,12 +10,17 @@ struct RestartPolicyTests {
         try await DockerRuntimeTests().requireDocker()
         let process = CLIHarness()
         let docker = CLIHarness()
-        defer { process.cleanup(); docker.cleanup() }
+        defer {
+            process.cleanup()
+            docker.cleanup()
+        }
         try FileManager.default.createDirectory(at: process.stateDirectory, withIntermediateDirectories: true)
         let counter = process.stateDirectory.appendingPathComponent("runs").path
-        async let byProcess = process.run(["run", "--wait", "--runtime", "process", "--env", "app:COUNTER=\(counter)",
-                                           "--report", process.stateDirectory.appendingPathComponent("report.json").path,
-                                           "Tests/Fixtures/run/restart-policy.json"])
+        async let byProcess = process.run([
+            "run", "--wait", "--runtime", "process", "--env", "app:COUNTER=\(counter)",
+            "--report", process.stateDirectory.appendingPathComponent("report.json").path,
+            "Tests/Fixtures/run/restart-policy.json",
+        ])
         // Docker restarts the same container: its counter lives in the container's own filesystem.
         async let byDocker = docker.run(["run", "--wait", "--runtime", "docker", "Tests/Fixtures/run/restart-policy.json"])
         for (runtime, r) in [("process", try await byProcess), ("docker", try await byDocker)] {
@@ -59,7 +64,8 @@ struct RestartPolicyTests {
             _ = try await aws.aws(endpoint, ["ecs", "register-task-definition", "--cli-input-json", "file://Tests/Fixtures/run/restart-policy.json"])
             let counter = cli.stateDirectory.appendingPathComponent("runs").path
             let overrides = #"{"containerOverrides":[{"name":"app","environment":[{"name":"COUNTER","value":"\#(counter)"}]}]}"#
-            let run = try await aws.aws(endpoint, ["ecs", "run-task", "--task-definition", "restart-policy"] + (runtime == "process" ? ["--overrides", overrides] : []))
+            let run = try await aws.aws(
+                endpoint, ["ecs", "run-task", "--task-definition", "restart-policy"] + (runtime == "process" ? ["--overrides", overrides] : []))
             let taskArn = try #require(run.stdout.split(separator: "\"").first { $0.contains(":task/default/") }.map(String.init), "\(run.stdout)\(run.stderr)")
             _ = try await aws.aws(endpoint, ["ecs", "wait", "tasks-running", "--tasks", taskArn])
             try await Task.sleep(for: .seconds(2))
@@ -70,12 +76,23 @@ struct RestartPolicyTests {
             let id = String(taskArn.split(separator: "/").last ?? "")
             let final = try JSONParser.parse(try await aws.aws(endpoint, ["ecs", "describe-tasks", "--tasks", taskArn]).stdout)
             #expect(final.serialized().contains("\"exitCode\":4"), "\(runtime): run 2 exited 4: \(final.serialized())")
-            let events = try JSONParser.parse(try await aws.aws(endpoint, ["logs", "get-log-events", "--log-group-name", "/fargate-local/restart-policy",
-                                                                          "--log-stream-name", "app/\(id)", "--start-from-head"]).stdout)
-            guard case let .array(list)? = events["events"] else { Issue.record("no events"); return }
+            let events = try JSONParser.parse(
+                try await aws.aws(
+                    endpoint,
+                    [
+                        "logs", "get-log-events", "--log-group-name", "/fargate-local/restart-policy",
+                        "--log-stream-name", "app/\(id)", "--start-from-head",
+                    ]
+                ).stdout)
+            guard case let .array(list)? = events["events"] else {
+                Issue.record("no events")
+                return
+            }
             #expect(list.compactMap { $0["message"]?.stringValue } == ["run 1", "run 2"], "\(runtime)")
             let log = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("serve.out"), encoding: .utf8)) ?? ""
-            #expect(log.contains("re-adopted task \(id)") && log.contains("container app exited with code 3; restarting it (restartPolicy, restart 1)"), "\(runtime): \(log)")
+            #expect(
+                log.contains("re-adopted task \(id)") && log.contains("container app exited with code 3; restarting it (restartPolicy, restart 1)"),
+                "\(runtime): \(log)")
         } catch {
             try? await cli.killBackgroundServe()
             throw error

@@ -32,15 +32,17 @@ struct RunCommandTests {
         defer { cli.cleanup() }
         let r = try await cli.run(["run", "--wait", "Tests/Fixtures/run/shim-parent.json"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("c | parent: \(URL(fileURLWithPath: CLIHarness.binary).deletingLastPathComponent().path)/fargate-local-shim /"), "\(r.stdout)")
+        #expect(
+            r.stdout.contains("c | parent: \(URL(fileURLWithPath: CLIHarness.binary).deletingLastPathComponent().path)/fargate-local-shim /"), "\(r.stdout)")
 
         let alone = CLIHarness.repository.appendingPathComponent(".build/shimless-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: alone, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: alone) }
         let binary = alone.appendingPathComponent("fargate-local").path
         #expect(link(CLIHarness.binary, binary) == 0)
-        let fallback = try await Command.run(binary, ["run", "--wait", "--runtime", "process", "--state-dir", cli.stateDirectory.path, "Tests/Fixtures/run/shim-parent.json"],
-                                             workingDirectory: CLIHarness.repository.path)
+        let fallback = try await Command.run(
+            binary, ["run", "--wait", "--runtime", "process", "--state-dir", cli.stateDirectory.path, "Tests/Fixtures/run/shim-parent.json"],
+            workingDirectory: CLIHarness.repository.path)
         #expect(fallback.status == 0, "\(fallback.stderr)")
         #expect(fallback.stdout.contains("c | parent: \(binary) shim /"), "\(fallback.stdout)")
     }
@@ -62,7 +64,10 @@ struct RunCommandTests {
         #expect(r.stdout.contains("exit=255"), "\(r.stdout)")
         #expect(r.stdout.contains("container gone"), "\(r.stdout)")
         let report = try JSONParser.parse(Array(try Data(contentsOf: cli.stateDirectory.appendingPathComponent("r.json"))))
-        guard case let .array(containers)? = report["containers"] else { Issue.record("no containers"); return }
+        guard case let .array(containers)? = report["containers"] else {
+            Issue.record("no containers")
+            return
+        }
         #expect(containers.first?["reason"] == .string("the container's shim exited without recording an exit code"))
     }
 
@@ -80,11 +85,15 @@ struct RunCommandTests {
         #expect(report["stopCode"] == .string("EssentialContainerExited"))
         #expect(report["stoppedReason"] == .string("Essential container in task exited"))
         #expect(report["exitCode"] == .number("3"))
-        guard case let .array(containers)? = report["containers"] else { Issue.record("no containers"); return }
-        let codes = Dictionary(uniqueKeysWithValues: containers.compactMap { c -> (String, JSONValue)? in
-            guard let n = c["name"]?.stringValue, let code = c["exitCode"] else { return nil }
-            return (n, code)
-        })
+        guard case let .array(containers)? = report["containers"] else {
+            Issue.record("no containers")
+            return
+        }
+        let codes = Dictionary(
+            uniqueKeysWithValues: containers.compactMap { c -> (String, JSONValue)? in
+                guard let n = c["name"]?.stringValue, let code = c["exitCode"] else { return nil }
+                return (n, code)
+            })
         #expect(codes == ["main": .number("3"), "polite": .number("0"), "stubborn": .number("137")])
         let logFile = try #require(containers.first?["logFile"]?.stringValue)
         #expect(try String(contentsOfFile: logFile, encoding: .utf8).contains("main: failing with 3"))
@@ -110,7 +119,8 @@ struct RunCommandTests {
         defer { cli.cleanup() }
         let r = try await cli.run(["run", "--wait", "Tests/Fixtures/run/never-succeeds.json"])
         #expect(r.status == 125)
-        #expect(r.stderr.contains("task failed to start: CannotStartContainerError: container \"app\" cannot start: its dependency \"init\" exited with code 1"))
+        #expect(
+            r.stderr.contains("task failed to start: CannotStartContainerError: container \"app\" cannot start: its dependency \"init\" exited with code 1"))
         let noCommand = try await cli.run(["run", "--wait", "-q", "Tests/Fixtures/run/no-command.json"])
         #expect(noCommand.status == 125)
         #expect(noCommand.stderr.contains("CannotStartContainerError: container app has no command to run"))
@@ -122,7 +132,9 @@ struct RunCommandTests {
     @Test func aFullLogDiskIsSaidForProcessContainers() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
-        let r = try await cli.withSmallLogDisk { try await cli.run(["run", "--wait", "-q", "--runtime", "process", "Tests/Fixtures/docker/floods-its-log.json"]) }
+        let r = try await cli.withSmallLogDisk {
+            try await cli.run(["run", "--wait", "-q", "--runtime", "process", "Tests/Fixtures/docker/floods-its-log.json"])
+        }
         #expect(r.status == 5, "\(r.stderr)")
         let said = r.stderr.split(separator: "\n").filter { $0.contains("could not be written to its log stream") }
         #expect(said.count == 1 && said.first?.hasPrefix("fargate-local: warning: container flood: ") == true, "\(r.stderr)")
@@ -295,16 +307,25 @@ struct RunCommandTests {
         #expect(stop.status == 0, "\(stop.stderr)")
         let described = try await cli.run(["describe", id])
         let doc = try JSONParser.parse(described.stdout)
-        guard case let .array(tasks)? = doc["tasks"], let task = tasks.first else { Issue.record("no task: \(described.stdout)"); return }
+        guard case let .array(tasks)? = doc["tasks"], let task = tasks.first else {
+            Issue.record("no task: \(described.stdout)")
+            return
+        }
         #expect(task["lastStatus"] == .string("STOPPED"))
         #expect(task["desiredStatus"] == .string("STOPPED"))
         #expect(task["stopCode"] == .string("UserInitiated"))
         #expect(task["stoppedReason"] == .string("e2e says stop"))
         #expect(task["taskArn"]?.stringValue?.hasSuffix("task/default/\(id)") == true)
-        guard case let .array(containers)? = task["containers"] else { Issue.record("no containers"); return }
+        guard case let .array(containers)? = task["containers"] else {
+            Issue.record("no containers")
+            return
+        }
         #expect(containers.first?["exitCode"] == .number("143"))
         // Host processes are at the host's loopback; the ENI attachment is DELETED once STOPPED.
-        let attachment = task["attachments"].flatMap { v -> JSONValue? in if case let .array(a) = v { return a.first }; return nil }
+        let attachment = task["attachments"].flatMap { v -> JSONValue? in
+            if case let .array(a) = v { return a.first }
+            return nil
+        }
         #expect(attachment?["status"] == .string("DELETED"), "\(described.stdout)")
         #expect(attachment?["type"] == .string("ElasticNetworkInterface"))
         #expect(attachment?["details"]?.serialized().contains("\"privateIPv4Address\",\"value\":\"127.0.0.1\"") == true, "\(described.stdout)")
@@ -393,11 +414,14 @@ struct RunCommandTests {
         let cli = CLIHarness()
         defer { cli.cleanup() }
         try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
-        let script = #"set -o pipefail; "$0" run --wait -q --runtime process --state-dir "$1" Tests/Fixtures/run/outlives-reader.json 2>"$1/run.err" | head -1; echo "run=${PIPESTATUS[0]}""#
+        let script =
+            #"set -o pipefail; "$0" run --wait -q --runtime process --state-dir "$1" Tests/Fixtures/run/outlives-reader.json 2>"$1/run.err" | head -1; echo "run=${PIPESTATUS[0]}""#
         let r = try await Command.run("bash", ["-c", script, CLIHarness.binary, cli.stateDirectory.path], workingDirectory: CLIHarness.repository.path)
         #expect(r.stdout == "talker | 1\nrun=3\n", "\(r.stdout)")
         let errors = (try? String(contentsOf: cli.stateDirectory.appendingPathComponent("run.err"), encoding: .utf8)) ?? ""
-        #expect(errors == "fargate-local: stdout was closed; the task runs on to its end, and its output is kept in its log streams (fargate-local logs)\n", "\(errors)")
+        #expect(
+            errors == "fargate-local: stdout was closed; the task runs on to its end, and its output is kept in its log streams (fargate-local logs)\n",
+            "\(errors)")
         let id = try await cli.run(["ps", "-a", "-q"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let described = try JSONParser.parse(try await cli.run(["describe", id]).stdout)
         let task = described["tasks"]?.arrayValue?.first
@@ -440,11 +464,14 @@ struct RunCommandTests {
         let cli = CLIHarness()
         defer { cli.cleanup() }
         for round in 0..<4 {
-            let id = try await cli.run(["run", "--runtime", "process", "Tests/Fixtures/run/long-running.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let id = try await cli.run(["run", "--runtime", "process", "Tests/Fixtures/run/long-running.json"]).stdout.trimmingCharacters(
+                in: .whitespacesAndNewlines)
             let stop = try await cli.run(["stop", id, "--reason", "at once \(round)", "--wait"])
             #expect(stop.status == 0, "round \(round): \(stop.stderr)")
             let task = try JSONParser.parse(try await cli.run(["describe", id]).stdout)["tasks"]?.arrayValue?.first
-            #expect(task?["lastStatus"] == .string("STOPPED") && task?["stoppedReason"] == .string("at once \(round)"), "round \(round): \(task?.serialized() ?? "")")
+            #expect(
+                task?["lastStatus"] == .string("STOPPED") && task?["stoppedReason"] == .string("at once \(round)"),
+                "round \(round): \(task?.serialized() ?? "")")
         }
     }
 
@@ -454,7 +481,8 @@ struct RunCommandTests {
     @Test func aRecycledSupervisorPidIsNeverSignalled() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
-        let id = try await cli.run(["run", "--runtime", "process", "Tests/Fixtures/run/long-running.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let id = try await cli.run(["run", "--runtime", "process", "Tests/Fixtures/run/long-running.json"]).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         for _ in 0..<100 where !(try await cli.run(["logs", id])).stdout.contains("worker: started") {
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -463,7 +491,10 @@ struct RunCommandTests {
         let signalled = cli.stateDirectory.appendingPathComponent("bystander-signalled").path
         let bystander = Process()
         bystander.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        bystander.arguments = ["-c", "import signal, sys, time\ndef note(*_):\n    open('\(signalled)', 'w').write('TERM')\n    sys.exit(0)\nsignal.signal(signal.SIGTERM, note)\nsignal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])\ntime.sleep(60)"]
+        bystander.arguments = [
+            "-c",
+            "import signal, sys, time\ndef note(*_):\n    open('\(signalled)', 'w').write('TERM')\n    sys.exit(0)\nsignal.signal(signal.SIGTERM, note)\nsignal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])\ntime.sleep(60)",
+        ]
         try bystander.run()
         // The supervisor has saved the task RUNNING (it saves its record whole on each
         // transition), and the bystander's handler is in place.
@@ -473,7 +504,8 @@ struct RunCommandTests {
         try await Task.sleep(for: .milliseconds(300))
         defer { if bystander.isRunning { bystander.terminate() } }
         func setSupervisorPID(_ pid: String) async throws -> String {
-            try await Command.python("""
+            try await Command.python(
+                """
                 import json, sqlite3
                 db = sqlite3.connect("\(cli.stateDirectory.path)/state.sqlite")
                 record = json.loads(db.execute("SELECT record FROM tasks WHERE id = ?", ("\(id)",)).fetchone()[0])
@@ -482,7 +514,8 @@ struct RunCommandTests {
                 db.execute("UPDATE tasks SET record = ? WHERE id = ?", (json.dumps(record), "\(id)"))
                 db.commit()
                 print(old)
-                """).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                """
+            ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         // The supervisor dies, and its pid is now the bystander's.
         let supervisor = try await setSupervisorPID(String(bystander.processIdentifier))
@@ -515,7 +548,9 @@ struct RunCommandTests {
         #expect(stop.status == 0 && !stop.stderr.contains("note:"), "\(stop.stderr)")
         let task = try JSONParser.parse(try await cli.run(["describe", id]).stdout)["tasks"]?.arrayValue?.first
         #expect(task?["capacityProviderName"] == .string("FARGATE_SPOT") && task?["launchType"] == .string("FARGATE"), "\(task?.serialized() ?? "")")
-        #expect(task?["stopCode"] == .string("SpotInterruption") && task?["stoppedReason"] == .string("Your Spot Task was interrupted."), "\(task?.serialized() ?? "")")
+        #expect(
+            task?["stopCode"] == .string("SpotInterruption") && task?["stoppedReason"] == .string("Your Spot Task was interrupted."),
+            "\(task?.serialized() ?? "")")
         let logs = try await cli.run(["logs", id])
         #expect(logs.stdout.contains("worker: got SIGTERM"), "\(logs.stdout)")
     }
@@ -540,14 +575,19 @@ struct RunCommandTests {
             echo "run exited $?"
             cat "$1.err" >&2
             """
-        let result = try await Command.run("bash", ["-c", script, CLIHarness.binary, cli.stateDirectory.path, runtime, file],
-                                           workingDirectory: CLIHarness.repository.path)
+        let result = try await Command.run(
+            "bash", ["-c", script, CLIHarness.binary, cli.stateDirectory.path, runtime, file],
+            workingDirectory: CLIHarness.repository.path)
         #expect(result.stdout.contains("alive after the first interrupt"), "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("run exited 137"), "\(result.stdout)\n\(result.stderr)")
-        #expect(result.stderr.contains("Ctrl-C again to kill its containers now") && result.stderr.contains("killing the task's containers now"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("Ctrl-C again to kill its containers now") && result.stderr.contains("killing the task's containers now"), "\(result.stderr)"
+        )
         let tasks = try JSONParser.parse(try await cli.run(["ps", "-a", "--output", "json"]).stdout)["tasks"]?.arrayValue ?? []
         let task = try #require(tasks.first)
-        #expect(task["stopCode"]?.stringValue == "UserInitiated" && task["stoppedReason"]?.stringValue == "Task stopped by user (interrupted)", "\(task.serialized())")
+        #expect(
+            task["stopCode"]?.stringValue == "UserInitiated" && task["stoppedReason"]?.stringValue == "Task stopped by user (interrupted)",
+            "\(task.serialized())")
         #expect(task["containers"]?.arrayValue?.first?["exitCode"] == .number("137"))
     }
 
@@ -564,10 +604,15 @@ struct RunCommandTests {
         let started = try await cli.run(["run", "--runtime", runtime, file])
         let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(id.count == 32, "\(started.stderr)")
-        let killed = try await Command.run("/bin/sh", ["-c", """
-            for _ in $(seq 100); do "$0" logs --state-dir "$1" "$2" | grep -q 'worker: started' && break; sleep 0.05; done
-            pkill -9 -f "supervise $2" && echo killed
-            """, CLIHarness.binary, cli.stateDirectory.path, id])
+        let killed = try await Command.run(
+            "/bin/sh",
+            [
+                "-c",
+                """
+                for _ in $(seq 100); do "$0" logs --state-dir "$1" "$2" | grep -q 'worker: started' && break; sleep 0.05; done
+                pkill -9 -f "supervise $2" && echo killed
+                """, CLIHarness.binary, cli.stateDirectory.path, id,
+            ])
         #expect(killed.stdout == "killed\n", "\(killed.stdout) \(killed.stderr)")
         let stop = try await cli.run(["stop", id, "--reason", "its supervisor was killed"])
         #expect(stop.status == 0, "\(stop.stderr)")
@@ -617,7 +662,9 @@ struct RunCommandTests {
         let r = try await cli.run(["run", "--wait", "-q", "--runtime", "process", "Tests/Fixtures/run/ulimits.json"])
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         func limits(_ container: String) -> [String] {
-            r.lines.filter { $0.hasPrefix("\(container) | ") }.map { String($0.dropFirst(container.count + 3)).split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+            r.lines.filter { $0.hasPrefix("\(container) | ") }.map {
+                String($0.dropFirst(container.count + 3)).split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+            }
         }
         let hostNofile = Int(try await Command.run("/bin/sh", ["-c", "ulimit -Hn"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         let fargate = String(min(65535, hostNofile))
@@ -633,7 +680,8 @@ struct RunCommandTests {
         defer { cli.cleanup() }
         try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
         let definition = cli.stateDirectory.appendingPathComponent("env.json")
-        try #"{"family": "env-file", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "x", "command": ["sh", "-c", "echo GREETING=$GREETING SPACED=$SPACED EMPTY=[$EMPTY] EQ=$EQ"]}]}"#
+        try
+            #"{"family": "env-file", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "x", "command": ["sh", "-c", "echo GREETING=$GREETING SPACED=$SPACED EMPTY=[$EMPTY] EQ=$EQ"]}]}"#
             .write(to: definition, atomically: true, encoding: .utf8)
         let file = cli.stateDirectory.appendingPathComponent("app.env")
         try "# settings\nGREETING=from the file\n\n  SPACED=a b  \nEMPTY=\nEQ=x=y\n".write(to: file, atomically: true, encoding: .utf8)
@@ -659,7 +707,8 @@ struct RunCommandTests {
         var seen: [String: String] = [:]
         for (family, role) in [("no-role", ""), ("with-role", ", \"taskRoleArn\": \"arn:aws:iam::000000000000:role/app\"")] {
             let file = cli.stateDirectory.appendingPathComponent("\(family).json")
-            try #"{"family": "\#(family)", "networkMode": "awsvpc", "cpu": "256", "memory": "512"\#(role), "containerDefinitions": [{"name": "c", "image": "x", "command": ["sh", "-c", "env | grep -o '^AWS_CONTAINER_[A-Z_]*' | sort | tr '\\n' ' '; echo"]}]}"#
+            try
+                #"{"family": "\#(family)", "networkMode": "awsvpc", "cpu": "256", "memory": "512"\#(role), "containerDefinitions": [{"name": "c", "image": "x", "command": ["sh", "-c", "env | grep -o '^AWS_CONTAINER_[A-Z_]*' | sort | tr '\\n' ' '; echo"]}]}"#
                 .write(to: file, atomically: true, encoding: .utf8)
             let r = try await cli.run(["run", "--wait", "-q", "--runtime", "process", file.path])
             #expect(r.status == 0, "\(r.stderr)")
@@ -675,7 +724,9 @@ struct RunCommandTests {
         defer { cli.cleanup() }
         var ids: [String] = []
         for _ in 0..<2 {
-            ids.append(try await cli.run(["run", "--runtime", "process", "Tests/Fixtures/run/long-running.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            ids.append(
+                try await cli.run(["run", "--runtime", "process", "Tests/Fixtures/run/long-running.json"]).stdout.trimmingCharacters(
+                    in: .whitespacesAndNewlines))
         }
         let running = try await cli.run(["ps", "-q"])
         #expect(Set(running.stdout.split(separator: "\n").map(String.init)) == Set(ids), "\(running.stdout)")
@@ -685,7 +736,8 @@ struct RunCommandTests {
         #expect(try await cli.run(["ps", "-aq"]).stdout.split(separator: "\n").count == 2)
         // A task whose health checks pass shows it, as `docker ps` does.
         let healthy = cli.stateDirectory.appendingPathComponent("healthy.json")
-        try #"{"family": "healthy", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "web", "image": "x", "command": ["sleep", "30"], "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 5}}]}"#
+        try
+            #"{"family": "healthy", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "web", "image": "x", "command": ["sleep", "30"], "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 5}}]}"#
             .write(to: healthy, atomically: true, encoding: .utf8)
         let healthyID = try await cli.run(["run", "--runtime", "process", healthy.path]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         var table = ""

@@ -34,7 +34,9 @@ struct RuntimePlatformTests {
         if !Self.hostIsArm64 {
             let entry = (try? String(contentsOfFile: "/proc/sys/fs/binfmt_misc/qemu-aarch64", encoding: .utf8)) ?? ""
             guard entry.hasPrefix("enabled"), entry.split(separator: "\n").contains(where: { $0.hasPrefix("flags:") && $0.contains("F") }) else {
-                throw LocalServers.ServerError(description: "no ARM64 emulation is registered in binfmt_misc (qemu-aarch64, with the F flag); run scripts/setup-machine (qemu-user-static)")
+                throw LocalServers.ServerError(
+                    description: "no ARM64 emulation is registered in binfmt_misc (qemu-aarch64, with the F flag); run scripts/setup-machine (qemu-user-static)"
+                )
             }
         }
     }
@@ -49,7 +51,8 @@ struct RuntimePlatformTests {
         defer { cli.cleanup() }
         let path = cli.stateDirectory.appendingPathComponent("r.json").path
         // Traced: a failing run's stderr says when each container's log stream began and ended.
-        let r = try await cli.run(["run", "--wait", "--runtime", "docker", "Tests/Fixtures/docker/arm64.json", "--report", path], environment: ["FARGATE_LOCAL_TRACE": "1"])
+        let r = try await cli.run(
+            ["run", "--wait", "--runtime", "docker", "Tests/Fixtures/docker/arm64.json", "--report", path], environment: ["FARGATE_LOCAL_TRACE": "1"])
         // Both containers ran the arm64 busybox, joined to the task's pause container (native).
         #expect(r.status == 7, "\(r.stdout)\n\(r.stderr)")
         if !r.stdout.contains("side | side-arch=aarch64") || !r.stdout.contains("main | main-arch=aarch64") {
@@ -57,7 +60,9 @@ struct RuntimePlatformTests {
             let ps = try await cli.run(["ps", "-a", "--output", "json"])
             let id = String(try JSONParser.parse(ps.stdout)["tasks"]?.arrayValue?.first?["taskArn"]?.stringValue?.split(separator: "/").last ?? "")
             let logs = try await cli.run(["logs", id])
-            Issue.record("a container's output is missing from run's output: \(r.stdout)\n\(r.stderr)\nits log streams: \(logs.stdout)\(logs.stderr)\ntask: \(ps.stdout)")
+            Issue.record(
+                "a container's output is missing from run's output: \(r.stdout)\n\(r.stderr)\nits log streams: \(logs.stdout)\(logs.stderr)\ntask: \(ps.stdout)"
+            )
         }
         if !Self.hostIsArm64 {
             #expect(r.stderr.contains("run linux/arm64 images under emulation"), "\(r.stderr)")
@@ -72,7 +77,10 @@ struct RuntimePlatformTests {
         defer { cli.cleanup() }
         let r = try await run(cli, "arm64-with-amd64-image.json")
         #expect(r.status == 125, "\(r.stdout)\n\(r.stderr)")
-        #expect(r.stderr.contains("CannotPullContainerError: pull image manifest has been retried 1 time(s): image Manifest does not contain descriptor matching platform 'linux/arm64'"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains(
+                "CannotPullContainerError: pull image manifest has been retried 1 time(s): image Manifest does not contain descriptor matching platform 'linux/arm64'"
+            ), "\(r.stderr)")
         #expect(r.stderr.contains("debian:bookworm-slim is linux/amd64 here"), "\(r.stderr)")
         // The container never ran: uname's answer is nowhere.
         #expect(!r.stdout.contains("x86_64") && !r.stdout.contains("aarch64"), "\(r.stdout)")
@@ -103,7 +111,9 @@ struct RuntimePlatformTests {
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         #expect(r.stdout.contains("app | \(Self.machine)"), "\(r.stdout)")
         if !Self.hostIsArm64 {
-            #expect(r.stderr.contains("warning: the task's runtimePlatform.cpuArchitecture is ARM64; the process runtime runs this X86_64 host's own executables"), "\(r.stderr)")
+            #expect(
+                r.stderr.contains("warning: the task's runtimePlatform.cpuArchitecture is ARM64; the process runtime runs this X86_64 host's own executables"),
+                "\(r.stderr)")
         }
     }
 
@@ -122,14 +132,17 @@ struct RuntimePlatformTests {
         #expect(tasks?.isEmpty == true, "\(ps.stdout)")
 
         let port = LocalServers.freePort()
-        try await LocalServers.withServer(CLIHarness.binary, ["serve", "--runtime", "process", "--port", String(port), "--state-dir", cli.stateDirectory.path], port: port) {
+        try await LocalServers.withServer(
+            CLIHarness.binary, ["serve", "--runtime", "process", "--port", String(port), "--state-dir", cli.stateDirectory.path], port: port
+        ) {
             let env = ["AWS_ACCESS_KEY_ID": "any", "AWS_SECRET_ACCESS_KEY": "any", "AWS_DEFAULT_REGION": "us-east-1"]
             let endpoint = "http://127.0.0.1:\(port)"
             let run = try await Command.run("aws", ["--endpoint-url", endpoint, "ecs", "run-task", "--task-definition", "windows-task"], environment: env)
             #expect(run.status != 0, "\(run.stdout)")
             #expect(run.stderr.contains("(PlatformTaskDefinitionIncompatibilityException)"), "\(run.stderr)")
             #expect(run.stderr.contains("WINDOWS_SERVER_2022_CORE"), "\(run.stderr)")
-            let listed = try await Command.run("aws", ["--endpoint-url", endpoint, "--output", "json", "ecs", "list-tasks", "--desired-status", "STOPPED"], environment: env)
+            let listed = try await Command.run(
+                "aws", ["--endpoint-url", endpoint, "--output", "json", "ecs", "list-tasks", "--desired-status", "STOPPED"], environment: env)
             let arns = try JSONParser.parse(listed.stdout)["taskArns"]?.arrayValue
             #expect(listed.status == 0 && arns?.isEmpty == true, "\(listed.stdout)")
         }

@@ -61,8 +61,14 @@ struct SecretsTests {
             #expect(r.stdout.contains(try await Self.sha256(Self.ssmValue)))
             #expect(r.stdout.contains(try await Self.sha256(Self.smPassword)))
             // Never the values themselves: not in output, logs, describe, the report or the state database.
-            let describe = try await cli.run(["describe"] + [String((try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: report)))))["taskArn"]?.stringValue?.split(separator: "/").last ?? "")])
-            let everything = try await Command.run("/bin/sh", ["-c", "cat -v \"$0\"/state.sqlite* \"$0\"/logs/*/* \"$1\" 2>/dev/null", cli.stateDirectory.path, report])
+            let describe = try await cli.run(
+                ["describe"] + [
+                    String(
+                        (try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: report)))))["taskArn"]?.stringValue?.split(separator: "/").last
+                            ?? "")
+                ])
+            let everything = try await Command.run(
+                "/bin/sh", ["-c", "cat -v \"$0\"/state.sqlite* \"$0\"/logs/*/* \"$1\" 2>/dev/null", cli.stateDirectory.path, report])
             for haystack in [r.stdout, r.stderr, describe.stdout, everything.stdout] {
                 #expect(!haystack.contains(Self.ssmValue) && !haystack.contains(Self.smPassword))
             }
@@ -70,7 +76,10 @@ struct SecretsTests {
             try Data(Self.definition(image: image, secretARN: arn, missing: true).utf8).write(to: URL(fileURLWithPath: file))
             let failed = try await cli.run(["run", "--wait", "--runtime", runtime, "--aws-endpoint", endpoint, file])
             #expect(failed.status == 125)
-            #expect(failed.stderr.contains("ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secret DB_PASSWORD from /app/not-there"), "\(failed.stderr)")
+            #expect(
+                failed.stderr.contains(
+                    "ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secret DB_PASSWORD from /app/not-there"),
+                "\(failed.stderr)")
         }
     }
 
@@ -90,11 +99,16 @@ struct SecretsTests {
         try await DockerRuntimeTests().requireDocker()
         let password = "registry-\(UUID().uuidString.prefix(8))"
         try await LocalServers.withMoto { endpoint in
-            let seeded = try await Command.run("python3", ["-c", """
-                import boto3, sys
-                kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
-                print(boto3.client("secretsmanager", **kw).create_secret(Name="registry/creds", SecretString='{"username": "alice", "password": "%s"}' % sys.argv[2])["ARN"])
-                """, endpoint, password])
+            let seeded = try await Command.run(
+                "python3",
+                [
+                    "-c",
+                    """
+                    import boto3, sys
+                    kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+                    print(boto3.client("secretsmanager", **kw).create_secret(Name="registry/creds", SecretString='{"username": "alice", "password": "%s"}' % sys.argv[2])["ARN"])
+                    """, endpoint, password,
+                ])
             let arn = seeded.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(seeded.status == 0 && arn.hasPrefix("arn:aws:secretsmanager:"), "\(seeded.stderr)")
             let cli = CLIHarness()
@@ -106,11 +120,13 @@ struct SecretsTests {
             try await LocalServers.withServer("/usr/bin/python3", [registry, String(port), seen], port: port) {
                 let file = cli.stateDirectory.appendingPathComponent("private.json").path
                 func write(_ credentials: String) throws {
-                    try Data("""
+                    try Data(
+                        """
                         {"family": "private-image", "executionRoleArn": "arn:aws:iam::000000000000:role/ecsTaskExecutionRole", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
                          "containerDefinitions": [{"name": "app", "image": "127.0.0.1:\(port)/private/app:v1",
                            "repositoryCredentials": {"credentialsParameter": "\(credentials)"}}]}
-                        """.utf8).write(to: URL(fileURLWithPath: file))
+                        """.utf8
+                    ).write(to: URL(fileURLWithPath: file))
                 }
                 try write(arn)
                 let r = try await cli.run(["run", "--wait", "--runtime", "docker", "--aws-endpoint", endpoint, file])
@@ -125,7 +141,10 @@ struct SecretsTests {
                 try write(arn.replacingOccurrences(of: "registry/creds", with: "registry/gone"))
                 let missing = try await cli.run(["run", "--wait", "--runtime", "docker", "--aws-endpoint", endpoint, file])
                 #expect(missing.status == 125)
-                #expect(missing.stderr.contains("ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve repositoryCredentials from"), "\(missing.stderr)")
+                #expect(
+                    missing.stderr.contains(
+                        "ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve repositoryCredentials from"),
+                    "\(missing.stderr)")
             }
         }
     }

@@ -1,7 +1,7 @@
 import ECSModel
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `fargate-local validate` on the shipped task definitions and every fixture.
 struct ValidateCommandTests {
@@ -48,11 +48,17 @@ struct ValidateCommandTests {
         for file in files {
             // The CLI checks parameters before it sends anything: a file it takes fails only
             // to connect to this closed port.
-            let aws = try await Command.run("aws", ["ecs", "register-task-definition", "--region", "us-east-1", "--endpoint-url", "http://127.0.0.1:1",
-                                                    "--cli-input-json", "file://\(file)"],
-                                            environment: ["AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_MAX_ATTEMPTS": "1"], workingDirectory: root.path)
+            let aws = try await Command.run(
+                "aws",
+                [
+                    "ecs", "register-task-definition", "--region", "us-east-1", "--endpoint-url", "http://127.0.0.1:1",
+                    "--cli-input-json", "file://\(file)",
+                ],
+                environment: ["AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_MAX_ATTEMPTS": "1"], workingDirectory: root.path)
             let said = aws.stderr.split(separator: "\n").map(String.init)
-            let expected = said.first(where: { $0.contains("Parameter validation failed") }) == nil ? [] : Array(said.drop { !$0.contains("Parameter validation failed") }.dropFirst())
+            let expected =
+                said.first(where: { $0.contains("Parameter validation failed") }) == nil
+                ? [] : Array(said.drop { !$0.contains("Parameter validation failed") }.dropFirst())
             #expect(expected.isEmpty == aws.stderr.contains("Could not connect to the endpoint URL"), "\(file): \(aws.stderr)")
             let r = try await cli.run(["validate", "--output", "json", file], stateDir: false)
             let reported = (try JSONParser.parse(r.stdout).arrayValue?.first?["awsCLIRefuses"]?.arrayValue ?? []).compactMap(\.stringValue)
@@ -60,20 +66,29 @@ struct ValidateCommandTests {
             if !expected.isEmpty {
                 refusedFiles += 1
                 let strict = try await cli.run(["validate", "--strict", file], stateDir: false)
-                #expect(strict.status == 1 && strict.stdout.contains("error: as written, `aws ecs register-task-definition --cli-input-json` refuses this file"), "\(file): \(strict.stdout)")
+                #expect(
+                    strict.status == 1 && strict.stdout.contains("error: as written, `aws ecs register-task-definition --cli-input-json` refuses this file"),
+                    "\(file): \(strict.stdout)")
             }
         }
         #expect(refusedFiles >= 8, "\(refusedFiles) of \(files.count)")
         let lenient = try await cli.run(["validate", "Tests/Fixtures/validate-aws-cli/types-and-strings.json"], stateDir: false)
-        #expect(lenient.status == 0 && lenient.stdout.contains("warning: as written, `aws ecs register-task-definition --cli-input-json` refuses this file (3 parameters)"), "\(lenient.stdout)")
+        #expect(
+            lenient.status == 0
+                && lenient.stdout.contains("warning: as written, `aws ecs register-task-definition --cli-input-json` refuses this file (3 parameters)"),
+            "\(lenient.stdout)")
     }
 
     @Test func allFilesAreCheckedAndJsonOutputIsStructured() async throws {
         let cli = CLIHarness()
-        let r = try await cli.run(["validate", "--output", "json", "taskdefs/hello.json", "Tests/Fixtures/validate/fargate-bad-cpu.json", "missing.json"], stateDir: false)
+        let r = try await cli.run(
+            ["validate", "--output", "json", "taskdefs/hello.json", "Tests/Fixtures/validate/fargate-bad-cpu.json", "missing.json"], stateDir: false)
         #expect(r.status == 1)
         let doc = try JSONParser.parse(r.stdout)
-        guard case let .array(items) = doc else { Issue.record("not an array: \(r.stdout)"); return }
+        guard case let .array(items) = doc else {
+            Issue.record("not an array: \(r.stdout)")
+            return
+        }
         #expect(items.count == 3)
         #expect(items[0]["valid"] == .bool(true))
         #expect(items[1]["valid"] == .bool(false))

@@ -3,6 +3,7 @@ import ECSModel
 import Foundation
 import Subprocess
 import TestSupport
+
 #if canImport(System)
 import System
 #else
@@ -63,7 +64,8 @@ struct ZipScenario {
         if item {
             spec["item"] = ["requestId": requestID, "email": email, "files": files ?? objects.map(\.0)]
         }
-        let r = try await Command.run("python3", [Self.fixtureScript, "seed", String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)])
+        let r = try await Command.run(
+            "python3", [Self.fixtureScript, "seed", String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)])
         guard r.status == 0 else { throw LocalServers.ServerError(description: "seeding moto failed: \(r.stderr)") }
     }
 
@@ -85,7 +87,8 @@ struct ZipScenario {
     /// The request item, the destination bucket's keys, open multipart uploads and mail sent.
     func inspect() async throws -> JSONValue {
         let spec: [String: Any] = ["endpoint": endpoint, "bucket": bucket, "table": table, "request_id": requestID]
-        let r = try await Command.run("python3", [Self.fixtureScript, "inspect", String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)])
+        let r = try await Command.run(
+            "python3", [Self.fixtureScript, "inspect", String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)])
         guard r.status == 0 else { throw LocalServers.ServerError(description: "inspecting moto failed: \(r.stderr)") }
         return try JSONParser.parse(r.stdout)
     }

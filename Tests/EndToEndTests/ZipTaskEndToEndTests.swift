@@ -43,7 +43,10 @@ struct ZipTaskEndToEndTests {
             let (zipBytes, entries) = try await s.download(url)
             #expect(item.string("zipBytes") == String(zipBytes.count))
             #expect(item.string("zipSha256") == Self.sha256(zipBytes))
-            #expect(entries.map(\.0) == ["reports/2026/q3 summary.txt", "media/noise.bin", "etc/passwd", "absolute/evil.sh", "reports/2026/Q3 SUMMARY (2).TXT", "empty.txt"])
+            #expect(
+                entries.map(\.0) == [
+                    "reports/2026/q3 summary.txt", "media/noise.bin", "etc/passwd", "absolute/evil.sh", "reports/2026/Q3 SUMMARY (2).TXT", "empty.txt",
+                ])
             for ((_, data), (key, _)) in zip(entries, objects) {
                 #expect(Self.sha256(data) == Self.sha256(s.sources[key] ?? [1]), "\(key)")
             }
@@ -135,7 +138,8 @@ struct ZipTaskEndToEndTests {
         try await LocalServers.withMoto { endpoint in
             var s = try ZipScenario(endpoint: endpoint)
             defer { s.cleanup() }
-            let objects: [(String, [UInt8])] = (1...3).map { ("part-\($0).bin", ZipScenario.content(random: true, size: 1_000_000)) }
+            let objects: [(String, [UInt8])] =
+                (1...3).map { ("part-\($0).bin", ZipScenario.content(random: true, size: 1_000_000)) }
                 + [("stall.bin", ZipScenario.content(random: true, size: 2_000_000))]
             try await s.seed(objects: objects)
             let rules = #"[{"method": "GET", "match": "/zip-src/stall.bin", "action": "hang", "times": 1}]"#
@@ -143,7 +147,8 @@ struct ZipTaskEndToEndTests {
             // First run: the last object stalls; the task is killed once the others are on the volume.
             try await LocalServers.withFaultProxy(upstream: endpoint, rules: rules, log: log) { proxy in
                 let env = s.environment(endpoint: proxy, extra: ["FETCH_CONCURRENCY": "1"])
-                let script = "\"$0\" & pid=$!; for i in $(seq 1 300); do n=$(grep -l '\"complete\":true' \"$1\"/*/files/*.meta 2>/dev/null | wc -l); [ \"$n\" -ge 3 ] && break; sleep 0.1; done; sleep 0.3; kill -9 $pid; wait $pid; echo killed=$?"
+                let script =
+                    "\"$0\" & pid=$!; for i in $(seq 1 300); do n=$(grep -l '\"complete\":true' \"$1\"/*/files/*.meta 2>/dev/null | wc -l); [ \"$n\" -ge 3 ] && break; sleep 0.1; done; sleep 0.3; kill -9 $pid; wait $pid; echo killed=$?"
                 let r = try await Command.run("/bin/sh", ["-c", script, ZipScenario.zipTaskBinary, s.workDirectory], environment: env)
                 #expect(r.stdout.contains("killed=137"), "\(r.stdout)\n\(r.stderr)")
             }
@@ -216,14 +221,18 @@ struct ZipTaskEndToEndTests {
             var s = try ZipScenario(endpoint: endpoint)
             s.bucket = "zip-export-source"
             defer { s.cleanup() }
-            let objects: [(String, [UInt8])] = [("in/a.log", ZipScenario.content(random: false, size: 400_000)), ("in/b.bin", ZipScenario.content(random: true, size: 300_000))]
+            let objects: [(String, [UInt8])] = [
+                ("in/a.log", ZipScenario.content(random: false, size: 400_000)), ("in/b.bin", ZipScenario.content(random: true, size: 300_000)),
+            ]
             try await s.seed(objects: objects)
             let cli = CLIHarness()
             defer { cli.cleanup() }
             let report = s.directory.appendingPathComponent("report.json").path
-            let r = try await cli.run(["run", "--wait", "--runtime", "process", "taskdefs/zip-export.json",
-                                       "--env", "REQUEST_ID=\(s.requestID)", "--env", "AWS_ENDPOINT_URL=\(endpoint)",
-                                       "--env", "AWS_ACCESS_KEY_ID=test", "--env", "AWS_SECRET_ACCESS_KEY=test", "--report", report])
+            let r = try await cli.run([
+                "run", "--wait", "--runtime", "process", "taskdefs/zip-export.json",
+                "--env", "REQUEST_ID=\(s.requestID)", "--env", "AWS_ENDPOINT_URL=\(endpoint)",
+                "--env", "AWS_ACCESS_KEY_ID=test", "--env", "AWS_SECRET_ACCESS_KEY=test", "--report", report,
+            ])
             guard geteuid() == 0 else {
                 // The EFS volume needs a private mount namespace, which needs root.
                 #expect(r.status == 125)

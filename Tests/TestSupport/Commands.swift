@@ -1,5 +1,6 @@
 import Foundation
 import Subprocess
+
 #if canImport(System)
 import System
 #else
@@ -14,8 +15,10 @@ public enum Command {
         public let stderr: String
     }
 
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                           workingDirectory: String? = nil) async throws -> Output {
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+        workingDirectory: String? = nil
+    ) async throws -> Output {
         var env: [Environment.Key: String?] = [:]
         for (k, v) in environment { env[Environment.Key(stringLiteral: k)] = v }
         let exe: Executable = executable.contains("/") ? .path(FilePath(executable)) : .name(executable)

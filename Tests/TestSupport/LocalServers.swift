@@ -1,5 +1,6 @@
 import Foundation
 import Subprocess
+
 #if canImport(System)
 import System
 #else
@@ -50,7 +51,9 @@ public enum LocalServers {
             addr.sin_family = sa_family_t(AF_INET)
             addr.sin_port = in_port_t(UInt16(port).bigEndian)
             addr.sin_addr.s_addr = inet_addr(host)
-            let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            let rc = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
             close(fd)
             if rc == 0 { return }
             try await Task.sleep(for: .milliseconds(100))
@@ -76,7 +79,10 @@ public enum LocalServers {
         // Docker 20.10's default bridge names only its subnet; the gateway is its first address.
         if let subnet = fields.first(where: { $0.contains("/") }) {
             var octets = subnet.split(separator: "/")[0].split(separator: ".").compactMap { Int($0) }
-            if octets.count == 4 { octets[3] += 1; return octets.map(String.init).joined(separator: ".") }
+            if octets.count == 4 {
+                octets[3] += 1
+                return octets.map(String.init).joined(separator: ".")
+            }
         }
         throw ServerError(description: "cannot find the Docker bridge gateway: \(r.stdout) \(r.stderr)")
     }
@@ -102,7 +108,9 @@ public enum LocalServers {
     }
 
     /// Runs `exe` in its own process group while `body` runs, then kills the group.
-    public static func withServer<T: Sendable>(_ exe: String, _ args: [String], port: Int, host: String = "127.0.0.1", errorLog: String? = nil, _ body: () async throws -> T) async throws -> T {
+    public static func withServer<T: Sendable>(
+        _ exe: String, _ args: [String], port: Int, host: String = "127.0.0.1", errorLog: String? = nil, _ body: () async throws -> T
+    ) async throws -> T {
         if let errorLog {
             let wrapped = ["-c", "exec \"$0\" \"$@\" 2>>\"\(errorLog)\"", exe] + args
             return try await withServer("/bin/sh", wrapped, port: port, host: host, body)

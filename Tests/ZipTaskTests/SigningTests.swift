@@ -11,7 +11,10 @@ struct PresignerTests {
         let date = Date(timeIntervalSince1970: 1_369_353_600)  // 2013-05-24T00:00:00Z
         let url = Presigner(credentials: credentials, region: "us-east-1")
             .presignGET(url: "https://examplebucket.s3.amazonaws.com/test.txt", expires: 86400, date: date)
-        #expect(url == "https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404")
+        #expect(
+            url
+                == "https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+        )
     }
 
     @Test func sessionTokensAreSigned() {
@@ -23,8 +26,9 @@ struct PresignerTests {
 
     @Test func keysAreEncodedForUrls() {
         #expect(S3Client.encodeKey("a b/ü?#&.txt") == "a%20b/%C3%BC%3F%23%26.txt")
-        #expect(S3Client(endpoint: "http://h:1", region: "r", credentials: AWSCredentials(accessKeyID: "a", secretAccessKey: "b", sessionToken: nil))
-            .url(bucket: "bk", key: "../x") == "http://h:1/bk/../x")
+        #expect(
+            S3Client(endpoint: "http://h:1", region: "r", credentials: AWSCredentials(accessKeyID: "a", secretAccessKey: "b", sessionToken: nil))
+                .url(bucket: "bk", key: "../x") == "http://h:1/bk/../x")
     }
 
     /// S3's checksum forms: a part's CRC-32 as base64 of its big-endian bytes, and a multipart
@@ -62,7 +66,8 @@ struct StrictS3SigningTests {
 
     @Test func headGetAndMultipartUploadVerify() async throws {
         try await withStrictS3 { endpoint, root in
-            let good = S3Client(endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: Self.key, secretAccessKey: Self.secret, sessionToken: nil))
+            let good = S3Client(
+                endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: Self.key, secretAccessKey: Self.secret, sessionToken: nil))
             let objectKey = "dir with space/ünï cödé.txt"
             let info = try #require(try good.head(bucket: "src", key: objectKey))
             #expect(info.size == Int64((1...20000).map { "line \($0)\n" }.joined().utf8.count))
@@ -101,10 +106,10 @@ struct StrictS3SigningTests {
 
     @Test func aWrongSecretIsRefused() async throws {
         try await withStrictS3 { endpoint, _ in
-            let bad = S3Client(endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: Self.key, secretAccessKey: "wrong", sessionToken: nil))
+            let bad = S3Client(
+                endpoint: endpoint, region: "us-east-1", credentials: AWSCredentials(accessKeyID: Self.key, secretAccessKey: "wrong", sessionToken: nil))
             #expect(throws: ZipTaskError.self) { _ = try bad.head(bucket: "src", key: "dir with space/ünï cödé.txt") }
             #expect(throws: ZipTaskError.self) { _ = try bad.createMultipartUpload(bucket: "dst", key: "x.zip", contentType: "application/zip") }
         }
     }
 }
-

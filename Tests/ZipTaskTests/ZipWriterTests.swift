@@ -7,7 +7,10 @@ struct ZipWriterTests {
     /// Writes a zip to memory with the task's writer and reads it back with libarchive's reader.
     @Test func roundTripsThroughLibarchive() throws {
         var zipBytes: [UInt8] = []
-        let writer = try ZipArchiveWriter(deflateLevel: 1) { chunk in zipBytes.append(contentsOf: chunk); return true }
+        let writer = try ZipArchiveWriter(deflateLevel: 1) { chunk in
+            zipBytes.append(contentsOf: chunk)
+            return true
+        }
         var random = SystemRandomNumberGenerator()
         let files: [(String, [UInt8], CompressionChoice)] = [
             ("random.bin", (0..<300_000).map { _ in UInt8.random(in: 0...255, using: &random) }, .store),

@@ -44,8 +44,10 @@ public struct ContainerLaunch: Sendable {
     /// The image was made ready with the task's others (`prepareImages`): no need to look again.
     public var imagePrepared = false
 
-    public init(taskID: String, containerName: String, arguments: [String], environment: [(String, String)],
-                workingDirectory: String?, mounts: [BindMount]) {
+    public init(
+        taskID: String, containerName: String, arguments: [String], environment: [(String, String)],
+        workingDirectory: String?, mounts: [BindMount]
+    ) {
         self.taskID = taskID
         self.containerName = containerName
         self.arguments = arguments
@@ -152,7 +154,8 @@ public protocol ContainerRuntime: Sendable {
     func cleanUp(taskID: String) async
     /// Starts an exited container again (its restartPolicy): Docker starts the same
     /// container; the process runtime starts `launch` anew. Output goes on to the same stream.
-    func restart(_ container: any RunningContainer, launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError) -> any RunningContainer
+    func restart(_ container: any RunningContainer, launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError)
+        -> any RunningContainer
     /// Where every task of this runtime is on the network before it starts, when that is
     /// fixed (host processes: 127.0.0.1); nil when each task gets its own address.
     var sharedNetworkInterface: TaskNetworkInterface? { get }
@@ -206,7 +209,9 @@ extension ContainerRuntime {
     public func missingImages(_ images: [(image: String, platform: String?)]) async -> Set<String> { [] }
 
     /// A new process for the same launch.
-    public func restart(_ container: any RunningContainer, launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError) -> any RunningContainer {
+    public func restart(_ container: any RunningContainer, launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError)
+        -> any RunningContainer
+    {
         try await start(launch, output: output)
     }
 
@@ -218,7 +223,9 @@ extension ContainerRuntime {
     /// Finds a task's containers again after a controller restart, by container name;
     /// nil when this runtime cannot (process containers die with their pipes).
     /// `since` (ms since the epoch) is the newest log line already captured per container.
-    public func adopt(taskID: String, since: [String: LogResumePoint], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]? { nil }
+    public func adopt(taskID: String, since: [String: LogResumePoint], output: @Sendable (String) -> any ContainerOutputSink) async -> [String:
+        AdoptedContainer]?
+    { nil }
 }
 
 /// A started container. Valid until `exit()` returns.

@@ -30,7 +30,8 @@ struct DockerEngine: Sendable {
 
     /// Compares dotted versions numerically (`1.9` < `1.44`).
     static func compare(_ a: String, _ b: String) -> Int {
-        let x = a.split(separator: ".").map { Int($0) ?? 0 }, y = b.split(separator: ".").map { Int($0) ?? 0 }
+        let x = a.split(separator: ".").map { Int($0) ?? 0 }
+        let y = b.split(separator: ".").map { Int($0) ?? 0 }
         for i in 0..<max(x.count, y.count) {
             let (p, q) = (i < x.count ? x[i] : 0, i < y.count ? y[i] : 0)
             if p != q { return p < q ? -1 : 1 }
@@ -70,12 +71,14 @@ struct DockerEngine: Sendable {
             let tls = ["DOCKER_TLS_VERIFY", "DOCKER_TLS"].first { !(env[$0] ?? "").isEmpty }
             return DockerEngine(address: try engineAddress(host: host, source: "DOCKER_HOST=\(host)", tls: tls), source: "DOCKER_HOST")
         }
-        let configDirectory = env["DOCKER_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        let configDirectory =
+            env["DOCKER_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (env["HOME"] ?? NSHomeDirectory()) + "/.docker"
         var context = env["DOCKER_CONTEXT"].flatMap { $0.isEmpty ? nil : $0 }
         if context == nil,
-           let data = FileManager.default.contents(atPath: configDirectory + "/config.json"),
-           let config = try? JSONParser.parse(Array(data)) {
+            let data = FileManager.default.contents(atPath: configDirectory + "/config.json"),
+            let config = try? JSONParser.parse(Array(data))
+        {
             context = config["currentContext"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
         }
         guard let context, context != "default" else { return DockerEngine(socketPath: defaultSocket) }
@@ -84,15 +87,20 @@ struct DockerEngine: Sendable {
         let metaRoot = configDirectory + "/contexts/meta"
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: metaRoot)) ?? [] {
             guard let data = FileManager.default.contents(atPath: "\(metaRoot)/\(entry)/meta.json"),
-                  let meta = try? JSONParser.parse(Array(data)), meta["Name"]?.stringValue == context else { continue }
+                let meta = try? JSONParser.parse(Array(data)), meta["Name"]?.stringValue == context
+            else { continue }
             guard let host = meta["Endpoints"]?["docker"]?["Host"]?.stringValue, !host.isEmpty else {
                 throw ControllerError(.invalidInput, "docker context \"\(context)\" has no docker endpoint (\(metaRoot)/\(entry)/meta.json)")
             }
             // A context's TLS material sits under contexts/tls, in a directory named as its meta's.
             let tls = FileManager.default.fileExists(atPath: "\(configDirectory)/contexts/tls/\(entry)/docker") ? "the context's TLS certificates" : nil
-            return DockerEngine(address: try engineAddress(host: host, source: "docker context \"\(context)\" (\(host))", tls: tls), source: "docker context \(context)")
+            return DockerEngine(
+                address: try engineAddress(host: host, source: "docker context \"\(context)\" (\(host))", tls: tls), source: "docker context \(context)")
         }
-        throw ControllerError(.invalidInput, "docker context \"\(context)\" (from \(env["DOCKER_CONTEXT"] != nil ? "DOCKER_CONTEXT" : configDirectory + "/config.json")) does not exist under \(metaRoot); run `docker context ls`, or set DOCKER_HOST")
+        throw ControllerError(
+            .invalidInput,
+            "docker context \"\(context)\" (from \(env["DOCKER_CONTEXT"] != nil ? "DOCKER_CONTEXT" : configDirectory + "/config.json")) does not exist under \(metaRoot); run `docker context ls`, or set DOCKER_HOST"
+        )
     }
 
     /// The address of an engine given as the docker CLI takes it: `unix://PATH`, or
@@ -100,7 +108,8 @@ struct DockerEngine: Sendable {
     /// (what asks for TLS, if anything) is nil. Engines elsewhere are refused: containers
     /// get this machine's folders, cgroups and task metadata endpoint.
     static func engineAddress(host: String, source: String, tls: String? = nil) throws(ControllerError) -> EngineAddress {
-        let supported = "fargate-local talks to an engine on this machine, over its unix socket (unix:///var/run/docker.sock) or a plain TCP port (tcp://127.0.0.1:2375)"
+        let supported =
+            "fargate-local talks to an engine on this machine, over its unix socket (unix:///var/run/docker.sock) or a plain TCP port (tcp://127.0.0.1:2375)"
         if host.hasPrefix("unix://") { return .unix(path: String(host.dropFirst("unix://".count))) }
         guard host.hasPrefix("tcp://") else {
             throw ControllerError(.invalidInput, "\(source) is not supported: \(supported)")
@@ -134,7 +143,10 @@ struct DockerEngine: Sendable {
         }
         let local = name == "localhost" || name == "::1" || (name.hasPrefix("127.") && name.split(separator: ".").count == 4)
         guard local else {
-            throw ControllerError(.invalidInput, "\(source) is on another machine: \(supported); a task's containers bind this machine's folders, join its cgroups and reach its task metadata endpoint")
+            throw ControllerError(
+                .invalidInput,
+                "\(source) is on another machine: \(supported); a task's containers bind this machine's folders, join its cgroups and reach its task metadata endpoint"
+            )
         }
         return .tcp(host: String(name), port: port)
     }
@@ -144,13 +156,16 @@ struct DockerEngine: Sendable {
     /// One API request. An engine that refuses this API version as too old is asked again,
     /// once, in the version it names, which this engine then keeps speaking. (A body that
     /// depends on the version is built by the caller after a first request negotiated it.)
-    func request(_ method: String, _ path: String, body: JSONValue? = nil, headers: [(String, String)] = [], timeout: Int = 60) throws(HTTPError) -> HTTPResponse {
+    func request(_ method: String, _ path: String, body: JSONValue? = nil, headers: [(String, String)] = [], timeout: Int = 60) throws(HTTPError)
+        -> HTTPResponse
+    {
         // timeout 0 is a long poll (wait, stop): no stall detection either.
         func send() throws(HTTPError) -> HTTPResponse {
-            try transport.send(method: method, target: "/\(apiVersion)\(path)",
-                               headers: (body == nil ? [] : [("Content-Type", "application/json")]) + headers,
-                               body: body.map { Array($0.serialized().utf8) },
-                               timeoutSeconds: timeout, stallTimeoutSeconds: timeout == 0 ? nil : 30)
+            try transport.send(
+                method: method, target: "/\(apiVersion)\(path)",
+                headers: (body == nil ? [] : [("Content-Type", "application/json")]) + headers,
+                body: body.map { Array($0.serialized().utf8) },
+                timeoutSeconds: timeout, stallTimeoutSeconds: timeout == 0 ? nil : 30)
         }
         let r = try send()
         guard let minimum = Self.minimumVersion(inRefusal: r), Self.compare(minimum, version.current) > 0 else { return r }
@@ -182,13 +197,18 @@ struct DockerEngine: Sendable {
     /// `sinceMilliseconds`: only lines logged after that time (for a re-adopted container).
     /// `raw`: the container has a terminal (`Tty`), so its output is one unframed stream (stdout).
     /// `follow`: false reads what the container has logged so far and returns.
-    func followLogs(_ id: String, sinceMilliseconds: Int64? = nil, raw: Bool = false, follow: Bool = true, timestamps: Bool = false,
-                    onFrame: @escaping (OutputBatch.Source, UnsafeRawBufferPointer) -> Void) throws(HTTPError) {
+    func followLogs(
+        _ id: String, sinceMilliseconds: Int64? = nil, raw: Bool = false, follow: Bool = true, timestamps: Bool = false,
+        onFrame: @escaping (OutputBatch.Source, UnsafeRawBufferPointer) -> Void
+    ) throws(HTTPError) {
         var demuxer = LogDemuxer(onFrame: onFrame)
         // Inclusive: the engine gives every message not before `since`.
         let since = sinceMilliseconds.map { String(format: "&since=%.3f", Double($0) / 1000) } ?? ""
-        _ = try transport.send(method: "GET", target: "/\(apiVersion)/containers/\(id)/logs?follow=\(follow ? 1 : 0)&stdout=1&stderr=1\(timestamps ? "&timestamps=1" : "")\(since)",
-                               timeoutSeconds: 0, stallTimeoutSeconds: nil) { chunk in
+        _ = try transport.send(
+            method: "GET",
+            target: "/\(apiVersion)/containers/\(id)/logs?follow=\(follow ? 1 : 0)&stdout=1&stderr=1\(timestamps ? "&timestamps=1" : "")\(since)",
+            timeoutSeconds: 0, stallTimeoutSeconds: nil
+        ) { chunk in
             if raw { onFrame(.stdout, chunk) } else { demuxer.feed(chunk) }
             return true
         }

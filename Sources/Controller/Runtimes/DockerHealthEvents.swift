@@ -48,7 +48,8 @@ final class DockerHealthEvents: Sendable {
                         since = time / 1e9
                     }
                     guard let id = event["Actor"]?["ID"]?.stringValue ?? event["id"]?.stringValue,
-                          let action = event["Action"]?.stringValue ?? event["status"]?.stringValue else { return true }
+                        let action = event["Action"]?.stringValue ?? event["status"]?.stringValue
+                    else { return true }
                     let status: HealthStatus? = action.hasSuffix(": healthy") ? .healthy : action.hasSuffix(": unhealthy") ? .unhealthy : nil
                     if let status { self.deliver(status, to: id) }
                     return true

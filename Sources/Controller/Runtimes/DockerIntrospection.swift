@@ -57,7 +57,8 @@ extension DockerRuntime {
             if measuringStorage { facts.writableLayerBytes = container["SizeRw"]?.intValue.map(Int64.init) }
             var holder = container
             if let mode = container["HostConfig"]?["NetworkMode"]?.stringValue, mode.hasPrefix("container:"),
-               let pause = inspect(engine, String(mode.dropFirst("container:".count))) {
+                let pause = inspect(engine, String(mode.dropFirst("container:".count)))
+            {
                 holder = pause
             }
             if case let .object(networks)? = holder["NetworkSettings"]?["Networks"], let network = networks.first?.value {

@@ -49,9 +49,11 @@ struct DockerLogLines {
     }
 
     private mutating func batch(_ source: OutputBatch.Source, _ lines: [String], _ times: [Int64]) -> [OutputBatch] {
-        var lines = lines, times = times
+        var lines = lines
+        var times = times
         if toSkip > 0, let resume = resumeMilliseconds {
-            var keptLines: [String] = [], keptTimes: [Int64] = []
+            var keptLines: [String] = []
+            var keptTimes: [Int64] = []
             for (line, time) in zip(lines, times) {
                 if toSkip > 0 && time == resume {
                     toSkip -= 1

@@ -7,7 +7,8 @@ enum DockerLogTimestamp {
     /// nil when the frame does not start with a time.
     static func split(_ frame: UnsafeRawBufferPointer) -> (milliseconds: Int64, message: UnsafeRawBufferPointer)? {
         guard let space = frame.prefix(40).firstIndex(of: UInt8(ascii: " ")),
-              let ms = milliseconds(frame[..<space]) else { return nil }
+            let ms = milliseconds(frame[..<space])
+        else { return nil }
         return (ms, UnsafeRawBufferPointer(rebasing: frame[(space + 1)...]))
     }
 
@@ -15,7 +16,8 @@ enum DockerLogTimestamp {
     static func milliseconds<Bytes: Collection>(_ text: Bytes) -> Int64? where Bytes.Element == UInt8 {
         let b = Array(text)
         guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
-              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":") else { return nil }
+            b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":")
+        else { return nil }
         func number(_ range: Range<Int>) -> Int64? {
             var n: Int64 = 0
             for i in range {
@@ -25,8 +27,9 @@ enum DockerLogTimestamp {
             return n
         }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
         var i = 19
         var millis: Int64 = 0
         if b[i] == UInt8(ascii: ".") {
@@ -45,7 +48,8 @@ enum DockerLogTimestamp {
         if b[i] == UInt8(ascii: "Z") {
             i += 1
         } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-"), i + 6 <= b.count, b[i + 3] == UInt8(ascii: ":"),
-                  let h = number(i + 1..<i + 3), let m = number(i + 4..<i + 6) {
+            let h = number(i + 1..<i + 3), let m = number(i + 4..<i + 6)
+        {
             offsetSeconds = (h * 3600 + m * 60) * (b[i] == UInt8(ascii: "+") ? 1 : -1)
             i += 6
         } else {

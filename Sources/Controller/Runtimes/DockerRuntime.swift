@@ -3,6 +3,7 @@ import ECSModel
 import Foundation
 import ShimCore
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -150,7 +151,10 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         cgroupLayout = layout
         cgroupUnavailable = why
         if let failure = engine.pingFailure(timeoutSeconds: engineWaitSeconds) {
-            throw ControllerError(.invalidInput, "no Docker engine answers on \(engine.address) (\(engine.source)): \(failure); start dockerd (scripts/setup-machine does) or use --runtime process")
+            throw ControllerError(
+                .invalidInput,
+                "no Docker engine answers on \(engine.address) (\(engine.source)): \(failure); start dockerd (scripts/setup-machine does) or use --runtime process"
+            )
         }
         gateway = Self.fetchBridgeGateway(engine)
         if let layout { Thread { TaskCgroup.sweepEmpty(layout: layout) }.start() }
@@ -194,7 +198,9 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             } else {
                 try await cgroupReady()
                 if !launch.imagePrepared {
-                    try await Blocking.run { try Self.ensureImage(engine, image, platform: launch.imagePlatform, auth: launch.registryAuth, report: launch.reportPull) }
+                    try await Blocking.run {
+                        try Self.ensureImage(engine, image, platform: launch.imagePlatform, auth: launch.registryAuth, report: launch.reportPull)
+                    }
                 }
                 let agent = try await agentEndpoint()
                 let pause = try await pauses.value(for: launch.taskID) {
@@ -235,7 +241,9 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
 
     /// Starts the same (exited) container again, as Docker's restart does: its filesystem is
     /// kept; its logs are followed from the new start on.
-    public func restart(_ container: any RunningContainer, launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError) -> any RunningContainer {
+    public func restart(_ container: any RunningContainer, launch: ContainerLaunch, output: any ContainerOutputSink) async throws(ContainerStartError)
+        -> any RunningContainer
+    {
         guard let old = container as? DockerContainer else { return try await start(launch, output: output) }
         let engine = self.engine
         let id = old.id
@@ -270,15 +278,19 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         }
     }
 
-    public func adopt(taskID: String, since: [String: LogResumePoint], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]? {
+    public func adopt(taskID: String, since: [String: LogResumePoint], output: @Sendable (String) -> any ContainerOutputSink) async -> [String:
+        AdoptedContainer]?
+    {
         let engine = self.engine
-        guard let listed = try? await Blocking.run({ () -> [JSONValue] in
-            let filter = "{\"label\":[\"dev.fargate-local.task-id=\(taskID)\"]}"
-            let encoded = filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-            let list = try engine.request("GET", "/containers/json?all=1&filters=\(encoded)")
-            guard case let .array(items) = try JSONParser.parse(list.body) else { return [] }
-            return items
-        }) else { return nil }
+        guard
+            let listed = try? await Blocking.run({ () -> [JSONValue] in
+                let filter = "{\"label\":[\"dev.fargate-local.task-id=\(taskID)\"]}"
+                let encoded = filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+                let list = try engine.request("GET", "/containers/json?all=1&filters=\(encoded)")
+                guard case let .array(items) = try JSONParser.parse(list.body) else { return [] }
+                return items
+            })
+        else { return nil }
         // The task's 169.254.170.2 still points at the dead controller: point it here.
         if !listed.isEmpty, let agent = knownAgentEndpoint {
             await LinkLocalRoute.replace(mac: LinkLocalRoute.macAddress(forTask: taskID), to: agent)
@@ -294,8 +306,9 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             if item["State"]?.stringValue == "running" {
                 let inspect = try? await Blocking.run { try JSONParser.parse(engine.request("GET", "/containers/\(id)/json").body) }
                 let checked = inspect?["Config"]?["Healthcheck"]?["Test"].map { $0 != .null } ?? false
-                let container = DockerContainer(engine: engine, id: id, health: checked ? healthEvents : nil,
-                                                tty: inspect?["Config"]?["Tty"] == .bool(true))
+                let container = DockerContainer(
+                    engine: engine, id: id, health: checked ? healthEvents : nil,
+                    tty: inspect?["Config"]?["Tty"] == .bool(true))
                 switch inspect?["State"]?["Health"]?["Status"]?.stringValue {
                 case "healthy": healthEvents.deliver(.healthy, to: id)
                 case "unhealthy": healthEvents.deliver(.unhealthy, to: id)
@@ -306,7 +319,11 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             } else if let exit = try? await Blocking.run({ () -> ContainerExit in
                 let inspect = try engine.request("GET", "/containers/\(id)/json")
                 let state = try JSONParser.parse(inspect.body)["State"]
-                let code = state?["ExitCode"].flatMap { v -> Int? in if case let .number(n) = v { return Int(n) }; return nil } ?? 255
+                let code =
+                    state?["ExitCode"].flatMap { v -> Int? in
+                        if case let .number(n) = v { return Int(n) }
+                        return nil
+                    } ?? 255
                 let oom = state?["OOMKilled"] == .bool(true)
                 return ContainerExit(exitCode: code, reason: oom ? "OutOfMemoryError: Container killed due to memory usage" : nil)
             }) {
@@ -348,8 +365,9 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         return try? await Blocking.run { () -> String? in
             let r = try engine.request("GET", "/images/\(image)/json")
             guard r.status == 200, let info = try? JSONParser.parse(r.body) else { return nil }
-            return Self.imageDigest(image: image, id: info["Id"]?.stringValue,
-                                    repoDigests: info["RepoDigests"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            return Self.imageDigest(
+                image: image, id: info["Id"]?.stringValue,
+                repoDigests: info["RepoDigests"]?.arrayValue?.compactMap(\.stringValue) ?? [])
         }
     }
 
@@ -378,7 +396,8 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                 group.addTask {
                     do {
                         try await Blocking.run {
-                            try Self.ensureImage(engine, entry.image, platform: entry.launch.imagePlatform, auth: entry.launch.registryAuth, report: entry.launch.reportPull)
+                            try Self.ensureImage(
+                                engine, entry.image, platform: entry.launch.imagePlatform, auth: entry.launch.registryAuth, report: entry.launch.reportPull)
                         }
                         return (i, nil)
                     } catch let e as ContainerStartError {
@@ -422,7 +441,8 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             DispatchQueue.concurrentPerform(iterations: removals.count) { i in
                 _ = try? engine.request("DELETE", "/containers/\(removals[i])?force=1&v=1")
             }
-            let volumes = known.map { $0.volumes.map { Self.scratchVolumeName(taskID: taskID, volume: $0) } }
+            let volumes =
+                known.map { $0.volumes.map { Self.scratchVolumeName(taskID: taskID, volume: $0) } }
                 ?? Self.listIDs(engine, "/volumes?", taskID: taskID, key: "Volumes")
             for name in volumes { _ = try? engine.request("DELETE", "/volumes/\(name)") }
             if let layout = cgroupLayout { TaskCgroup.remove(taskID: taskID, layout: layout) }
@@ -434,17 +454,19 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     /// label), each with its containers' ids.
     public func labelledContainers() async -> [String: [String]] {
         let engine = self.engine
-        return (try? await Blocking.run { () -> [String: [String]] in
-            let filter = "{\"label\":[\"dev.fargate-local.task-id\"]}"
-            let list = try engine.request("GET", "/containers/json?all=1&filters=\(filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
-            guard case let .array(entries)? = try? JSONParser.parse(list.body) else { return [:] }
-            var byTask: [String: [String]] = [:]
-            for entry in entries {
-                guard let id = entry["Id"]?.stringValue, let task = entry["Labels"]?["dev.fargate-local.task-id"]?.stringValue else { continue }
-                byTask[task, default: []].append(id)
-            }
-            return byTask
-        }) ?? [:]
+        return
+            (try? await Blocking.run { () -> [String: [String]] in
+                let filter = "{\"label\":[\"dev.fargate-local.task-id\"]}"
+                let list = try engine.request(
+                    "GET", "/containers/json?all=1&filters=\(filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
+                guard case let .array(entries)? = try? JSONParser.parse(list.body) else { return [:] }
+                var byTask: [String: [String]] = [:]
+                for entry in entries {
+                    guard let id = entry["Id"]?.stringValue, let task = entry["Labels"]?["dev.fargate-local.task-id"]?.stringValue else { continue }
+                    byTask[task, default: []].append(id)
+                }
+                return byTask
+            }) ?? [:]
     }
 
     /// Removes what is left of a stopped task in the engine (its containers and scratch
@@ -452,12 +474,13 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     /// engine was down as the task stopped). Returns how many containers went.
     public func removeLeftovers(taskID: String, containers ids: [String]) async -> Int {
         let engine = self.engine
-        return (try? await Blocking.run { () -> Int in
-            var removed = 0
-            for id in ids where (try? engine.request("DELETE", "/containers/\(id)?force=1&v=1"))?.status == 204 { removed += 1 }
-            for name in Self.listIDs(engine, "/volumes?", taskID: taskID, key: "Volumes") { _ = try? engine.request("DELETE", "/volumes/\(name)") }
-            return removed
-        }) ?? 0
+        return
+            (try? await Blocking.run { () -> Int in
+                var removed = 0
+                for id in ids where (try? engine.request("DELETE", "/containers/\(id)?force=1&v=1"))?.status == 204 { removed += 1 }
+                for name in Self.listIDs(engine, "/volumes?", taskID: taskID, key: "Volumes") { _ = try? engine.request("DELETE", "/volumes/\(name)") }
+                return removed
+            }) ?? 0
     }
 
     /// A container created; `cgroupRefusal` when the engine refused the task's cgroup as its
@@ -477,8 +500,10 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     /// takes only slices), posts it again without, built by `body(nil)`.
     /// `platform` (`linux/arm64`): the image platform the container must run (the engine
     /// refuses an image of another).
-    static func postCreate(_ engine: DockerEngine, name: String, cgroupParent: String?, platform: String? = nil,
-                           body: (String?) -> JSONValue) throws -> (HTTPResponse, String?) {
+    static func postCreate(
+        _ engine: DockerEngine, name: String, cgroupParent: String?, platform: String? = nil,
+        body: (String?) -> JSONValue
+    ) throws -> (HTTPResponse, String?) {
         let target = "/containers/create?name=\(name)" + (platform.map { "&platform=\($0)" } ?? "")
         let r = try engine.request("POST", target, body: body(cgroupParent))
         guard r.status != 201, cgroupParent != nil, DockerEngine.message(r).contains("cgroup-parent") else { return (r, nil) }
@@ -490,7 +515,8 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     static func listIDs(_ engine: DockerEngine, _ query: String, taskID: String, key: String?) -> [String] {
         let filter = "{\"label\":[\"dev.fargate-local.task-id=\(taskID)\"]}"
         guard let list = try? engine.request("GET", "\(query)filters=\(filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"),
-              let body = try? JSONParser.parse(list.body) else { return [] }
+            let body = try? JSONParser.parse(list.body)
+        else { return [] }
         let items: JSONValue? = key.map { body[$0] } ?? body
         guard case let .array(entries)? = items else { return [] }
         return entries.compactMap { $0[key == nil ? "Id" : "Name"]?.stringValue }
@@ -503,17 +529,21 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     /// task's runtimePlatform, an image the engine has only for another platform is pulled
     /// for this one, and fails the task when the registry has no such variant.
     /// `report`: told before a pull and after it succeeds.
-    static func ensureImage(_ engine: DockerEngine, _ image: String, platform: String? = nil, auth: String? = nil,
-                            report: (@Sendable (String) -> Void)? = nil) throws {
+    static func ensureImage(
+        _ engine: DockerEngine, _ image: String, platform: String? = nil, auth: String? = nil,
+        report: (@Sendable (String) -> Void)? = nil
+    ) throws {
         func localPlatform() throws -> String? { try Self.localPlatform(engine, image) }
         let before = try localPlatform()
         if let before, platform == nil || before == platform { return }
         let (name, tag) = splitImage(image)
         let pullStarted = ContinuousClock.now
         report?("pulling image \(image)" + (platform.map { " for \($0)" } ?? ""))
-        let pull = try engine.request("POST", "/images/create?fromImage=\(name.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? name)&tag=\(tag)"
-                                      + (platform.map { "&platform=\($0)" } ?? ""),
-                                      headers: auth.map { [("X-Registry-Auth", $0)] } ?? [], timeout: 300)
+        let pull = try engine.request(
+            "POST",
+            "/images/create?fromImage=\(name.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? name)&tag=\(tag)"
+                + (platform.map { "&platform=\($0)" } ?? ""),
+            headers: auth.map { [("X-Registry-Auth", $0)] } ?? [], timeout: 300)
         let after = try localPlatform()
         if let after, platform == nil || after == platform {
             let elapsed = ContinuousClock.now - pullStarted
@@ -524,10 +554,17 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         var message = DockerEngine.message(pull)
         // A pull streams JSON lines; the error is in the last one.
         for line in pull.bodyText.split(separator: "\n").reversed() {
-            if let v = try? JSONParser.parse(String(line)), let e = v["error"]?.stringValue { message = e; break }
+            if let v = try? JSONParser.parse(String(line)), let e = v["error"]?.stringValue {
+                message = e
+                break
+            }
         }
         if let platform, let have = after ?? before {
-            throw ContainerStartError(kind: "CannotPullContainerError", detail: "pull image manifest has been retried 1 time(s): image Manifest does not contain descriptor matching platform '\(platform)': \(image) is \(have) here, and the task's runtimePlatform asks for \(platform) (pulling that variant: \(message))")
+            throw ContainerStartError(
+                kind: "CannotPullContainerError",
+                detail:
+                    "pull image manifest has been retried 1 time(s): image Manifest does not contain descriptor matching platform '\(platform)': \(image) is \(have) here, and the task's runtimePlatform asks for \(platform) (pulling that variant: \(message))"
+            )
         }
         throw ContainerStartError(kind: "CannotPullContainerError", detail: "pull image manifest has been retried 1 time(s): \(image): \(message)")
     }
@@ -547,19 +584,26 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         labels["com.amazonaws.ecs.container-name"] = "~internal~ecs~pause"
         labels["dev.fargate-local.pause"] = "true"
         func body(_ cgroupParent: String?) -> JSONValue {
-            .object([
-                ("Image", .string(image)), ("Entrypoint", .array([.string("sleep")])), ("Cmd", .array([.string("infinity")])),
-                ("Labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
-                ("ExposedPorts", .object(exposedPorts(launch))),
-                ("HostConfig", .object([("NetworkMode", .string("bridge")), ("Init", .bool(true)), ("PortBindings", .object(portBindings(launch)))]
-                    + (cgroupParent.map { [("CgroupParent", .string($0))] } ?? [])
-                    + (launch.taskNetworkSysctls.isEmpty ? [] : [("Sysctls", .object(launch.taskNetworkSysctls.map { ($0.key, .string($0.value)) }))]))),
-            ] + macAddress(mac, engine))
+            .object(
+                [
+                    ("Image", .string(image)), ("Entrypoint", .array([.string("sleep")])), ("Cmd", .array([.string("infinity")])),
+                    ("Labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+                    ("ExposedPorts", .object(exposedPorts(launch))),
+                    (
+                        "HostConfig",
+                        .object(
+                            [("NetworkMode", .string("bridge")), ("Init", .bool(true)), ("PortBindings", .object(portBindings(launch)))]
+                                + (cgroupParent.map { [("CgroupParent", .string($0))] } ?? [])
+                                + (launch.taskNetworkSysctls.isEmpty
+                                    ? [] : [("Sysctls", .object(launch.taskNetworkSysctls.map { ($0.key, .string($0.value)) }))]))
+                    ),
+                ] + macAddress(mac, engine))
         }
         let name = "fargate-local-\(launch.taskID.prefix(12))-pause"
         let (r, refusal) = try postCreate(engine, name: name, cgroupParent: launch.cgroupParent, body: body)
         guard r.status == 201, let id = (try? JSONParser.parse(r.body))?["Id"]?.stringValue else {
-            throw ContainerStartError(kind: "ResourceInitializationError", detail: "failed to create the task's network namespace (pause container): \(DockerEngine.message(r))")
+            throw ContainerStartError(
+                kind: "ResourceInitializationError", detail: "failed to create the task's network namespace (pause container): \(DockerEngine.message(r))")
         }
         return Created(id: id, cgroupRefusal: refusal)
     }
@@ -567,7 +611,8 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     static func startPause(_ engine: DockerEngine, _ id: String) throws {
         let started = try engine.request("POST", "/containers/\(id)/start")
         guard started.status == 204 || started.status == 304 else {
-            throw ContainerStartError(kind: "ResourceInitializationError", detail: "failed to start the task's pause container: \(DockerEngine.message(started))")
+            throw ContainerStartError(
+                kind: "ResourceInitializationError", detail: "failed to start the task's pause container: \(DockerEngine.message(started))")
         }
     }
 
@@ -619,10 +664,12 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         // Scratch volumes are Docker volumes of the task's: like Fargate's, they start with
         // what the image holds at the mount path.
         for volume in Set(launch.mounts.compactMap(\.scratchVolume)) {
-            let r = try engine.request("POST", "/volumes/create", body: .object([
-                ("Name", .string(scratchVolumeName(taskID: launch.taskID, volume: volume))),
-                ("Labels", .object([("dev.fargate-local.task-id", .string(launch.taskID)), ("dev.fargate-local.volume", .string(volume))])),
-            ]))
+            let r = try engine.request(
+                "POST", "/volumes/create",
+                body: .object([
+                    ("Name", .string(scratchVolumeName(taskID: launch.taskID, volume: volume))),
+                    ("Labels", .object([("dev.fargate-local.task-id", .string(launch.taskID)), ("dev.fargate-local.volume", .string(volume))])),
+                ]))
             guard r.status == 201 || r.status == 200 else {
                 throw ContainerStartError(kind: "ResourceInitializationError", detail: "failed to create volume \(volume): \(DockerEngine.message(r))")
             }
@@ -637,7 +684,8 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         var (r, refusal) = try postCreate(engine, name: name, cgroupParent: launch.cgroupParent, platform: launch.imagePlatform, body: body)
         if r.status == 404 {
             try ensureImage(engine, image, platform: launch.imagePlatform, auth: launch.registryAuth, report: launch.reportPull)
-            (r, refusal) = try postCreate(engine, name: name, cgroupParent: refusal == nil ? launch.cgroupParent : nil, platform: launch.imagePlatform, body: body)
+            (r, refusal) = try postCreate(
+                engine, name: name, cgroupParent: refusal == nil ? launch.cgroupParent : nil, platform: launch.imagePlatform, body: body)
         }
         guard r.status == 201, let id = (try? JSONParser.parse(r.body))?["Id"]?.stringValue else {
             throw ContainerStartError(kind: "CannotStartContainerError", detail: "container \(launch.containerName): \(DockerEngine.message(r))")
@@ -649,10 +697,14 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     static func containerBody(_ launch: ContainerLaunch, image: String, network: Network, engine: DockerEngine) -> JSONValue {
         let def = launch.definition
         var host: [(key: String, value: JSONValue)] = [
-            ("Binds", .array(launch.mounts.map { mount in
-                let source = mount.scratchVolume.map { scratchVolumeName(taskID: launch.taskID, volume: $0) } ?? mount.hostPath
-                return JSONValue.string("\(source):\(mount.containerPath)\(mount.readOnly ? ":ro" : "")")
-            })),
+            (
+                "Binds",
+                .array(
+                    launch.mounts.map { mount in
+                        let source = mount.scratchVolume.map { scratchVolumeName(taskID: launch.taskID, volume: $0) } ?? mount.hostPath
+                        return JSONValue.string("\(source):\(mount.containerPath)\(mount.readOnly ? ":ro" : "")")
+                    })
+            )
         ]
         // The task's cpu and memory are the ceiling: the task's cgroup when there is one,
         // else each container's own limit. A container's memory is a hard limit inside it,
@@ -682,11 +734,16 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             ulimits.append(Ulimit(name: "nofile", softLimit: fargateNofile, hardLimit: fargateNofile))
         }
         let cap = hostHardNofile()
-        host.append(("Ulimits", .array(ulimits.map { u in
-            let hard = u.name == "nofile" ? min(u.hardLimit, cap) : u.hardLimit
-            let soft = min(u.softLimit, hard)
-            return .object([("Name", .string(u.name)), ("Soft", .number(String(soft))), ("Hard", .number(String(hard)))])
-        })))
+        host.append(
+            (
+                "Ulimits",
+                .array(
+                    ulimits.map { u in
+                        let hard = u.name == "nofile" ? min(u.hardLimit, cap) : u.hardLimit
+                        let soft = min(u.softLimit, hard)
+                        return .object([("Name", .string(u.name)), ("Soft", .number(String(soft))), ("Hard", .number(String(hard)))])
+                    })
+            ))
         // systemControls: the network namespace's (`net.*`, the task's) are set where it is
         // held; the others (IPC) on the container itself.
         var sysctls = (def?.systemControls ?? []).compactMap { c -> (key: String, value: String)? in
@@ -719,13 +776,17 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         if let check = healthCheck(of: launch) {
             // Docker's own health check with ECS's parameters, as the ECS agent sets it.
             let second = 1_000_000_000
-            body.append(("Healthcheck", .object([
-                ("Test", .array(check.command.map { JSONValue.string($0) })),
-                ("Interval", .number(String(check.effectiveInterval * second))),
-                ("Timeout", .number(String(check.effectiveTimeout * second))),
-                ("Retries", .number(String(check.effectiveRetries))),
-                ("StartPeriod", .number(String(check.effectiveStartPeriod * second))),
-            ])))
+            body.append(
+                (
+                    "Healthcheck",
+                    .object([
+                        ("Test", .array(check.command.map { JSONValue.string($0) })),
+                        ("Interval", .number(String(check.effectiveInterval * second))),
+                        ("Timeout", .number(String(check.effectiveTimeout * second))),
+                        ("Retries", .number(String(check.effectiveRetries))),
+                        ("StartPeriod", .number(String(check.effectiveStartPeriod * second))),
+                    ])
+                ))
         }
         if case let .own(mac) = network {
             body += macAddress(mac, engine)
@@ -843,14 +904,16 @@ actor DockerContainer: RunningContainer {
         Thread { [self] in
             var exit = ContainerExit(exitCode: 255, reason: "fargate-local lost track of the container")
             if let r = try? engine.request("POST", "/containers/\(id)/wait", timeout: 0),
-               let code = (try? JSONParser.parse(r.body))?["StatusCode"].flatMap({ v -> Int? in
-                   if case let .number(n) = v { return Int(n) }
-                   return nil
-               }) {
+                let code = (try? JSONParser.parse(r.body))?["StatusCode"].flatMap({ v -> Int? in
+                    if case let .number(n) = v { return Int(n) }
+                    return nil
+                })
+            {
                 exit = ContainerExit(exitCode: code)
                 LatencyTrace.mark("docker: wait returned")
                 if let inspect = try? engine.request("GET", "/containers/\(id)/json"), let state = (try? JSONParser.parse(inspect.body))?["State"],
-                   state["OOMKilled"] == .bool(true) {
+                    state["OOMKilled"] == .bool(true)
+                {
                     // As ECS: Docker's exit code (137 when the main process was the one killed), with the reason.
                     exit = ContainerExit(exitCode: code, reason: "OutOfMemoryError: Container killed due to memory usage")
                 }
@@ -899,16 +962,22 @@ actor DockerContainer: RunningContainer {
         let engine = self.engine
         let id = self.id
         let seconds = max(1, Int(timeout.components.seconds))
-        return (try? await Blocking.run { () -> Bool in
-            let create = try engine.request("POST", "/containers/\(id)/exec", body: .object([
-                ("Cmd", .array(cmd.map { JSONValue.string($0) })), ("AttachStdout", .bool(true)), ("AttachStderr", .bool(true)),
-            ]))
-            guard create.status == 201, let exec = (try? JSONParser.parse(create.body))?["Id"]?.stringValue else { return false }
-            guard let started = try? engine.request("POST", "/exec/\(exec)/start", body: .object([("Detach", .bool(false)), ("Tty", .bool(false))]), timeout: seconds),
-                  started.status == 200 else { return false }
-            let inspect = try engine.request("GET", "/exec/\(exec)/json")
-            return (try? JSONParser.parse(inspect.body))?["ExitCode"] == .number("0")
-        }) ?? false
+        return
+            (try? await Blocking.run { () -> Bool in
+                let create = try engine.request(
+                    "POST", "/containers/\(id)/exec",
+                    body: .object([
+                        ("Cmd", .array(cmd.map { JSONValue.string($0) })), ("AttachStdout", .bool(true)), ("AttachStderr", .bool(true)),
+                    ]))
+                guard create.status == 201, let exec = (try? JSONParser.parse(create.body))?["Id"]?.stringValue else { return false }
+                guard
+                    let started = try? engine.request(
+                        "POST", "/exec/\(exec)/start", body: .object([("Detach", .bool(false)), ("Tty", .bool(false))]), timeout: seconds),
+                    started.status == 200
+                else { return false }
+                let inspect = try engine.request("GET", "/exec/\(exec)/json")
+                return (try? JSONParser.parse(inspect.body))?["ExitCode"] == .number("0")
+            }) ?? false
     }
 }
 
@@ -931,8 +1000,10 @@ enum LinkLocalRoute {
     }
 
     static func ruleSpec(mac: String, to agent: (host: String, port: Int)) -> [String] {
-        ["PREROUTING", "-d", "169.254.170.2/32", "-p", "tcp", "-m", "mac", "--mac-source", mac, "-m", "tcp", "--dport", "80",
-         "-j", "DNAT", "--to-destination", "\(agent.host):\(agent.port)"]
+        [
+            "PREROUTING", "-d", "169.254.170.2/32", "-p", "tcp", "-m", "mac", "--mac-source", mac, "-m", "tcp", "--dport", "80",
+            "-j", "DNAT", "--to-destination", "\(agent.host):\(agent.port)",
+        ]
     }
 
     /// Routes the task's 169.254.170.2:80 to `agent` (a new task: no older rule can exist).
@@ -960,8 +1031,10 @@ enum LinkLocalRoute {
     static func removeAll(mac: String) async {
         guard let iptables else { return }
         let listing = await HostCommand.run(iptables, ["-t", "nat", "-S", "PREROUTING"]).output
-        for line in listing.split(separator: "\n") where line.hasPrefix("-A PREROUTING") && line.lowercased().contains("--mac-source \(mac)")
-            && line.contains("169.254.170.2") {
+        for line in listing.split(separator: "\n")
+        where line.hasPrefix("-A PREROUTING") && line.lowercased().contains("--mac-source \(mac)")
+            && line.contains("169.254.170.2")
+        {
             let args = line.split(separator: " ").map(String.init)
             _ = await HostCommand.run(iptables, ["-t", "nat", "-D"] + args.dropFirst())
         }

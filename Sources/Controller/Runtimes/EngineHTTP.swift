@@ -51,9 +51,11 @@ struct EngineHTTP: Sendable {
     /// `stallTimeoutSeconds`: the longest wait for the next bytes (nil: none).
     /// With `onBody`, the body is handed over as it arrives instead of collected; returning
     /// false from it ends the exchange with an error.
-    func send(method: String, target: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-              timeoutSeconds: Int, stallTimeoutSeconds: Int?,
-              onBody: ((UnsafeRawBufferPointer) -> Bool)? = nil) throws(HTTPError) -> HTTPResponse {
+    func send(
+        method: String, target: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+        timeoutSeconds: Int, stallTimeoutSeconds: Int?,
+        onBody: ((UnsafeRawBufferPointer) -> Bool)? = nil
+    ) throws(HTTPError) -> HTTPResponse {
         let what = "\(method) \(target) on \(address)"
         // The target goes into the request line as is: no whitespace or control characters
         // (an image name from a task definition could otherwise add headers).
@@ -130,8 +132,10 @@ struct EngineHTTP: Sendable {
     /// after them, and what the engine sends is handed to `onOutput` until it closes the
     /// connection. Returns the response's status; a refusal's body is its `body`.
     /// `onStarted`: called once the engine has taken the connection over (the exec runs).
-    func hijack(method: String, target: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-                input: Int32?, onStarted: (() -> Void)? = nil, onOutput: (UnsafeRawBufferPointer) -> Void) throws(HTTPError) -> HTTPResponse {
+    func hijack(
+        method: String, target: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+        input: Int32?, onStarted: (() -> Void)? = nil, onOutput: (UnsafeRawBufferPointer) -> Void
+    ) throws(HTTPError) -> HTTPResponse {
         let what = "\(method) \(target) on \(address)"
         guard !target.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) else {
             throw HTTPError(code: 3, message: "\(what): the request path contains whitespace or control characters")
@@ -174,7 +178,10 @@ struct EngineHTTP: Sendable {
                 guard n > 0 else { break }
                 rest += buffer[..<n]
                 if let length = headText.split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") })
-                    .flatMap({ Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }), rest.count >= length { break }
+                    .flatMap({ Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }), rest.count >= length
+                {
+                    break
+                }
             }
             return HTTPResponse(status: status, headers: [:], body: rest)
         }
@@ -303,7 +310,12 @@ final class SharedDescriptor: Sendable {
     }
 
     func release() {
-        if users.withLock({ $0 -= 1; return $0 }) == 0 { close(descriptor) }
+        if users.withLock({
+            $0 -= 1
+            return $0
+        }) == 0 {
+            close(descriptor)
+        }
     }
 }
 
@@ -337,8 +349,10 @@ struct HTTPResponseParser {
     var isComplete: Bool { stage == .done }
 
     /// Reads `bytes`; hands body bytes to `onBody`. Returns false if `onBody` did.
-    mutating func feed(_ bytes: UnsafeRawBufferPointer, what: String,
-                       onBody: (UnsafeRawBufferPointer) -> Bool) throws(HTTPError) -> Bool {
+    mutating func feed(
+        _ bytes: UnsafeRawBufferPointer, what: String,
+        onBody: (UnsafeRawBufferPointer) -> Bool
+    ) throws(HTTPError) -> Bool {
         var i = 0
         while i < bytes.count {
             switch stage {

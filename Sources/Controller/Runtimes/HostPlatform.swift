@@ -43,20 +43,24 @@ public enum HostPlatform {
     }
 
     /// How executables of `architecture` run here; `binfmtDirectory` is where binfmt_misc is mounted.
-    public static func execution(of architecture: String, host: String = HostPlatform.architecture,
-                                 binfmtDirectory: String = "/proc/sys/fs/binfmt_misc") -> Execution {
+    public static func execution(
+        of architecture: String, host: String = HostPlatform.architecture,
+        binfmtDirectory: String = "/proc/sys/fs/binfmt_misc"
+    ) -> Execution {
         if architecture == host { return .native }
         guard let machine = elfMachineHex(ecs: architecture),
-              let entries = try? FileManager.default.contentsOfDirectory(atPath: binfmtDirectory) else { return .unavailable }
+            let entries = try? FileManager.default.contentsOfDirectory(atPath: binfmtDirectory)
+        else { return .unavailable }
         var withoutFix: String?
         for entry in entries.sorted() where entry != "register" && entry != "status" {
             guard let text = try? String(contentsOfFile: binfmtDirectory + "/" + entry, encoding: .utf8) else { continue }
             let lines = text.split(separator: "\n").map(String.init)
             guard lines.first == "enabled",
-                  let magic = lines.first(where: { $0.hasPrefix("magic ") })?.dropFirst(6),
-                  // An ELF, 64-bit little-endian, of that machine: bytes 0-5 and 18-19.
-                  magic.hasPrefix("7f454c460201"), magic.count >= 40,
-                  magic.dropFirst(36).prefix(4) == machine else { continue }
+                let magic = lines.first(where: { $0.hasPrefix("magic ") })?.dropFirst(6),
+                // An ELF, 64-bit little-endian, of that machine: bytes 0-5 and 18-19.
+                magic.hasPrefix("7f454c460201"), magic.count >= 40,
+                magic.dropFirst(36).prefix(4) == machine
+            else { continue }
             let flags = lines.first(where: { $0.hasPrefix("flags:") }) ?? ""
             if flags.dropFirst(6).contains("F") { return .emulated(entry: entry) }
             withoutFix = withoutFix ?? entry
@@ -66,22 +70,32 @@ public enum HostPlatform {
 
     /// What a user should know when a task of `platform` starts in `runtime` here: lines
     /// for the task's console, warnings prefixed "warning: ". Empty when it runs natively.
-    public static func startNotes(for platform: RuntimePlatform, runtime: String, host: String = HostPlatform.architecture,
-                                  binfmtDirectory: String = "/proc/sys/fs/binfmt_misc") -> [String] {
+    public static func startNotes(
+        for platform: RuntimePlatform, runtime: String, host: String = HostPlatform.architecture,
+        binfmtDirectory: String = "/proc/sys/fs/binfmt_misc"
+    ) -> [String] {
         let wanted = platform.architecture
         guard wanted != host, !platform.isWindows else { return [] }
         if runtime == "process" {
-            return ["warning: the task's runtimePlatform.cpuArchitecture is \(wanted); the process runtime runs this \(host) host's own executables (use --runtime docker to run its \(RuntimePlatform.goArchitecture(ecs: wanted)) images)"]
+            return [
+                "warning: the task's runtimePlatform.cpuArchitecture is \(wanted); the process runtime runs this \(host) host's own executables (use --runtime docker to run its \(RuntimePlatform.goArchitecture(ecs: wanted)) images)"
+            ]
         }
         switch execution(of: wanted, host: host, binfmtDirectory: binfmtDirectory) {
         case .native:
             return []
         case let .emulated(entry):
-            return ["the task's containers run \(platform.imagePlatform ?? wanted) images under emulation on this \(host) host (binfmt_misc \(entry)): slower than on Fargate"]
+            return [
+                "the task's containers run \(platform.imagePlatform ?? wanted) images under emulation on this \(host) host (binfmt_misc \(entry)): slower than on Fargate"
+            ]
         case let .emulatedOutsideContainersOnly(entry):
-            return ["warning: the task's runtimePlatform.cpuArchitecture is \(wanted), and binfmt_misc \(entry) on this \(host) host lacks the fix-binary flag (F): containers cannot reach its interpreter, so they fail with 'exec format error' here though Fargate would run them (re-register it with F, as qemu-user-static does)"]
+            return [
+                "warning: the task's runtimePlatform.cpuArchitecture is \(wanted), and binfmt_misc \(entry) on this \(host) host lacks the fix-binary flag (F): containers cannot reach its interpreter, so they fail with 'exec format error' here though Fargate would run them (re-register it with F, as qemu-user-static does)"
+            ]
         case .unavailable:
-            return ["warning: the task's runtimePlatform.cpuArchitecture is \(wanted), and this \(host) host has no \(wanted) emulation in binfmt_misc: its containers fail with 'exec format error' here though Fargate would run them (install qemu-user-static and binfmt-support)"]
+            return [
+                "warning: the task's runtimePlatform.cpuArchitecture is \(wanted), and this \(host) host has no \(wanted) emulation in binfmt_misc: its containers fail with 'exec format error' here though Fargate would run them (install qemu-user-static and binfmt-support)"
+            ]
         }
     }
 
@@ -90,14 +104,17 @@ public enum HostPlatform {
     /// for most images). Nil when the host runs UTC or the task sets TZ (`setsTZ`).
     public static func timeZoneNote(runtime: String, setsTZ: Bool, localtime: String = "/etc/localtime") -> String? {
         guard runtime == "process", !setsTZ, let zone = hostTimeZone(localtime: localtime) else { return nil }
-        return "note: the process runtime's containers tell time in this host's time zone (\(zone)); on Fargate they use their image's, UTC for most images (set TZ in the task's environment to choose one)"
+        return
+            "note: the process runtime's containers tell time in this host's time zone (\(zone)); on Fargate they use their image's, UTC for most images (set TZ in the task's environment to choose one)"
     }
 
     /// This host's time zone, from `/etc/localtime` (the zone it links to, or a copied
     /// zone file's POSIX rule); nil for UTC, or when there is none (glibc then uses UTC).
     static func hostTimeZone(localtime: String) -> String? {
-        let utc: Set<String> = ["UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu",
-                                "GMT", "Etc/GMT", "GMT0", "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0", "Greenwich", "Etc/Greenwich"]
+        let utc: Set<String> = [
+            "UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu",
+            "GMT", "Etc/GMT", "GMT0", "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0", "Greenwich", "Etc/Greenwich",
+        ]
         if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: localtime) {
             let name = target.range(of: "zoneinfo/").map { String(target[$0.upperBound...]) } ?? target
             return utc.contains(name) ? nil : name

@@ -2,6 +2,7 @@ import ECSModel
 import Foundation
 import ShimCore
 import Subprocess
+
 #if canImport(System)
 import System
 #else
@@ -92,17 +93,23 @@ struct ProcessLaunchPlan: Sendable {
 
     private static func makeCommand(for launch: ContainerLaunch) throws(ContainerStartError) -> ProcessLaunchPlan {
         guard let argv0 = launch.arguments.first, !argv0.isEmpty else {
-            throw ContainerStartError(kind: "CannotStartContainerError",
-                detail: "container \(launch.containerName) has no command to run: set entryPoint or command, or map its image to a host executable with --image-map IMAGE=EXECUTABLE")
+            throw ContainerStartError(
+                kind: "CannotStartContainerError",
+                detail:
+                    "container \(launch.containerName) has no command to run: set entryPoint or command, or map its image to a host executable with --image-map IMAGE=EXECUTABLE"
+            )
         }
-        let pathVariable = launch.environment.last(where: { $0.0 == "PATH" })?.1
+        let pathVariable =
+            launch.environment.last(where: { $0.0 == "PATH" })?.1
             ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         let insideMount = launch.mounts.contains { argv0.hasPrefix($0.containerPath.hasSuffix("/") ? $0.containerPath : $0.containerPath + "/") }
         var resolved = argv0
         if !insideMount {
             guard let found = ExecutableLookup.find(argv0, path: pathVariable) else {
-                throw ContainerStartError(kind: "CannotStartContainerError",
-                    detail: "container \(launch.containerName): executable \"\(argv0)\" was not found\(argv0.contains("/") ? "" : " in PATH") or is not executable")
+                throw ContainerStartError(
+                    kind: "CannotStartContainerError",
+                    detail:
+                        "container \(launch.containerName): executable \"\(argv0)\" was not found\(argv0.contains("/") ? "" : " in PATH") or is not executable")
             }
             resolved = found
         }
@@ -111,21 +118,27 @@ struct ProcessLaunchPlan: Sendable {
             if let wd = workingDirectory {
                 var isDir: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: wd, isDirectory: &isDir), isDir.boolValue else {
-                    throw ContainerStartError(kind: "CannotStartContainerError",
+                    throw ContainerStartError(
+                        kind: "CannotStartContainerError",
                         detail: "container \(launch.containerName): workingDirectory \"\(wd)\" does not exist on this host")
                 }
             }
-            return ProcessLaunchPlan(executable: resolved, arguments: Array(launch.arguments.dropFirst()),
-                                     environment: launch.environment, workingDirectory: workingDirectory,
-                                     usesMountNamespace: false)
+            return ProcessLaunchPlan(
+                executable: resolved, arguments: Array(launch.arguments.dropFirst()),
+                environment: launch.environment, workingDirectory: workingDirectory,
+                usesMountNamespace: false)
         }
         guard geteuid() == 0 else {
             let m = launch.mounts[0]
-            throw ContainerStartError(kind: "ResourceInitializationError",
-                detail: "failed to mount volume at \(m.containerPath) (host folder \(m.hostPath)) for container \(launch.containerName): the process runtime bind-mounts volumes in a private mount namespace, which needs root; run as root or use --runtime docker")
+            throw ContainerStartError(
+                kind: "ResourceInitializationError",
+                detail:
+                    "failed to mount volume at \(m.containerPath) (host folder \(m.hostPath)) for container \(launch.containerName): the process runtime bind-mounts volumes in a private mount namespace, which needs root; run as root or use --runtime docker"
+            )
         }
         guard let unshare = ExecutableLookup.find("unshare", path: "/usr/bin:/bin:/usr/sbin:/sbin") else {
-            throw ContainerStartError(kind: "ResourceInitializationError",
+            throw ContainerStartError(
+                kind: "ResourceInitializationError",
                 detail: "failed to mount volumes for container \(launch.containerName): the unshare command (util-linux) is not installed")
         }
         // sh -c SCRIPT sh WORKDIR SRC DST MODE ... -- COMMAND...
@@ -150,8 +163,9 @@ struct ProcessLaunchPlan: Sendable {
         args.append(resolved)
         args += launch.arguments.dropFirst()
         workingDirectory = nil
-        return ProcessLaunchPlan(executable: unshare, arguments: args, environment: launch.environment,
-                                 workingDirectory: nil, usesMountNamespace: true)
+        return ProcessLaunchPlan(
+            executable: unshare, arguments: args, environment: launch.environment,
+            workingDirectory: nil, usesMountNamespace: true)
     }
 
     func configuration() -> Configuration {
@@ -244,12 +258,15 @@ actor ProcessContainer {
     }
 
     /// Runs a health check command with the container's environment (inside its mount namespace when it has one).
-    static func healthCheck(_ command: [String], environment: [(String, String)], timeout: Duration,
-                            plan: ProcessLaunchPlan, containerPID: pid_t?) async -> Bool {
+    static func healthCheck(
+        _ command: [String], environment: [(String, String)], timeout: Duration,
+        plan: ProcessLaunchPlan, containerPID: pid_t?
+    ) async -> Bool {
         guard let first = command.first, command.count >= 2 else { return false }
         var argv = first == "CMD-SHELL" ? ["/bin/sh", "-c", command[1...].joined(separator: " ")] : Array(command.dropFirst())
         if plan.usesMountNamespace, let pid = containerPID,
-           let nsenter = ExecutableLookup.find("nsenter", path: "/usr/bin:/bin:/usr/sbin:/sbin") {
+            let nsenter = ExecutableLookup.find("nsenter", path: "/usr/bin:/bin:/usr/sbin:/sbin")
+        {
             argv = [nsenter, "--target", String(pid), "--mount", "--"] + argv
         }
         let pathVariable = environment.last(where: { $0.0 == "PATH" })?.1 ?? "/usr/bin:/bin"
@@ -290,8 +307,14 @@ actor ProcessContainer {
                 let stdout = execution.standardOutput
                 let stderr = execution.standardError
                 await withTaskGroup(of: Bool.self) { group in
-                    group.addTask { await LineSplitter.drain(stdout, source: .stdout, into: output); return true }
-                    group.addTask { await LineSplitter.drain(stderr, source: .stderr, into: output); return true }
+                    group.addTask {
+                        await LineSplitter.drain(stdout, source: .stdout, into: output)
+                        return true
+                    }
+                    group.addTask {
+                        await LineSplitter.drain(stderr, source: .stderr, into: output)
+                        return true
+                    }
                     group.addTask {
                         // A container ends when its main process does: whatever it left
                         // behind in its group is killed, as Docker does, so the pipes close.

@@ -1,5 +1,6 @@
 import Foundation
 import ShimCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,15 +31,18 @@ actor ShimContainer: RunningContainer {
     }
 
     /// Spawns the shim and returns once the container runs (or failed to start).
-    static func start(shim: ShimCommandLine, plan: ProcessLaunchPlan, directory: String, logFile: String,
-                      output: any ContainerOutputSink) async throws(ContainerStartError) -> ShimContainer {
+    static func start(
+        shim: ShimCommandLine, plan: ProcessLaunchPlan, directory: String, logFile: String,
+        output: any ContainerOutputSink
+    ) async throws(ContainerStartError) -> ShimContainer {
         let files = ShimFiles(directory: directory)
         DirectoryTree.remove(directory)
         do {
             guard DirectoryTree.make(directory) else {
                 throw ControllerError(.io, "cannot create \(directory): \(String(cString: strerror(errno)))")
             }
-            let spec = ShimSpec(executable: plan.executable, arguments: plan.arguments, workingDirectory: plan.workingDirectory, logFile: logFile, limits: plan.limits)
+            let spec = ShimSpec(
+                executable: plan.executable, arguments: plan.arguments, workingDirectory: plan.workingDirectory, logFile: logFile, limits: plan.limits)
             guard FileBytes.writeAtomically(spec.encoded(), to: files.spec) else {
                 throw ControllerError(.io, "cannot write \(files.spec): \(String(cString: strerror(errno)))")
             }
@@ -51,14 +55,16 @@ actor ShimContainer: RunningContainer {
         // started meanwhile holds its write end (which would hide the shim's exit).
         var pipeFDs: [Int32] = [-1, -1]
         guard cPipe2(&pipeFDs, O_CLOEXEC) == 0 else {
-            throw ContainerStartError(kind: "CannotStartContainerError", detail: "cannot create a pipe for the container's shim: \(String(cString: strerror(errno)))")
+            throw ContainerStartError(
+                kind: "CannotStartContainerError", detail: "cannot create a pipe for the container's shim: \(String(cString: strerror(errno)))")
         }
         let (notify, notifyWrite) = (pipeFDs[0], pipeFDs[1])
         let shimPID: pid_t
         do {
-            shimPID = try DetachedProcess.spawn(shim.executable, shim.arguments + [directory, "--notify-fd", "3"],
-                                                environment: plan.environment + [("FARGATE_LOCAL_SHIM", "1")],
-                                                log: directory + "/shim.log", passing: notifyWrite)
+            shimPID = try DetachedProcess.spawn(
+                shim.executable, shim.arguments + [directory, "--notify-fd", "3"],
+                environment: plan.environment + [("FARGATE_LOCAL_SHIM", "1")],
+                log: directory + "/shim.log", passing: notifyWrite)
             close(notifyWrite)
         } catch {
             close(notify)
@@ -69,18 +75,19 @@ actor ShimContainer: RunningContainer {
         // Reap the shim while this controller lives (a dead controller's shims are reparented).
         DetachedProcess.reapInBackground(shimPID)
         // One byte once the container runs; the pipe's end if the shim exits first.
-        let started = (try? await Blocking.run { () -> Bool in
-            var p = pollfd(fd: notify, events: Int16(POLLIN), revents: 0)
-            while true {
-                let n = poll(&p, 1, 30_000)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return false }
-                var byte: UInt8 = 0
-                let r = read(notify, &byte, 1)
-                if r < 0 && errno == EINTR { continue }
-                return r == 1
-            }
-        }) ?? false
+        let started =
+            (try? await Blocking.run { () -> Bool in
+                var p = pollfd(fd: notify, events: Int16(POLLIN), revents: 0)
+                while true {
+                    let n = poll(&p, 1, 30_000)
+                    if n < 0 && errno == EINTR { continue }
+                    guard n > 0 else { return false }
+                    var byte: UInt8 = 0
+                    let r = read(notify, &byte, 1)
+                    if r < 0 && errno == EINTR { continue }
+                    return r == 1
+                }
+            }) ?? false
         LatencyTrace.mark("shim: container running")
         if started, let (pid, start) = files.readPID() {
             let container = ShimContainer(files: files, pid: pid, startTime: start, plan: plan)
@@ -137,7 +144,10 @@ actor ShimContainer: RunningContainer {
                 if start > 0 { pending.removeFirst(start) }
                 if !lines.isEmpty { continuation.yield(OutputBatch(source: .stdout, timestamps: stamps, lines: lines)) }
                 if done { break }
-                if exited { done = true; continue }  // one more read after the exit is recorded
+                if exited {
+                    done = true
+                    continue
+                }  // one more read after the exit is recorded
                 // Poll fast while output flows or the container is young; back off to 50 ms
                 // when idle. The shim's end wakes the wait at once.
                 idle = lines.isEmpty ? idle + 1 : 0
@@ -253,7 +263,9 @@ public struct ShimCommandLine: Sendable {
 extension ProcessRuntime {
     /// Finds a task's shim-run containers again: still running (same pid and start time),
     /// or exited with the code their shim recorded.
-    public func adopt(taskID: String, since: [String: LogResumePoint], output: @Sendable (String) -> any ContainerOutputSink) async -> [String: AdoptedContainer]? {
+    public func adopt(taskID: String, since: [String: LogResumePoint], output: @Sendable (String) -> any ContainerOutputSink) async -> [String:
+        AdoptedContainer]?
+    {
         guard shim != nil, let state = stateDirectory else { return nil }
         let root = state.appendingPathComponent("tasks/\(taskID)/run").path
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else { return [:] }
@@ -278,8 +290,10 @@ extension ProcessRuntime {
 /// /dev/null, stdout and stderr appended to `log`.
 public enum DetachedProcess {
     /// `passing`: a descriptor the process gets as fd 3.
-    public static func spawn(_ executable: String, _ arguments: [String], environment: [(String, String)], log: String,
-                             passing: Int32? = nil) throws(ControllerError) -> pid_t {
+    public static func spawn(
+        _ executable: String, _ arguments: [String], environment: [(String, String)], log: String,
+        passing: Int32? = nil
+    ) throws(ControllerError) -> pid_t {
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }

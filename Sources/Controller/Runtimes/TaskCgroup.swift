@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,7 +35,8 @@ struct TaskCgroup: Sendable {
             guard access(root, W_OK) == 0 else { return (nil, "\(root) is not writable (run as root)") }
             return (.v2(root), nil)
         }
-        let memory = root + "/memory", cpu = fm.fileExists(atPath: root + "/cpu,cpuacct") ? root + "/cpu,cpuacct" : root + "/cpu"
+        let memory = root + "/memory"
+        let cpu = fm.fileExists(atPath: root + "/cpu,cpuacct") ? root + "/cpu,cpuacct" : root + "/cpu"
         guard fm.fileExists(atPath: memory + "/memory.limit_in_bytes"), fm.fileExists(atPath: cpu + "/cpu.cfs_quota_us") else {
             return (nil, "no cgroup v1 memory and cpu hierarchies under \(root)")
         }
@@ -55,7 +57,8 @@ struct TaskCgroup: Sendable {
         let bytes = memoryMiB.map { $0 * 1024 * 1024 }
         switch layout {
         case let .v1(memoryRoot, cpuRoot):
-            let memoryDir = memoryRoot + "/" + name, cpuDir = cpuRoot + "/" + name
+            let memoryDir = memoryRoot + "/" + name
+            let cpuDir = cpuRoot + "/" + name
             try makeDirectory(memoryRoot + "/fargate-local")
             try makeDirectory(cpuRoot + "/fargate-local")
             try makeDirectory(memoryDir)
