@@ -25,6 +25,7 @@ public enum LogGroupSearch {
         public var index: Int
     }
 
+    /// One page of matches, in time order, and where the search goes on from.
     public struct Page: Sendable {
         public var matches: [Match]
         /// Where the streams that may hold more matches go on; nil when none does.

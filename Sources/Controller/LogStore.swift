@@ -23,6 +23,7 @@ public struct LogStreamName: Sendable, Hashable, Codable {
 public struct LogStore: Sendable {
     public let root: URL
 
+    /// The streams under `root`, created if absent and readable by its owner only.
     public init(root: URL) throws {
         self.root = root
         // Containers' output is for the state directory's owner only.

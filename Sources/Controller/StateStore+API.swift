@@ -177,12 +177,14 @@ extension StateStore {
         }
     }
 
+    /// Every cluster CreateCluster made (or a task's run implied), by name.
     public func clusters() async throws -> [ClusterRecord] {
         try await readDB { db in
             try Row.fetchAll(db, sql: "SELECT * FROM clusters ORDER BY name").map { ClusterRecord(name: $0["name"], arn: $0["arn"], status: $0["status"]) }
         }
     }
 
+    /// Sets a cluster's status (`INACTIVE` once DeleteCluster has deleted it).
     public func setClusterStatus(name: String, status: String) async throws {
         try await writeDB { db in try db.execute(sql: "UPDATE clusters SET status = ? WHERE name = ?", arguments: [status, name]) }
     }
@@ -198,6 +200,8 @@ extension StateStore {
         }
     }
 
+    /// Remembers which tasks a RunTask with this `clientToken` started, and its request, so that
+    /// a retry with the same token returns them (and a different request with it is refused).
     public func saveClientToken(_ token: String, request: String, taskIDs: [String]) async throws {
         try await writeDB { db in
             try db.execute(

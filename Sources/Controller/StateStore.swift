@@ -272,6 +272,7 @@ public final class StateStore: Sendable {
         }
     }
 
+    /// The tasks with this desired status, family and startedBy (each nil: any), newest first.
     public func tasks(desiredStatus: String? = nil, family: String? = nil, startedBy: String? = nil) async throws -> [TaskRecord] {
         try await read { db in
             var sql = "SELECT record FROM tasks WHERE 1 = 1"

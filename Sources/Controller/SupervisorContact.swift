@@ -11,6 +11,7 @@ import Glibc
 /// on its SIGTERM (or as it starts); a process supervising several gets it in the request
 /// to its API.
 public enum SupervisorContact {
+    /// What became of telling a task's supervisor to stop it.
     public enum Outcome: Sendable, Equatable {
         /// The supervisor was told; it stops the task.
         case told
@@ -23,6 +24,8 @@ public enum SupervisorContact {
     /// The route of a supervising process's API that applies saved stop requests.
     public static let requestedStopsPath = "/fargate-local/requested-stops"
 
+    /// Tells the process that supervises `record`'s task that `stop` was saved for it: by SIGTERM
+    /// when it supervises that task alone, else through its API.
     public static func announceStop(_ record: TaskRecord, _ stop: StopRequest) async -> Outcome {
         guard let pid = record.runningSupervisorPID, pid != getpid() else { return .gone }
         guard let api = record.supervisorAPI else {

@@ -14,6 +14,7 @@ public struct ControllerConfiguration: Sendable {
     /// Where secrets, environment files and task roles are fetched (e.g. a local moto); nil for AWS.
     public var awsEndpoint: String?
 
+    /// The settings of a controller whose state is kept in `stateDirectory`.
     public init(
         stateDirectory: URL, region: String = "us-east-1", cluster: String = "default",
         endpointBaseURL: String = "http://127.0.0.1:8790", awsEndpoint: String? = nil
@@ -167,6 +168,8 @@ public final class TaskController: Sendable {
         return try await Blocking.run { try runtime(named: name, keepContainers: keepContainers, shim: shim, stateDirectory: stateDirectory) }
     }
 
+    /// The runtime `name` picks (`process`, `docker` or `auto`: Docker when an engine answers
+    /// within 3 s, else the process runtime); a forced `docker` waits up to 20 s for a busy engine.
     public static func runtime(named name: String, keepContainers: Bool = false, shim: String? = nil, stateDirectory: URL? = nil) throws -> any ContainerRuntime
     {
         let process = ProcessRuntime(shimExecutable: shim, stateDirectory: stateDirectory)

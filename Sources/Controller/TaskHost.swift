@@ -25,6 +25,9 @@ public actor TaskHost {
     /// SIGTERM stops instead.
     private let servesAPI: Bool
 
+    /// Runs tasks with `runtime`; `imageMap` replaces image names, `eventLog` gives each task a
+    /// console for its lifecycle events, and `servesAPI` says whether stop requests arrive
+    /// through an API (else by SIGTERM).
     public init(
         controller: TaskController, runtime: any ContainerRuntime, imageMap: [String: String] = [:],
         eventLog: (@Sendable (TaskRecord) -> any TaskConsole)? = nil, servesAPI: Bool = true

@@ -7,6 +7,7 @@ public final class CurlMulti {
     private let handle: UnsafeMutableRawPointer
     private var active: [UnsafeMutableRawPointer: CurlEasy] = [:]
 
+    /// A multi handle; loads libcurl first if it is not loaded yet.
     public init() throws(HTTPError) {
         try CurlGlobal.ensureLoaded()
         guard let m = fl_multi_init() else { throw HTTPError(code: -1, message: "curl_multi_init failed") }

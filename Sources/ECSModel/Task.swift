@@ -145,6 +145,7 @@ public struct NetworkBinding: Codable, Sendable, Equatable {
     public var `protocol`: String?
 }
 
+/// A task's attachment, as DescribeTasks shows it: its elastic network interface (awsvpc).
 public struct Attachment: Codable, Sendable, Equatable {
     public var id: String
     public var type: String

@@ -109,6 +109,7 @@ public struct RepositoryCredentials: Codable, Sendable, Equatable {
     public var credentialsParameter: String
 }
 
+/// A container's `portMappings` entry: a port (or `containerPortRange`) it listens on; `--publish` binds it on 127.0.0.1.
 public struct PortMapping: Codable, Sendable, Equatable {
     public var containerPort: Int?
     public var hostPort: Int?
@@ -118,6 +119,7 @@ public struct PortMapping: Codable, Sendable, Equatable {
     public var containerPortRange: String?
 }
 
+/// A `name`/`value` pair, as an `environment` entry of a container or of an override is.
 public struct KeyValuePair: Codable, Sendable, Equatable {
     public var name: String?
     public var value: String?
@@ -127,27 +129,33 @@ public struct KeyValuePair: Codable, Sendable, Equatable {
     }
 }
 
+/// An `environmentFiles` entry: an S3 object (`value`, an ARN; `type` is `s3`) of `KEY=VALUE` lines.
 public struct EnvironmentFile: Codable, Sendable, Equatable {
     public var value: String
     public var type: String
 }
 
+/// A container's `mountPoints` entry: the task volume `sourceVolume` mounted at `containerPath`.
 public struct MountPoint: Codable, Sendable, Equatable {
     public var sourceVolume: String?
     public var containerPath: String?
     public var readOnly: Bool?
 }
 
+/// A `volumesFrom` entry: every mount of `sourceContainer`, read-only if asked.
 public struct VolumeFrom: Codable, Sendable, Equatable {
     public var sourceContainer: String?
     public var readOnly: Bool?
 }
 
+/// A container's `linuxParameters`: capabilities, an init process, tmpfs mounts, shared memory and swap.
 public struct LinuxParameters: Codable, Sendable, Equatable {
+    /// Linux capabilities added to or dropped from Docker's default set.
     public struct Capabilities: Codable, Sendable, Equatable {
         public var add: [String]?
         public var drop: [String]?
     }
+    /// A tmpfs mount of `size` MiB at `containerPath`.
     public struct Tmpfs: Codable, Sendable, Equatable {
         public var containerPath: String
         public var size: Int
@@ -168,6 +176,7 @@ public struct LinuxParameters: Codable, Sendable, Equatable {
     public var swappiness: Int?
 }
 
+/// A `secrets` entry: the variable `name` set from `valueFrom` (an SSM parameter or a Secrets Manager secret).
 public struct Secret: Codable, Sendable, Equatable {
     public var name: String
     public var valueFrom: String
@@ -179,6 +188,7 @@ public struct ContainerDependency: Codable, Sendable, Equatable {
     public var condition: String
 }
 
+/// A `ulimits` entry: a resource limit (`nofile`, ...) with its soft and hard values.
 public struct Ulimit: Codable, Sendable, Equatable {
     public var name: String
     public var softLimit: Int
@@ -191,6 +201,7 @@ public struct Ulimit: Codable, Sendable, Equatable {
     }
 }
 
+/// A container's `logConfiguration`: the log driver (`awslogs` is captured here) and its options.
 public struct LogConfiguration: Codable, Sendable, Equatable {
     public var logDriver: String
     public var options: [String: String]?
@@ -230,11 +241,13 @@ public struct InferenceAccelerator: Codable, Sendable, Equatable {
     public var deviceType: String?
 }
 
+/// A `resourceRequirements` entry: a GPU count or an inference accelerator (neither exists on Fargate).
 public struct ResourceRequirement: Codable, Sendable, Equatable {
     public var value: String
     public var type: String
 }
 
+/// A resource tag: `key` and `value`.
 public struct Tag: Codable, Sendable, Equatable {
     public var key: String?
     public var value: String?
@@ -244,6 +257,7 @@ public struct Tag: Codable, Sendable, Equatable {
     }
 }
 
+/// The task's `ephemeralStorage`: its scratch space in GiB (Fargate: 21 to 200).
 public struct EphemeralStorage: Codable, Sendable, Equatable {
     public var sizeInGiB: Int
     public init(sizeInGiB: Int) { self.sizeInGiB = sizeInGiB }
@@ -293,10 +307,13 @@ extension TaskDefinition {
 
 /// A task volume: a host path, an EFS file system, a Docker volume, or (none of these) per-task scratch space.
 public struct Volume: Codable, Sendable, Equatable {
+    /// A bind mount's host side: `sourcePath` (absent: a per-task scratch volume).
     public struct Host: Codable, Sendable, Equatable {
         public var sourcePath: String?
     }
+    /// An EFS volume: here a host folder under the state directory, shared across tasks.
     public struct EFSConfiguration: Codable, Sendable, Equatable {
+        /// An EFS access point and IAM authorization.
         public struct AuthorizationConfig: Codable, Sendable, Equatable {
             public var accessPointId: String?
             public var iam: String?
@@ -306,6 +323,7 @@ public struct Volume: Codable, Sendable, Equatable {
         public var transitEncryption: String?
         public var authorizationConfig: AuthorizationConfig?
     }
+    /// A Docker volume's scope, driver and provisioning (EC2 only).
     public struct DockerConfiguration: Codable, Sendable, Equatable {
         public var scope: String?
         public var autoprovision: Bool?

@@ -19,6 +19,7 @@ public struct ControllerServer: Sendable {
     /// possible with `serve --host` on a non-loopback address) are not checked.
     public let allowedUsers: Set<UInt32>
 
+    /// A server over `host`'s tasks; the caller's own user and root may always call it.
     public init(host: TaskHost, controller: TaskController, credentials: CredentialsProvider, allowedUsers: Set<UInt32> = []) {
         self.host = host
         self.controller = controller

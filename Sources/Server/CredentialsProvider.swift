@@ -8,6 +8,7 @@ import Foundation
 /// credentials for a local endpoint. With an AWS endpoint configured (e.g. moto), a
 /// task's `taskRoleArn` is assumed through STS there.
 public struct CredentialsProvider: Sendable {
+    /// An access key, its secret and (for assumed roles) a session token, as the credentials endpoint hands them out.
     public struct Credentials: Sendable {
         public var accessKeyID: String
         public var secretAccessKey: String
@@ -20,6 +21,8 @@ public struct CredentialsProvider: Sendable {
     let awsEndpoint: String?
     let region: String
 
+    /// Credentials from `environment`'s AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and session token)
+    /// when set; task roles are assumed at `awsEndpoint` in `region`.
     public init(environment: [String: String], awsEndpoint: String?, region: String) {
         let key = environment["AWS_ACCESS_KEY_ID"].flatMap { $0.isEmpty ? nil : $0 }
         let secret = environment["AWS_SECRET_ACCESS_KEY"].flatMap { $0.isEmpty ? nil : $0 }

@@ -67,8 +67,11 @@ public struct ShimFiles: Sendable {
 
     public init(directory: String) { self.directory = directory }
 
+    /// The container's launch spec, as the controller wrote it; nil if absent or unreadable.
     public func readSpec() -> ShimSpec? { FileBytes.read(spec).flatMap(ShimSpec.init(decoding:)) }
 
+    /// The container's pid and its start time (which tells a recycled pid apart), once the shim
+    /// has started it.
     public func readPID() -> (pid: pid_t, start: UInt64)? {
         guard let bytes = FileBytes.read(pid) else { return nil }
         let parts = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
@@ -92,6 +95,7 @@ public struct ShimFiles: Sendable {
 
 /// Whole-file reads and atomic writes with the C library.
 public enum FileBytes {
+    /// The whole file at `path`; nil if it cannot be opened.
     public static func read(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -116,6 +120,7 @@ public enum FileBytes {
         return ok && rename(tmp, path) == 0
     }
 
+    /// Writes `text` as UTF-8, as `writeAtomically(_:to:)` writes bytes.
     @discardableResult
     public static func writeAtomically(_ text: String, to path: String) -> Bool { writeAtomically(Array(text.utf8), to: path) }
 
@@ -148,6 +153,7 @@ public enum ProcStat {
         return stat[stat.index(after: close)...].split(separator: " ")
     }
 
+    /// Whether `pid` has exited: it is gone, a zombie or dead.
     public static func hasExited(_ pid: pid_t) -> Bool {
         guard let state = fieldsAfterName(pid)?.first else { return true }
         return state.hasPrefix("Z") || state.hasPrefix("X")

@@ -1,6 +1,7 @@
 /// Reads a zip's central directory from the archive's tail, to check that what
 /// libarchive wrote matches what was fed in: names, sizes and CRC-32s.
 public struct CentralDirectory: Sendable {
+    /// One file's central directory record.
     public struct Entry: Sendable, Equatable {
         public var name: String
         public var crc32: UInt32

@@ -35,6 +35,7 @@ public enum CompressionChoice: Equatable, Sendable {
 public struct CRC32: Sendable {
     public private(set) var value: UInt32 = 0
     public init() {}
+    /// Folds `bytes` into the checksum.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         var offset = 0

@@ -3,10 +3,12 @@ import Foundation
 /// Structured log lines (logfmt) on stdout, one per event, so `fargate-local logs -f`
 /// and CloudWatch show a long job moving. Never given secret values.
 public enum Log {
+    /// A progress line (`level=info`) of `stage`, with its fields.
     public static func info(_ stage: String, _ message: String, _ fields: [(String, String)] = []) {
         emit("info", stage, message, fields)
     }
 
+    /// A failure line (`level=error`) of `stage`, with its fields.
     public static func error(_ stage: String, _ message: String, _ fields: [(String, String)] = []) {
         emit("error", stage, message, fields)
     }

@@ -79,6 +79,7 @@ public final class ZipArchiveWriter {
         }
     }
 
+    /// Ends the entry begun last, once all of its data is written.
     public func finishEntry() throws(ZipTaskError) {
         try check(archive_write_finish_entry(archive), "finishing an entry")
     }

@@ -1,6 +1,7 @@
 /// A failure of the zip task. The kind decides the exit code; the message is a
 /// sentence a user can act on, written to the request item as `error`.
 public struct ZipTaskError: Error, CustomStringConvertible, Sendable {
+    /// What failed; its raw value is the task's exit code.
     public enum Kind: Int32, Sendable {
         /// Missing item, too many files, missing source object, invalid environment.
         case badRequest = 2

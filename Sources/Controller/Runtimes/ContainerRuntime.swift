@@ -130,6 +130,7 @@ public struct LogResumePoint: Sendable, Equatable {
 
 /// Output of a container: a batch of complete lines from one of its pipes.
 public struct OutputBatch: Sendable {
+    /// The pipe the lines came from.
     public enum Source: String, Sendable { case stdout, stderr }
     public var source: Source
     /// Milliseconds since the epoch at which each line was read.
@@ -202,10 +203,13 @@ extension ContainerRuntime {
     /// Removes what the runtime created for a stopped task (Docker containers, the pause container).
     public func cleanUp(taskID: String) async {}
 
+    /// By default there are no images to prepare (host processes).
     public func prepareImages(for launches: [ContainerLaunch]) async throws(ContainerStartError) {}
 
+    /// By default a container has no image digest.
     public func imageDigest(for launch: ContainerLaunch) async -> String? { nil }
 
+    /// By default no image is missing.
     public func missingImages(_ images: [(image: String, platform: String?)]) async -> Set<String> { [] }
 
     /// A new process for the same launch.
@@ -218,6 +222,7 @@ extension ContainerRuntime {
     /// Host processes share the host's network: every task is at 127.0.0.1.
     public var sharedNetworkInterface: TaskNetworkInterface? { TaskNetworkInterface(ipv4Address: "127.0.0.1") }
 
+    /// By default every container has the runtime's shared interface.
     public func networkInterface(of container: any RunningContainer) async -> TaskNetworkInterface? { sharedNetworkInterface }
 
     /// Finds a task's containers again after a controller restart, by container name;
