@@ -107,9 +107,10 @@ public enum ContainerExec {
 
     /// Writes all of `bytes` to `fd` (stops at an error: a closed pipe).
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
         var offset = 0
         while offset < bytes.count {
-            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            let n = write(fd, base + offset, bytes.count - offset)
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return }
             offset += n

@@ -169,7 +169,8 @@ public struct LogStore: Sendable {
             let whole = pending[pending.startIndex...lastNewline]
             var lineStart = whole.startIndex
             while lineStart < whole.endIndex {
-                let newline = whole[lineStart...].firstIndex(of: 0x0A)!
+                // `whole` ends with a newline, so every line start has one after it.
+                guard let newline = whole[lineStart...].firstIndex(of: 0x0A) else { break }
                 let text = whole[lineStart..<newline]
                 if let tab = text.firstIndex(of: 0x09), let ts = Int64(String(decoding: text[text.startIndex..<tab], as: UTF8.self)) {
                     line(LogEvent(timestamp: ts, message: String(decoding: text[(tab + 1)...], as: UTF8.self)), end + UInt64(lineStart - whole.startIndex))

@@ -27,6 +27,10 @@ public protocol BodyTee: AnyObject {
 /// list, request body, callbacks' context); frees them in `deinit`. Not Sendable:
 /// one thread uses it at a time.
 public final class CurlEasy {
+    /// A valid, readable address for an empty body (libcurl copies none of its bytes): the
+    /// NUL that ends a static empty string.
+    private static var emptyBody: UnsafePointer<UInt8> { ("" as StaticString).utf8Start }
+
     /// Where the response body goes.
     public enum BodySink {
         case memory
@@ -116,7 +120,7 @@ public final class CurlEasy {
                     try check(fl_easy_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)), "CURLOPT_POSTFIELDSIZE_LARGE")
                     let rc = body.withUnsafeBufferPointer { buf in
                         fl_easy_setopt_pointer(
-                            handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buf.baseAddress ?? UnsafePointer(bitPattern: 1)!))
+                            handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buf.baseAddress ?? Self.emptyBody))
                     }
                     try check(rc, "CURLOPT_COPYPOSTFIELDS")
                 }

@@ -54,9 +54,12 @@ enum CapacityProviderStrategy {
                 based[i] += 1
             } else {
                 // The provider furthest below its share of the weight (the first, on a tie).
-                i = entries.indices.filter { entries[$0].weight > 0 }.min { a, b in
+                let furthestBelow = entries.indices.filter { entries[$0].weight > 0 }.min { a, b in
                     weighted[a] * entries[b].weight < weighted[b] * entries[a].weight
-                }!
+                }
+                // The guard above keeps at least one provider of positive weight.
+                guard let furthestBelow else { break }
+                i = furthestBelow
                 weighted[i] += 1
             }
             out.append(entries[i].name)

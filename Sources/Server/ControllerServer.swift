@@ -37,7 +37,7 @@ public struct ControllerServer: Sendable {
         var allowed = owner == 0 ? ["root (uid 0)"] : ["the user running it (uid \(owner))", "root"]
         let others = allowedUsers.subtracting([owner, 0]).sorted().map(String.init)
         if !others.isEmpty { allowed.append("uid\(others.count == 1 ? "" : "s") \(others.joined(separator: ", ")) (serve --allow-user)") }
-        let list = allowed.count == 1 ? allowed[0] : allowed.dropLast().joined(separator: ", ") + " and " + allowed.last!
+        let list = allowed.count == 1 ? allowed[0] : allowed.dropLast().joined(separator: ", ") + " and " + (allowed.last ?? "")
         return Self.error(
             APIError(
                 "AccessDeniedException",
@@ -76,7 +76,7 @@ public struct ControllerServer: Sendable {
                         status: 403))
             }
             if let refusal = self.refusal(context) { return refusal }
-            let target = request.headers[HTTPField.Name("X-Amz-Target")!] ?? ""
+            let target = HTTPField.Name("X-Amz-Target").flatMap { request.headers[$0] } ?? ""
             let body: ByteBuffer
             do { body = try await request.body.collect(upTo: Self.maxBody) } catch {
                 return Self.error(APIError("SerializationException", "The request body is larger than \(Self.maxBody) bytes."))
@@ -226,7 +226,7 @@ public struct ControllerServer: Sendable {
         let e = (error as? APIError) ?? APIError.server("\(error)")
         var headers = HTTPFields()
         headers[.contentType] = "application/x-amz-json-1.1"
-        headers[HTTPField.Name("x-amzn-ErrorType")!] = e.type
+        if let errorType = HTTPField.Name("x-amzn-ErrorType") { headers[errorType] = e.type }
         let body = JSONValue.object([("__type", .string(e.type)), ("message", .string(e.message))]).serialized()
         return Response(status: HTTPResponse.Status(code: e.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }

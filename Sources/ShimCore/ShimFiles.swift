@@ -127,19 +127,22 @@ public enum FileBytes {
     /// Writes all of `bytes` to `fd`; false when it cannot (a full disk, a reader that has
     /// gone: EPIPE with SIGPIPE ignored). Waits while a non-blocking descriptor is full.
     public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                guard errno == EAGAIN || errno == EWOULDBLOCK else { return false }
-                var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&ready, 1, 1000)
-                continue
+        bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return true }  // nothing to write
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, base + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    guard errno == EAGAIN || errno == EWOULDBLOCK else { return false }
+                    var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&ready, 1, 1000)
+                    continue
+                }
+                offset += n
             }
-            offset += n
+            return true
         }
-        return true
     }
 }
 

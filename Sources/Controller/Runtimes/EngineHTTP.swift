@@ -159,17 +159,21 @@ struct EngineHTTP: Sendable {
         // The response's head, then the stream.
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
-        var headEnd: Int?
-        while headEnd == nil {
+        var headEnd = -1
+        while headEnd < 0 {
             let n = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw HTTPError(code: 56, message: "\(what): the engine closed the connection before answering") }
             received += buffer[..<n]
-            headEnd = received.indices.dropLast(3).first { received[$0] == 13 && received[$0 + 1] == 10 && received[$0 + 2] == 13 && received[$0 + 3] == 10 }
+            // The blank line that ends the head: CR LF CR LF; -1 until it has arrived.
+            headEnd =
+                received.indices.dropLast(3).first {
+                    received[$0] == 13 && received[$0 + 1] == 10 && received[$0 + 2] == 13 && received[$0 + 3] == 10
+                } ?? -1
         }
-        let headText = String(decoding: received[..<headEnd!], as: UTF8.self)
+        let headText = String(decoding: received[..<headEnd], as: UTF8.self)
         let status = headText.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
-        var rest = Array(received[(headEnd! + 4)...])
+        var rest = Array(received[(headEnd + 4)...])
         guard status == 101 || status == 200 else {
             // A refusal: its body (sized by Content-Length, or to the close).
             while true {
@@ -287,14 +291,21 @@ struct EngineHTTP: Sendable {
     }
 
     private static func writeAll(_ socket: Int32, _ bytes: [UInt8], what: String) throws(HTTPError) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { raw in Glibc.send(socket, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw HTTPError(code: 55, message: "\(what): sending the request: \(String(cString: strerror(errno)))")
+        let failure: Int32? = bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return nil }  // nothing to send
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.send(socket, base + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += n
             }
-            offset += n
+            return nil
+        }
+        if let failure {
+            throw HTTPError(code: 55, message: "\(what): sending the request: \(String(cString: strerror(failure)))")
         }
     }
 }
