@@ -45,6 +45,12 @@ struct RunCommand: AsyncParsableCommand {
             valueName: "FILE"))
     var environmentFiles: [String] = []
 
+    @Option(
+        help: ArgumentHelp(
+            "RunTask's overrides, as `aws ecs run-task --overrides` takes them: JSON, or file://PATH (containerOverrides with command, environment, environmentFiles, cpu, memory; the task's cpu, memory, taskRoleArn, executionRoleArn, ephemeralStorage). --env and --env-file entries are merged in, and win.",
+            valueName: "JSON|file://PATH"))
+    var overrides: String?
+
     @Option(help: ArgumentHelp("Stop the task when it has run this long (90s, 10m, 1h).", valueName: "DURATION"))
     var timeout: String?
 
@@ -127,10 +133,10 @@ struct RunCommand: AsyncParsableCommand {
             // The definition is read and checked while the API starts; it is registered only
             // once the runtime is made (a run that cannot start changes nothing).
             let (source, overrides, options) = try await prepare(controller)
+            let provider = try capacityProviderOption()
             LatencyTrace.mark("run: definition loaded")
             let definition = try await source.register(controller)
             LatencyTrace.mark("run: definition registered")
-            let provider = try capacityProviderOption()
             func createTask() async throws -> TaskRecord {
                 do {
                     let record = try await controller.createTask(definition: definition, overrides: overrides, options: options)
@@ -222,6 +228,7 @@ struct RunCommand: AsyncParsableCommand {
         guard let launch = LaunchType(rawValue: launchType.uppercased()) else {
             throw CLIError("--launch-type must be FARGATE or EC2, not \"\(launchType)\"", exitCode: 125)
         }
+        let givenOverrides = try RunOverrides.parse(overrides)
         let source: DefinitionSource
         if TaskDefinitionFile.isFile(taskDefinition) {
             let loaded = TaskDefinitionFile.load(taskDefinition, launchType: launch)
@@ -251,8 +258,10 @@ struct RunCommand: AsyncParsableCommand {
             }
             source = .registered(found)
         }
-        let overrides = try EnvironmentOverrides.parse(
+        let environmentOverrides = try EnvironmentOverrides.parse(
             try EnvironmentOverrides.entries(fromFiles: environmentFiles) + environment, containers: source.definition.containerDefinitions.compactMap(\.name))
+        let overrides = RunOverrides.merging(environmentOverrides, into: givenOverrides)
+        try RunOverrides.check(overrides, against: source.definition)
         let map = try imageMapOption()
         var seconds: Double?
         if let timeout {
@@ -382,8 +391,10 @@ extension RunCommand {
         guard let launch = LaunchType(rawValue: launchType.uppercased()) else {
             throw CLIError("--launch-type must be FARGATE or EC2, not \"\(launchType)\"", exitCode: 125)
         }
+        let givenOverrides = try RunOverrides.parse(overrides)
         var reference = taskDefinition
         var definition: TaskDefinition?
+        var documentToRegister: JSONValue?
         if TaskDefinitionFile.isFile(taskDefinition) {
             let loaded = TaskDefinitionFile.load(taskDefinition, launchType: launch)
             for d in loaded.diagnostics { Console.error("\(taskDefinition): \(d)") }
@@ -396,8 +407,7 @@ extension RunCommand {
                 throw CLIError(
                     "\(taskDefinition) is not a valid task definition (\(loaded.diagnostics.errors.count) error(s) above); nothing was run", exitCode: 125)
             }
-            let registered = try await client.ecs("RegisterTaskDefinition", document)
-            reference = registered["taskDefinition"]?["taskDefinitionArn"]?.stringValue ?? reference
+            documentToRegister = document
             definition = loaded.definition
         } else {
             let described = try await client.ecs("DescribeTaskDefinition", .object([("taskDefinition", .string(taskDefinition))]))
@@ -406,7 +416,11 @@ extension RunCommand {
             }
         }
         let names = definition?.containerDefinitions.compactMap(\.name) ?? []
-        let overrides = try EnvironmentOverrides.parse(try EnvironmentOverrides.entries(fromFiles: environmentFiles) + environment, containers: names)
+        let environmentOverrides = try EnvironmentOverrides.parse(
+            try EnvironmentOverrides.entries(fromFiles: environmentFiles) + environment, containers: names)
+        let overrides = RunOverrides.merging(environmentOverrides, into: givenOverrides)
+        // The controller checks them too; a definition this run could not read is left to it.
+        if let definition { try RunOverrides.check(overrides, against: definition) }
         var seconds: Double?
         if let timeout {
             guard let s = DurationParser.seconds(timeout), s > 0 else {
@@ -414,14 +428,20 @@ extension RunCommand {
             }
             seconds = s
         }
+        let provider = try capacityProviderOption()
+        // Registered only once every option has been checked: a refused run changes nothing.
+        if let documentToRegister {
+            let registered = try await client.ecs("RegisterTaskDefinition", documentToRegister)
+            reference = registered["taskDefinition"]?["taskDefinitionArn"]?.stringValue ?? reference
+        }
         var body: [(key: String, value: JSONValue)] = [("taskDefinition", .string(reference))]
-        if overrides.containerOverrides != nil {
+        if overrides != TaskOverride() {
             let encoded = (try? JSONEncoder().encode(overrides)).flatMap { try? JSONParser.parse(Array($0)) } ?? .object([])
             body.append(("overrides", encoded))
         }
         if let startedBy { body.append(("startedBy", .string(startedBy))) }
         if let group { body.append(("group", .string(group))) }
-        if let provider = try capacityProviderOption() {
+        if let provider {
             body.append(("capacityProviderStrategy", .array([.object([("capacityProvider", .string(provider)), ("weight", .number("1"))])])))
         } else {
             body.append(("launchType", .string("FARGATE")))

@@ -62,19 +62,7 @@ struct APIRequest {
         return out
     }
 
-    /// Decodes member `key` as `T`, after checking it against ECS model shape `shape`.
-    func decode<T: Decodable>(_ type: T.Type, _ key: String, shape: String) throws(APIError) -> T? {
-        guard let v = body[key] else { return nil }
-        if case .null = v { return nil }
-        let loaded = ShapeCheck.check(v, shape: shape, path: key)
-        if let first = loaded.errors.first { throw APIError.invalidParameter(first) }
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(loaded.value.serialized().utf8))
-        } catch {
-            throw APIError.invalidParameter("\(key) is invalid: \(error)")
-        }
-    }
-
+    /// Member `key` as resource tags (`[{key, value}]`), each checked as ECS checks them.
     func tags(_ key: String = "tags") throws(APIError) -> [Tag]? {
         guard let v = body[key] else { return nil }
         if case .null = v { return nil }

@@ -272,21 +272,14 @@ struct ECSOperations: Sendable {
         guard registered.definition.status == "ACTIVE" else {
             throw APIError.invalidParameter("TaskDefinition is inactive")
         }
-        let overrides = try r.decode(TaskOverride.self, "overrides", shape: "TaskOverride") ?? TaskOverride()
-        for (i, o) in (overrides.containerOverrides ?? []).enumerated() {
-            guard let name = o.name, registered.definition.containerDefinitions.contains(where: { $0.name == name }) else {
-                throw APIError.invalidParameter(
-                    "Override for container named \(o.name ?? "") is not a container in the TaskDefinition. (overrides.containerOverrides[\(i)].name)")
-            }
-        }
-        if overrides.cpu != nil || overrides.memory != nil {
-            let cpu = (overrides.cpu ?? registered.definition.cpu).flatMap(ResourceSize.cpuUnits)
-            let memory = (overrides.memory ?? registered.definition.memory).flatMap(ResourceSize.memoryMiB)
-            if let cpu, let memory, let choices = ResourceSize.fargateMemoryChoices(forCPU: cpu), !choices.contains(memory) {
-                throw APIError.client("No Fargate configuration exists for given values: \(cpu) CPU, \(memory) memory.")
-            } else if let cpu, ResourceSize.fargateMemoryChoices(forCPU: cpu) == nil {
-                throw APIError.client("Invalid 'cpu' setting for task.")
-            }
+        var overrides = TaskOverride()
+        do throws(TaskOverrideRules.Refusal) {
+            if let value = r.body["overrides"], value != .null { overrides = try TaskOverrideRules.decode(value) }
+            if let refusal = TaskOverrideRules.refusal(of: overrides, for: registered.definition) { throw refusal }
+        } catch let .invalidParameter(message) {
+            throw APIError.invalidParameter(message)
+        } catch let .client(message) {
+            throw APIError.client(message)
         }
         let missingNetworkConfiguration = try Self.checkNetworkConfiguration(r.body["networkConfiguration"], networkMode: registered.definition.networkMode)
         let requestedTags = try r.tags() ?? []

@@ -697,6 +697,77 @@ struct RunCommandTests {
         #expect(tasks.count == 1, "only the first run ran")
     }
 
+    /// `--overrides` takes RunTask's overrides as `aws ecs run-task --overrides` does (JSON, or
+    /// file://PATH): a container's command and environment are replaced, `--env` merged in
+    /// and winning, and the task records them as DescribeTasks shows overrides. Overrides
+    /// RunTask would refuse are refused in its words, before anything is registered or run.
+    @Test func overridesReplaceCommandsAndMergeWithEnv() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
+        let definition = cli.stateDirectory.appendingPathComponent("two.json")
+        try #"""
+        {"family": "overridden", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
+          {"name": "app", "image": "x", "command": ["sh", "-c", "echo default A=$A B=$B"], "environment": [{"name": "A", "value": "from-definition"}]},
+          {"name": "side", "image": "x", "essential": false, "command": ["sh", "-c", "echo side C=$C"]}]}
+        """#.write(to: definition, atomically: true, encoding: .utf8)
+        let sideOverride = cli.stateDirectory.appendingPathComponent("side.json")
+        try #"{"containerOverrides": [{"name": "side", "command": ["sh", "-c", "echo side from file C=$C"]}]}"#
+            .write(to: sideOverride, atomically: true, encoding: .utf8)
+
+        let plain = try await cli.run(["run", "--wait", "-q", "--runtime", "process", definition.path])
+        #expect(plain.status == 0 && plain.lines.contains("app | default A=from-definition B="), "\(plain.stdout)")
+        let r = try await cli.run([
+            "run", "--wait", "-q", "--runtime", "process", definition.path,
+            "--overrides",
+            #"{"containerOverrides": [{"name": "app", "command": ["sh", "-c", "echo overridden A=$A B=$B"], "environment": [{"name": "A", "value": "from-overrides"}, {"name": "B", "value": "kept"}]}]}"#,
+            "--env", "A=from-env", "--env", "side:C=c1",
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.lines.contains("app | overridden A=from-env B=kept"), "\(r.stdout)")
+        #expect(r.lines.contains("side | side C=c1"), "\(r.stdout)")
+        let fromFile = try await cli.run(["run", "--wait", "-q", "--runtime", "process", definition.path, "--overrides", "file://\(sideOverride.path)"])
+        #expect(fromFile.status == 0 && fromFile.lines.contains("side | side from file C="), "\(fromFile.stdout)\n\(fromFile.stderr)")
+        #expect(fromFile.lines.contains("app | default A=from-definition B="), "\(fromFile.stdout)")
+
+        // Recorded as RunTask records them.
+        let tasks = try JSONParser.parse(try await cli.run(["ps", "-a", "--output", "json"]).stdout)["tasks"]?.arrayValue ?? []
+        let overridden = tasks.first { task in
+            task["overrides"]?["containerOverrides"]?.arrayValue?.contains { $0["name"]?.stringValue == "app" && $0["command"] != nil } == true
+        }
+        let app = overridden?["overrides"]?["containerOverrides"]?.arrayValue?.first { $0["name"]?.stringValue == "app" }
+        #expect(app?["command"] == .array([.string("sh"), .string("-c"), .string("echo overridden A=$A B=$B")]), "\(tasks)")
+        let environment = (app?["environment"]?.arrayValue ?? []).map { pair in "\(pair["name"]?.stringValue ?? "")=\(pair["value"]?.stringValue ?? "")" }
+        #expect(environment == ["B=kept", "A=from-env"], "\(String(describing: app))")
+
+        // Refused, in RunTask's words and with the JSON path, before a revision is registered.
+        let fresh = cli.stateDirectory.appendingPathComponent("fresh.json")
+        try
+            #"{"family": "never-registered", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "x", "command": ["true"]}]}"#
+            .write(to: fresh, atomically: true, encoding: .utf8)
+        let refusals: [([String], String)] = [
+            (
+                ["--overrides", #"{"containerOverrides": [{"name": "ghost"}]}"#],
+                "Override for container named ghost is not a container in the TaskDefinition. (overrides.containerOverrides[0].name) (RunTask: InvalidParameterException)"
+            ),
+            (
+                ["--overrides", #"{"cpu": "256", "memory": "4096"}"#],
+                "No Fargate configuration exists for given values: 256 CPU, 4096 memory. (RunTask: ClientException)"
+            ),
+            (["--overrides", #"{"containerOverrides": [{"name": "app", "command": "true"}]}"#], "overrides.containerOverrides[0].command:"),
+            (["--overrides", "{not json"], "--overrides: not valid JSON (line 1, column 2"),
+            (["--overrides", "file:///nonexistent/overrides.json"], "--overrides file:///nonexistent/overrides.json: cannot read the file"),
+            (["--capacity-provider", "FARGATE_CHEAP"], "--capacity-provider must be FARGATE or FARGATE_SPOT"),
+        ]
+        for (arguments, message) in refusals {
+            let refused = try await cli.run(["run", "--wait", "--runtime", "process", fresh.path] + arguments)
+            #expect(refused.status == 125 && refused.stderr.contains(message), "\(arguments): \(refused.stderr)")
+        }
+        #expect(try await cli.run(["taskdefs", "never-registered", "--all"]).status != 0, "a refused run registered its definition")
+        let after = try JSONParser.parse(try await cli.run(["ps", "-a", "--output", "json"]).stdout)["tasks"]?.arrayValue ?? []
+        #expect(after.count == 3, "only the three runs above ran")
+    }
+
     /// As on ECS, only a task with a task role gets the container credentials endpoint: a
     /// task without one has no AWS_CONTAINER_CREDENTIALS_* variables, so an SDK inside it
     /// finds no credentials here either.
