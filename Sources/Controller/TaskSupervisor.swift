@@ -236,7 +236,7 @@ public actor TaskSupervisor {
         launch.image = container.image
         launch.entryPoint = container.entryPoint
         launch.command = override?.command ?? container.command
-        launch.definition = container
+        launch.definition = container.limited(by: override)
         launch.registryAuth = registryAuth
         launch.taskContainerCount = definition.containerDefinitions.count
         if record.options.publish == true {
@@ -251,7 +251,7 @@ public actor TaskSupervisor {
                 }
                 await console?.event("warning: container \(name): ulimit \(u.name) \(u.hardLimit) is above this host's hard limit; capped at \(hostHard)")
             }
-            for warning in Self.unappliedFields(of: container, runtime: runtime.name) {
+            for warning in Self.unappliedFields(of: container.limited(by: override), runtime: runtime.name) {
                 await console?.event("warning: container \(name): \(warning)")
             }
         }
@@ -619,7 +619,7 @@ public actor TaskSupervisor {
             // Re-adopted after a controller restart: Docker starts the same container again,
             // which needs only its name and definition (its environment is the container's).
             launch = ContainerLaunch(taskID: record.id, containerName: name, arguments: [], environment: [], workingDirectory: nil, mounts: [])
-            launch.definition = container
+            launch.definition = container.limited(by: record.task.overrides.container(name))
         } else {
             // Re-adopted: its launch (with its secrets, never saved) is made again, as at start.
             do {

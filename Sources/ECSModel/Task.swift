@@ -193,6 +193,19 @@ public struct TaskOverride: Codable, Sendable, Equatable {
     }
 }
 
+extension ContainerDefinition {
+    /// This container with `override`'s cpu, memory and memoryReservation in place of its own,
+    /// as ECS applies a container override's limits.
+    public func limited(by override: ContainerOverride?) -> ContainerDefinition {
+        guard let override else { return self }
+        var limited = self
+        limited.cpu = override.cpu ?? cpu
+        limited.memory = override.memory ?? memory
+        limited.memoryReservation = override.memoryReservation ?? memoryReservation
+        return limited
+    }
+}
+
 /// One entry of `containerOverrides`.
 public struct ContainerOverride: Codable, Sendable, Equatable {
     public var name: String?

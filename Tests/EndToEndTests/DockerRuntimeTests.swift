@@ -89,6 +89,10 @@ struct DockerRuntimeTests {
             return
         }
         #expect(containers.first?["reason"] == .string("OutOfMemoryError: Container killed due to memory usage"))
+        // A container override's memory replaces the definition's, as RunTask's does: 400 MiB
+        // holds the 256 MiB (the task's 512 MiB stays the ceiling).
+        let roomier = try await run(cli, "oom.json", ["-q", "--overrides", #"{"containerOverrides": [{"name": "hog", "memory": 400}]}"#])
+        #expect(roomier.status == 0 && roomier.stdout.contains("records in"), "\(roomier.stdout)\n\(roomier.stderr)")
     }
 
     /// Task memory (512) is one ceiling over the task's containers, as on Fargate: each
