@@ -15,7 +15,7 @@ public struct FargateLocalCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ValidateCommand.self, RunCommand.self, RegisterCommand.self, TaskDefinitionsCommand.self,
-            PsCommand.self, DescribeCommand.self, LogsCommand.self, ExecCommand.self, StopCommand.self, EventsCommand.self, ServeCommand.self,
+            PsCommand.self, DescribeCommand.self, LogsCommand.self, ExecCommand.self, StopCommand.self, WaitCommand.self, EventsCommand.self, ServeCommand.self,
             SuperviseCommand.self, ShimCommand.self,
         ])
 

@@ -507,9 +507,7 @@ extension RunCommand {
             throw ExitCode(125)
         }
         if timedOut { throw ExitCode(124) }
-        let essentials = Set(definition?.containerDefinitions.filter(\.isEssential).compactMap(\.name) ?? names)
-        let codes = final.containers.filter { essentials.contains($0.name) }.compactMap(\.exitCode)
-        let code = codes.first { $0 != 0 } ?? codes.first ?? 1
+        let code = TaskWaiting.exitCode(of: final, essentials: Set(definition?.containerDefinitions.filter(\.isEssential).compactMap(\.name) ?? names))
         if !quiet { Console.error("fargate-local: task \(id) stopped: \(final.stoppedReason ?? "") (exit code \(code))") }
         throw ExitCode(Int32(truncatingIfNeeded: code))
     }

@@ -49,8 +49,8 @@ struct StopCommand: AsyncParsableCommand {
                     arns.append(arn)
                     Console.out(String(arn.split(separator: "/").last ?? ""))
                 }
-                while wait, try await client.tasks(arns).contains(where: { $0.lastStatus != .stopped }) {
-                    try await Task.sleep(for: .milliseconds(200))
+                if wait {
+                    for arn in arns { _ = try await TaskWaiting.untilStopped(arn, through: client) }
                 }
                 return
             }
@@ -97,25 +97,7 @@ struct StopCommand: AsyncParsableCommand {
                 }
             }
             guard wait else { return }
-            for id in stopping {
-                var unsupervisedSince: ContinuousClock.Instant?
-                while let r = try await controller.store.task(id: id), r.task.lastStatus != .stopped {
-                    // A supervisor that exits before the task has stopped leaves it as it is:
-                    // said, rather than waited for forever.
-                    if r.runningSupervisorPID != nil {
-                        unsupervisedSince = nil
-                    } else if let since = unsupervisedSince {
-                        if ContinuousClock.now - since > .seconds(2) {
-                            throw CLIError(
-                                "task \(id) is \(r.task.lastStatus.rawValue) and the process that supervised it has exited; `fargate-local serve` on this state directory takes such tasks over"
-                            )
-                        }
-                    } else {
-                        unsupervisedSince = ContinuousClock.now
-                    }
-                    try await Task.sleep(for: .milliseconds(200))
-                }
-            }
+            for id in stopping { _ = try await TaskWaiting.untilStopped(id, in: controller.store) }
         }
     }
 

@@ -111,5 +111,6 @@ public struct TaskRecord: Codable, Sendable, Equatable {
         return 1
     }
 
-    static let timeoutReasonPrefix = "Task stopped by fargate-local: it ran longer than --timeout"
+    /// How the stoppedReason of a task that `--timeout` stopped begins.
+    public static let timeoutReasonPrefix = "Task stopped by fargate-local: it ran longer than --timeout"
 }

@@ -1057,6 +1057,10 @@ struct APITests {
             #expect(refused.stderr.contains("Override for container named ghost is not a container in the TaskDefinition."), "\(refused.stderr)")
             let revisions = try await server.run(["taskdefs", "essential-exit", "--all"])
             #expect(revisions.lines.filter { !$0.isEmpty }.count == 1, "the refused run registered nothing: \(revisions.stdout)")
+            // A detached run, and `wait` for it through the API: its exit code, as run --wait's.
+            let detached = try await client.run(["run", "Tests/Fixtures/run/essential-exit.json", "--endpoint", endpoint])
+            let waited = try await client.run(["wait", detached.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "--endpoint", endpoint])
+            #expect(waited.status == 3 && waited.stdout == "3\n", "\(waited.stdout)\n\(waited.stderr)")
         }
     }
 }

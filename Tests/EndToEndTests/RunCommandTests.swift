@@ -768,6 +768,27 @@ struct RunCommandTests {
         #expect(after.count == 3, "only the three runs above ran")
     }
 
+    /// `wait` waits for detached tasks to stop and gives their exit codes as `run --wait`
+    /// would have (one per line, in order), exiting with the first non-zero one; a stopped
+    /// task answers at once, and an unknown one is an error.
+    @Test func waitGivesDetachedTasksExitCodes() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let failing = try await cli.run(["run", "--runtime", "process", "Tests/Fixtures/run/essential-exit.json"])
+        let brief = try await cli.run(["run", "--runtime", "process", "Tests/Fixtures/run/brief.json", "--env", "PAUSE=1"])
+        let failingID = failing.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let briefID = brief.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(failing.status == 0 && brief.status == 0 && failingID.count == 32 && briefID.count == 32, "\(failing.stderr)\n\(brief.stderr)")
+        let both = try await cli.run(["wait", briefID, String(failingID.prefix(8))])
+        #expect(both.status == 3 && both.stdout == "0\n3\n", "\(both.stdout)\n\(both.stderr)")
+        let described = try JSONParser.parse(try await cli.run(["describe", briefID]).stdout)
+        #expect(described["tasks"]?.arrayValue?.first?["lastStatus"] == .string("STOPPED"), "wait returned before the task stopped")
+        let again = try await cli.run(["wait", briefID])
+        #expect(again.status == 0 && again.stdout == "0\n", "\(again.stdout)\n\(again.stderr)")
+        let unknown = try await cli.run(["wait", "ffffffff"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("no task matches \"ffffffff\""), "\(unknown.stderr)")
+    }
+
     /// As on ECS, only a task with a task role gets the container credentials endpoint: a
     /// task without one has no AWS_CONTAINER_CREDENTIALS_* variables, so an SDK inside it
     /// finds no credentials here either.
