@@ -701,6 +701,7 @@ struct RunCommandTests {
     /// file://PATH): a container's command and environment are replaced, `--env` merged in
     /// and winning, and the task records them as DescribeTasks shows overrides. Overrides
     /// RunTask would refuse are refused in its words, before anything is registered or run.
+    /// (`app` waits for `side` to complete, so that both print before the task stops.)
     @Test func overridesReplaceCommandsAndMergeWithEnv() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
@@ -708,7 +709,8 @@ struct RunCommandTests {
         let definition = cli.stateDirectory.appendingPathComponent("two.json")
         try #"""
         {"family": "overridden", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
-          {"name": "app", "image": "x", "command": ["sh", "-c", "echo default A=$A B=$B"], "environment": [{"name": "A", "value": "from-definition"}]},
+          {"name": "app", "image": "x", "command": ["sh", "-c", "echo default A=$A B=$B"], "environment": [{"name": "A", "value": "from-definition"}],
+               "dependsOn": [{"containerName": "side", "condition": "COMPLETE"}]},
           {"name": "side", "image": "x", "essential": false, "command": ["sh", "-c", "echo side C=$C"]}]}
         """#.write(to: definition, atomically: true, encoding: .utf8)
         let sideOverride = cli.stateDirectory.appendingPathComponent("side.json")
