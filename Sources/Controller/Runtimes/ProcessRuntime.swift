@@ -180,25 +180,6 @@ struct ProcessLaunchPlan: Sendable {
     }
 }
 
-/// Finds executables the way a shell does.
-enum ExecutableLookup {
-    static func find(_ name: String, path: String) -> String? {
-        if name.contains("/") {
-            return access(name, X_OK) == 0 && !isDirectory(name) ? name : nil
-        }
-        for dir in path.split(separator: ":") where !dir.isEmpty {
-            let candidate = "\(dir)/\(name)"
-            if access(candidate, X_OK) == 0 && !isDirectory(candidate) { return candidate }
-        }
-        return nil
-    }
-
-    private static func isDirectory(_ p: String) -> Bool {
-        var isDir: ObjCBool = false
-        return FileManager.default.fileExists(atPath: p, isDirectory: &isDir) && isDir.boolValue
-    }
-}
-
 /// One running process container. The actor owns its lifecycle state.
 actor ProcessContainer {
     private enum State {
@@ -373,27 +354,5 @@ actor ProcessContainer {
         startWaiters = []
         for w in exitWaiters { w.resume(returning: exit) }
         exitWaiters = []
-    }
-}
-
-/// Hands a process's pipe on to a sink as batches of lines, stamped with the time they were read.
-enum LineSplitter {
-    static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
-
-    static func drain(_ sequence: SubprocessOutputSequence, source: OutputBatch.Source, into sink: any ContainerOutputSink) async {
-        var assembler = LineAssembler()
-        do {
-            for try await buffer in sequence {
-                let lines = buffer.withUnsafeBytes { assembler.append($0) }
-                if !lines.isEmpty {
-                    await sink.receive(OutputBatch(source: source, timestamps: Array(repeating: now(), count: lines.count), lines: lines))
-                }
-            }
-        } catch {
-            // The pipe failed; whatever was read is still delivered below.
-        }
-        if let last = assembler.finish() {
-            await sink.receive(OutputBatch(source: source, timestamps: [now()], lines: [last]))
-        }
     }
 }
