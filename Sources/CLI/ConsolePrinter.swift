@@ -5,18 +5,23 @@ import Foundation
 import Glibc
 #endif
 
-/// Prints a running task the way `docker compose up` does: `NAME | line` on stdout,
-/// lifecycle events on stderr.
+/// Prints a running task the way `docker compose up` does: `NAME | line` on stdout (or the
+/// bare lines, unprefixed), lifecycle events on stderr.
 actor ConsolePrinter: TaskConsole {
     private let showEvents: Bool
+    private let prefixed: Bool
     private var outputClosed = false
 
-    init(showEvents: Bool) { self.showEvents = showEvents }
+    init(showEvents: Bool, prefixed: Bool = true) {
+        self.showEvents = showEvents
+        self.prefixed = prefixed
+    }
 
     func output(container: String, lines: [String]) {
         guard !outputClosed else { return }
+        let prefix = prefixed ? "\(container) | " : ""
         var chunk = ""
-        for line in lines { chunk += "\(container) | \(line)\n" }
+        for line in lines { chunk += prefix + line + "\n" }
         if !Console.write(chunk, to: STDOUT_FILENO) {
             // Its reader has gone (`| head`): the task runs on, supervised to the end.
             outputClosed = true

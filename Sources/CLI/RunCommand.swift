@@ -92,6 +92,11 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "With --wait, print only container output (no lifecycle events).")
     var quiet = false
 
+    @Flag(
+        name: .customLong("no-prefix"),
+        help: "With --wait, print container lines as they were written, without the `NAME | ` prefix (e.g. to capture a one-container job's output).")
+    var noPrefix = false
+
     func run() async throws { try await run(prefetched: nil) }
 
     /// Runs the command; `prefetched`: the state database, opened while the command line was parsed.
@@ -185,7 +190,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             let final = try await Supervision.run(
                 record: record, controller: controller, runtime: runtimeImpl,
-                console: ConsolePrinter(showEvents: !quiet), signals: signals)
+                console: ConsolePrinter(showEvents: !quiet, prefixed: !noPrefix), signals: signals)
             // A limit the engine refused only shows when the first container is created.
             if !quiet, !printedLimitsWarning, let warning = docker?.taskLimitsWarning {
                 Console.error("fargate-local: warning: \(warning)")
@@ -425,7 +430,8 @@ extension RunCommand {
                 let page = try await client.logs("GetLogEvents", .object(request))
                 tokens[s.stream] = page["nextForwardToken"]?.stringValue
                 if case let .array(events)? = page["events"] {
-                    let chunk = events.compactMap { $0["message"]?.stringValue }.map { "\(s.container) | \($0)\n" }.joined()
+                    let prefix = noPrefix ? "" : "\(s.container) | "
+                    let chunk = events.compactMap { $0["message"]?.stringValue }.map { "\(prefix)\($0)\n" }.joined()
                     if !chunk.isEmpty, !outputClosed, !Console.write(chunk, to: STDOUT_FILENO) {
                         outputClosed = true
                         Console.error(ConsolePrinter.outputClosedNote)

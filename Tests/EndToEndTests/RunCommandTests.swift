@@ -162,7 +162,8 @@ struct RunCommandTests {
     }
 
     /// `-q` leaves stderr to the task's own errors: nothing of fargate-local's, nor the
-    /// dynamic loader's (a non-PIE debug build made it warn as runtime functions bound).
+    /// dynamic loader's (a non-PIE debug build made it warn as runtime functions bound);
+    /// `--no-prefix` leaves stdout to the container's lines as written.
     @Test func quietRunLeavesStderrEmpty() async throws {
         let cli = CLIHarness()
         defer { cli.cleanup() }
@@ -170,6 +171,8 @@ struct RunCommandTests {
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout == "hello | hello from AWS_ECS_FARGATE in us-east-1\nhello | GREETING=quiet\n", "\(r.stdout)")
         #expect(r.stderr == "", "\(r.stderr)")
+        let raw = try await cli.run(["run", "--wait", "-q", "--no-prefix", "--runtime", "process", "taskdefs/hello.json", "--env", "GREETING=raw"])
+        #expect(raw.status == 0 && raw.stdout == "hello from AWS_ECS_FARGATE in us-east-1\nGREETING=raw\n", "\(raw.stdout)\n\(raw.stderr)")
     }
 
     @Test func badInputChangesNothing() async throws {
