@@ -13,6 +13,8 @@ struct LogsCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Follow until the task stops.") var follow = false
     @Option(help: ArgumentHelp("Only lines newer than this (90s, 10m, 1h).", valueName: "DURATION")) var since: String?
     @Flag(help: "Prefix each line with its timestamp.") var timestamps = false
+    @Option(help: ArgumentHelp("Start with the last N events of each container (before --filter; 0: none, then only new ones with -f).", valueName: "N"))
+    var tail: Int?
     @Option(
         help: ArgumentHelp(
             "Only events that match this CloudWatch Logs filter pattern, as FilterLogEvents takes it: terms (ERROR -DEBUG, ?WARN ?ERROR, \"a phrase\"), %regex%, { $.level = \"error\" } or [ip, ..., status = 5*].",
@@ -22,6 +24,7 @@ struct LogsCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let pattern = try filterPattern()
+            if let tail, tail < 0 { throw CLIError("--tail \(tail): expected a number of events, 0 or more") }
             if let client = global.endpointClient {
                 try await followThroughAPI(client, pattern: pattern)
                 return
@@ -44,11 +47,16 @@ struct LogsCommand: AsyncParsableCommand {
                 for (order, name) in names.enumerated() {
                     guard let stream = record.logStreams[name] else { continue }
                     // Only what the stream gained since the last round is read; with --since,
-                    // the first read starts at that time.
-                    let from = read[name] ?? (since == nil ? nil : controller.logs.position(of: stream, atOrAfter: minTimestamp)) ?? LogStore.ReadPosition()
+                    // the first read starts at that time, and with --tail at the line of the
+                    // Nth event from the end (from the start for a stream of multi-line events).
+                    let first = read[name] == nil
+                    let from =
+                        read[name] ?? tail.flatMap { controller.logs.tailPosition(of: stream, events: $0) }
+                        ?? (since == nil ? nil : controller.logs.position(of: stream, atOrAfter: minTimestamp)) ?? LogStore.ReadPosition()
                     let gained = controller.logs.events(of: stream, after: from)
                     read[name] = gained.position
-                    for e in gained.events where e.timestamp >= minTimestamp { batch.append((e.timestamp, order, name, e.message)) }
+                    let events = first && tail != nil ? Array(gained.events.suffix(tail ?? 0)) : gained.events
+                    for e in events where e.timestamp >= minTimestamp { batch.append((e.timestamp, order, name, e.message)) }
                 }
                 try print(batch, prefixed: container == nil && names.count > 1, pattern: pattern)
                 if !follow || record.task.lastStatus == .stopped { break }
@@ -78,13 +86,21 @@ struct LogsCommand: AsyncParsableCommand {
             var batch: [(Int64, Int, String, String)] = []
             var behind = false
             for (order, s) in streams.enumerated() {
-                var body: [(key: String, value: JSONValue)] = [
-                    ("logGroupName", .string(s.group)), ("logStreamName", .string(s.stream)), ("startFromHead", .bool(true)),
-                ]
-                if let token = tokens[s.stream] { body.append(("nextToken", .string(token))) }
+                var body: [(key: String, value: JSONValue)] = [("logGroupName", .string(s.group)), ("logStreamName", .string(s.stream))]
+                let first = tokens[s.stream] == nil
+                if let token = tokens[s.stream] {
+                    body += [("startFromHead", .bool(true)), ("nextToken", .string(token))]
+                } else if let tail {
+                    // The stream's last events (GetLogEvents reads backward), then on from its
+                    // forward token, which points past them.
+                    body += [("startFromHead", .bool(false)), ("limit", .number(String(max(1, tail))))]
+                } else {
+                    body.append(("startFromHead", .bool(true)))
+                }
                 let page = try await client.logs("GetLogEvents", .object(body))
                 tokens[s.stream] = page["nextForwardToken"]?.stringValue
-                guard case let .array(events)? = page["events"] else { continue }
+                guard case var .array(events)? = page["events"] else { continue }
+                if first, let tail { events = Array(events.suffix(tail)) }
                 // A full page: the stream has more already, so the next round comes at once.
                 if events.count >= Self.eventsPerPage { behind = true }
                 for e in events {

@@ -254,6 +254,14 @@ public struct LogStore: Sendable {
         return Self.scanLines(handle, upTo: .max) { _, before, events in before + events > index }
     }
 
+    /// Where a reader starts to get a stream's last `events` events (`logs --tail`): the line
+    /// of the one that many from the end; nil as for `position(of:eventIndex:)` (read the
+    /// stream from its start then).
+    public func tailPosition(of name: LogStreamName, events: Int) -> ReadPosition? {
+        guard let count = eventCount(of: name) else { return nil }
+        return position(of: name, eventIndex: max(0, count - events))
+    }
+
     /// The number of events in a stream's whole lines, counted from its newlines; nil as for
     /// `position(of:eventIndex:)`.
     public func eventCount(of name: LogStreamName) -> Int? {

@@ -1015,6 +1015,12 @@ struct APITests {
             let prefixed = (1...25000).map { "many | \($0)\n" }.joined()
             #expect(run.status == 0, "\(run.stderr)")
             #expect(run.stdout == prefixed, "\(run.stdout.split(separator: "\n").count) lines")
+            // logs --tail through the controller: the last events only (a backward GetLogEvents).
+            let manyID = try #require(try await client.run(["ps", "-a", "-q", "--endpoint", endpoint]).lines.first)
+            let last = try await client.run(["logs", manyID, "--tail", "3", "--endpoint", endpoint])
+            #expect(last.status == 0 && last.stdout == "24998\n24999\n25000\n", "\(last.stdout)\n\(last.stderr)")
+            let none = try await client.run(["logs", manyID, "--tail", "0", "--endpoint", endpoint])
+            #expect(none.status == 0 && none.stdout.isEmpty, "\(none.stdout)")
         }
     }
 

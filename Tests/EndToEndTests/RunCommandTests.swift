@@ -794,6 +794,36 @@ struct RunCommandTests {
         #expect(unknown.status == 1 && unknown.stderr.contains("no task matches \"ffffffff\""), "\(unknown.stderr)")
     }
 
+    /// `logs --tail N` starts with each container's last N events, merged by time as `logs`
+    /// merges them.
+    @Test func logsTailStartsWithEachContainersLastEvents() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let run = try await cli.run(["run", "--wait", "-q", "--runtime", "process", "Tests/Fixtures/run/three-streams.json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let id = try #require(try await cli.run(["ps", "-a", "-q"]).lines.first)
+        let last = try await cli.run(["logs", id, "--tail", "2"])
+        #expect(last.status == 0, "\(last.stderr)")
+        #expect(
+            Set(last.lines.filter { !$0.isEmpty }) == [
+                "a | a line 2998", "a | a line 2999", "b | b line 2998", "b | b line 2999", "c | c line 2998", "c | c line 2999",
+            ],
+            "\(last.stdout)")
+        let one = try await cli.run(["logs", id, "--tail", "1", "--container", "b"])
+        #expect(one.stdout == "b line 2999\n", "\(one.stdout)")
+        let none = try await cli.run(["logs", id, "--tail", "0"])
+        #expect(none.status == 0 && none.stdout.isEmpty, "\(none.stdout)")
+        let negative = try await cli.run(["logs", id, "--tail=-1"])
+        #expect(negative.status != 0 && negative.stderr.contains("--tail -1: expected a number of events, 0 or more"), "\(negative.stderr)")
+
+        // A stream grouped into multi-line events (awslogs-multiline-pattern): --tail counts
+        // those events, not lines.
+        #expect(try await cli.run(["run", "--wait", "-q", "--runtime", "process", "Tests/Fixtures/run/multiline-logs.json"]).status == 0)
+        let groupedID = try #require(try await cli.run(["ps", "-a", "-q"]).lines.first)
+        let grouped = try await cli.run(["logs", groupedID, "--container", "java", "--tail", "2"])
+        #expect(grouped.stdout == "2026-11-27 ERROR boom\n  at Frame.one\n  at Frame.two\n2026-11-27 INFO done\n", "\(grouped.stdout)")
+    }
+
     /// As on ECS, only a task with a task role gets the container credentials endpoint: a
     /// task without one has no AWS_CONTAINER_CREDENTIALS_* variables, so an SDK inside it
     /// finds no credentials here either.
