@@ -93,12 +93,7 @@ public struct SecretResolver: Sendable {
         else {
             throw failure("the secret must be a JSON object with \"username\" and \"password\"")
         }
-        let auth: JSONValue = .object([
-            ("username", .string(username)), ("password", .string(password)),
-            ("serveraddress", .string(Self.registry(of: image))),
-        ])
-        return Data(auth.serialized().utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        return DockerLogin.encode([("username", username), ("password", password), ("serveraddress", Self.registry(of: image))])
     }
 
     /// The registry an image reference names: its first component when that is a host

@@ -72,6 +72,73 @@ struct ImagePullTests {
         }
     }
 
+    /// Without `repositoryCredentials`, a missing image is pulled with what `docker login`
+    /// stored, as the docker CLI pulls it: the registry's `auths` entry in
+    /// `$DOCKER_CONFIG/config.json`, or its credential helper (which wins), given the registry
+    /// on its standard input. A helper that is not there is named in the pull's error. The
+    /// passwords never show.
+    @Test func aPullUsesTheDockerCLIsLogin() async throws {
+        try await DockerRequirement.engine()
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        let directory = cli.stateDirectory.appendingPathComponent("docker-config")
+        let helpers = cli.stateDirectory.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: helpers, withIntermediateDirectories: true)
+        let seen = cli.stateDirectory.appendingPathComponent("registry.log").path
+        let port = LocalServers.freePort()
+        let registry = "127.0.0.1:\(port)"
+        let (filePassword, helperPassword) = ("file-\(UUID().uuidString.prefix(8))", "helper-\(UUID().uuidString.prefix(8))")
+        let fileAuth = Data("bob:\(filePassword)".utf8).base64EncodedString()
+        func configure(_ json: String) throws { try Data(json.utf8).write(to: directory.appendingPathComponent("config.json")) }
+        let helperInput = cli.stateDirectory.appendingPathComponent("helper-input").path
+        let helper = helpers.appendingPathComponent("docker-credential-fltest").path
+        try Data(
+            "#!/bin/sh\ncat > '\(helperInput)'\necho '{\"ServerURL\": \"\(registry)\", \"Username\": \"carol\", \"Secret\": \"\(helperPassword)\"}'\n".utf8
+        )
+        .write(to: URL(fileURLWithPath: helper))
+        #expect(chmod(helper, 0o755) == 0)
+        let file = try write(
+            cli,
+            """
+            {"family": "logged-in", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+             "containerDefinitions": [{"name": "app", "image": "\(registry)/private/app:v1"}]}
+            """)
+        let environment = ["DOCKER_CONFIG": directory.path, "PATH": helpers.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
+        let script = CLIHarness.repository.appendingPathComponent("Tests/Fixtures/docker/fake_registry.py").path
+        try await LocalServers.withServer("/usr/bin/python3", [script, String(port), seen], port: port) {
+            func basic(_ user: String, _ password: String) -> String {
+                "/v2/private/app/manifests/v1 Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+            }
+            func requests() -> String { (try? String(contentsOfFile: seen, encoding: .utf8)) ?? "" }
+
+            try configure(#"{"auths": {"\#(registry)": {"auth": "\#(fileAuth)"}}}"#)
+            let fromFile = try await cli.run(["run", "--wait", "--runtime", "docker", file], environment: environment)
+            #expect(
+                fromFile.status == 125 && fromFile.stderr.contains("CannotPullContainerError") && fromFile.stderr.contains("manifest unknown"),
+                "\(fromFile.stderr)")
+            #expect(requests().contains(basic("bob", filePassword)), "the registry saw: \(requests())")
+
+            try configure(#"{"auths": {"\#(registry)": {"auth": "\#(fileAuth)"}}, "credHelpers": {"\#(registry)": "fltest"}}"#)
+            let fromHelper = try await cli.run(["run", "--wait", "--runtime", "docker", file], environment: environment)
+            #expect(fromHelper.status == 125, "\(fromHelper.stderr)")
+            #expect(requests().contains(basic("carol", helperPassword)), "the registry saw: \(requests())")
+            #expect((try? String(contentsOfFile: helperInput, encoding: .utf8)) == registry + "\n")
+
+            try configure(#"{"credsStore": "fl-missing"}"#)
+            let missing = try await cli.run(["run", "--wait", "--runtime", "docker", file], environment: environment)
+            #expect(missing.status == 125, "\(missing.stderr)")
+            #expect(
+                missing.stderr.contains("the credential helper docker-credential-fl-missing (from the docker CLI's config.json) is not on PATH"),
+                "\(missing.stderr)")
+
+            let state = try await Command.run("/bin/sh", ["-c", "cat -v \"$0\"/state.sqlite* \"$0\"/logs/*/* 2>/dev/null", cli.stateDirectory.path])
+            for haystack in [fromFile.stdout, fromFile.stderr, fromHelper.stdout, fromHelper.stderr, state.stdout] {
+                #expect(!haystack.contains(filePassword) && !haystack.contains(helperPassword))
+            }
+        }
+    }
+
     /// A pull that takes long (here: a registry that never answers) does not hold the task:
     /// `--timeout` stops it while it pulls, as StopTask or Ctrl-C would, and nothing is left.
     @Test func aTaskStopsWhileItsImageIsStillPulling() async throws {

@@ -525,7 +525,8 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     // MARK: Engine calls (blocking)
 
     /// Pulls `image` unless the engine has it for `platform` (`linux/arm64`; nil: any);
-    /// `auth`: the registry credentials (X-Registry-Auth). As Fargate pulls the variant of the
+    /// `auth`: the registry credentials (X-Registry-Auth) from `repositoryCredentials`; without
+    /// them, those the docker CLI would use (`DockerLogin`). As Fargate pulls the variant of the
     /// task's runtimePlatform, an image the engine has only for another platform is pulled
     /// for this one, and fails the task when the registry has no such variant.
     /// `report`: told before a pull and after it succeeds.
@@ -537,13 +538,14 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         let before = try localPlatform()
         if let before, platform == nil || before == platform { return }
         let (name, tag) = splitImage(image)
+        let login = auth == nil ? DockerLogin.lookup(for: image) : DockerLogin.Lookup()
         let pullStarted = ContinuousClock.now
         report?("pulling image \(image)" + (platform.map { " for \($0)" } ?? ""))
         let pull = try engine.request(
             "POST",
             "/images/create?fromImage=\(name.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? name)&tag=\(tag)"
                 + (platform.map { "&platform=\($0)" } ?? ""),
-            headers: auth.map { [("X-Registry-Auth", $0)] } ?? [], timeout: 300)
+            headers: (auth ?? login.registryAuth).map { [("X-Registry-Auth", $0)] } ?? [], timeout: 300)
         let after = try localPlatform()
         if let after, platform == nil || after == platform {
             let elapsed = ContinuousClock.now - pullStarted
@@ -566,7 +568,9 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                     "pull image manifest has been retried 1 time(s): image Manifest does not contain descriptor matching platform '\(platform)': \(image) is \(have) here, and the task's runtimePlatform asks for \(platform) (pulling that variant: \(message))"
             )
         }
-        throw ContainerStartError(kind: "CannotPullContainerError", detail: "pull image manifest has been retried 1 time(s): \(image): \(message)")
+        throw ContainerStartError(
+            kind: "CannotPullContainerError",
+            detail: "pull image manifest has been retried 1 time(s): \(image): \(message)" + (login.problem.map { " (\($0))" } ?? ""))
     }
 
     static func splitImage(_ image: String) -> (String, String) {
