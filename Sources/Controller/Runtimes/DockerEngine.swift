@@ -71,9 +71,7 @@ struct DockerEngine: Sendable {
             let tls = ["DOCKER_TLS_VERIFY", "DOCKER_TLS"].first { !(env[$0] ?? "").isEmpty }
             return DockerEngine(address: try engineAddress(host: host, source: "DOCKER_HOST=\(host)", tls: tls), source: "DOCKER_HOST")
         }
-        let configDirectory =
-            env["DOCKER_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (env["HOME"] ?? NSHomeDirectory()) + "/.docker"
+        let configDirectory = Self.configDirectory(env)
         var context = env["DOCKER_CONTEXT"].flatMap { $0.isEmpty ? nil : $0 }
         if context == nil,
             let data = FileManager.default.contents(atPath: configDirectory + "/config.json"),
@@ -101,6 +99,11 @@ struct DockerEngine: Sendable {
             .invalidInput,
             "docker context \"\(context)\" (from \(env["DOCKER_CONTEXT"] != nil ? "DOCKER_CONTEXT" : configDirectory + "/config.json")) does not exist under \(metaRoot); run `docker context ls`, or set DOCKER_HOST"
         )
+    }
+
+    /// The docker CLI's configuration directory: `$DOCKER_CONFIG`, else `~/.docker`.
+    static func configDirectory(_ env: [String: String]) -> String {
+        env["DOCKER_CONFIG"].flatMap { $0.isEmpty ? nil : $0 } ?? (env["HOME"] ?? NSHomeDirectory()) + "/.docker"
     }
 
     /// The address of an engine given as the docker CLI takes it: `unix://PATH`, or

@@ -18,9 +18,7 @@ enum DockerLogin {
 
     /// The credentials for `image`'s registry; an empty lookup when the configuration has none.
     static func lookup(for image: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> Lookup {
-        let directory =
-            environment["DOCKER_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.docker"
+        let directory = DockerEngine.configDirectory(environment)
         guard let data = FileManager.default.contents(atPath: directory + "/config.json"),
             let config = try? JSONParser.parse(Array(data))
         else { return Lookup() }
