@@ -69,30 +69,11 @@ enum DockerLogin {
         else {
             return Lookup(problem: "the credential helper \(program) (from the docker CLI's config.json) is not on PATH")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["get"]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            return Lookup(problem: "the credential helper \(program) could not be started: \(error.localizedDescription)")
-        }
-        input.fileHandleForWriting.write(Data((registry + "\n").utf8))
-        try? input.fileHandleForWriting.close()
-        let deadline = DispatchWorkItem { if process.isRunning { process.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 10, execute: deadline)
-        let answer = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        deadline.cancel()
-        guard process.terminationStatus == 0, let document = try? JSONParser.parse(Array(answer)),
+        let outcome = HostCommand.runBlocking(path, ["get"], input: registry + "\n", timeoutSeconds: 10)
+        guard outcome.status == 0, let document = try? JSONParser.parse(outcome.output),
             let username = document["Username"]?.stringValue, let secret = document["Secret"]?.stringValue
         else {
-            return Lookup(problem: "the credential helper \(program) gave no credentials for \(registry) (exit status \(process.terminationStatus))")
+            return Lookup(problem: "the credential helper \(program) gave no credentials for \(registry) (exit status \(outcome.status))")
         }
         if username == "<token>" {
             return Lookup(registryAuth: encode([("identitytoken", secret), ("serveraddress", registry)]))
