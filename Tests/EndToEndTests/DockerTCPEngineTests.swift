@@ -8,31 +8,32 @@ import Testing
 /// port is `tcp_engine_forwarder.py`, which passes each connection's bytes to this
 /// machine's Docker engine. Fails (never skips) without a Docker engine.
 struct DockerTCPEngineTests {
-    @Test func aTaskRunsOnAnEngineReachedOverTCP() async throws {
+    /// Runs `body` with `tcp_engine_forwarder.py` on a free port (its log in the state
+    /// directory), the first request it passes on held `delaySeconds`; gives the port and the log.
+    func withForwarder(_ cli: CLIHarness, delaySeconds: Int? = nil, _ body: (Int, String) async throws -> Void) async throws {
         try await DockerRequirement.engine()
-        let cli = CLIHarness()
-        defer { cli.cleanup() }
         try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
         let log = cli.stateDirectory.appendingPathComponent("forwarder.log").path
         let forwarder = CLIHarness.repository.appendingPathComponent("Tests/Fixtures/docker/tcp_engine_forwarder.py").path
         let port = LocalServers.freePort()
-        try await LocalServers.withServer("/usr/bin/python3", [forwarder, String(port), log], port: port) {
-            try await runTasks(cli, port: port, log: log)
+        try await LocalServers.withServer("/usr/bin/python3", [forwarder, String(port), log] + (delaySeconds.map { [String($0)] } ?? []), port: port) {
+            try await body(port, log)
         }
+    }
+
+    @Test func aTaskRunsOnAnEngineReachedOverTCP() async throws {
+        let cli = CLIHarness()
+        defer { cli.cleanup() }
+        try await withForwarder(cli) { port, log in try await runTasks(cli, port: port, log: log) }
     }
 
     /// A busy engine (it accepts the connection, and answers its first request 4 s later)
     /// is waited for when the Docker runtime is asked for; one that refuses the connection
     /// fails at once, and the error names why.
     @Test func aForcedDockerRuntimeWaitsForABusyEngine() async throws {
-        try await DockerRequirement.engine()
         let cli = CLIHarness()
         defer { cli.cleanup() }
-        try FileManager.default.createDirectory(at: cli.stateDirectory, withIntermediateDirectories: true)
-        let log = cli.stateDirectory.appendingPathComponent("forwarder.log").path
-        let forwarder = CLIHarness.repository.appendingPathComponent("Tests/Fixtures/docker/tcp_engine_forwarder.py").path
-        let port = LocalServers.freePort()
-        try await LocalServers.withServer("/usr/bin/python3", [forwarder, String(port), log, "4"], port: port) {
+        try await withForwarder(cli, delaySeconds: 4) { port, _ in
             let ran = try await cli.run(
                 ["run", "--wait", "-q", "--runtime", "docker", "Tests/Fixtures/docker/uname.json"],
                 environment: ["DOCKER_HOST": "tcp://127.0.0.1:\(port)"])
